@@ -1,0 +1,53 @@
+#pragma once
+
+#include <QJsonObject>
+#include <QList>
+#include <QMetaType>
+#include <QString>
+
+namespace airlock::store {
+
+// One entry of the append-only log. time is milliseconds since the Unix epoch, UTC.
+struct Event {
+    qint64 seq = 0;
+    QString session; // empty for events that belong to no session
+    QString kind;
+    QJsonObject payload;
+    qint64 time = 0;
+};
+
+// A row of the sessions projection.
+struct SessionRow {
+    QString id;
+    QString title;
+    QString agent;
+    QString policy;
+    QString workspace;
+    QString state;
+    QString parent;
+    qint64 created = 0;
+    qint64 updated = 0;
+    qint64 firstSeq = 0;
+    qint64 lastSeq = 0;
+    qint64 eventCount = 0;
+};
+
+// Event kinds the store itself projects.
+namespace kinds {
+inline constexpr auto SessionCreated = "session.created"; // payload: title, agent, policy, workspace, parent
+inline constexpr auto SessionState = "session.state";     // payload: state
+inline constexpr auto SessionRenamed = "session.renamed"; // payload: title
+} // namespace kinds
+
+// Limits on what an append may carry; bigger bodies belong in blobs, not events.
+inline constexpr qsizetype kMaxKindLength = 64;
+inline constexpr qsizetype kMaxSessionIdLength = 128;
+inline constexpr qsizetype kMaxPayloadBytes = 1 << 20;
+
+bool isValidKind(QStringView kind);
+bool isValidSessionId(QStringView id);
+
+} // namespace airlock::store
+
+Q_DECLARE_METATYPE(airlock::store::Event)
+Q_DECLARE_METATYPE(airlock::store::SessionRow)

@@ -1,0 +1,303 @@
+#include "eventstore.h"
+
+#include "schema.h"
+
+#include <QDateTime>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+
+#include <sqlite3.h>
+
+#include <unordered_map>
+
+Q_LOGGING_CATEGORY(lcStore, "airlock.store", QtWarningMsg)
+
+namespace airlock::store {
+
+namespace {
+bool isIdChar(QChar c)
+{
+    return (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9') || c == u'-'
+        || c == u'_' || c == u'.';
+}
+} // namespace
+
+bool isValidKind(QStringView kind)
+{
+    if (kind.isEmpty() || kind.size() > kMaxKindLength || kind.front() < u'a' || kind.front() > u'z')
+        return false;
+    QChar prev;
+    for (QChar c : kind) {
+        const bool ok = (c >= u'a' && c <= u'z') || (c >= u'0' && c <= u'9') || c == u'_'
+            || (c == u'.' && prev != u'.');
+        if (!ok)
+            return false;
+        prev = c;
+    }
+    return kind.back() != u'.';
+}
+
+bool isValidSessionId(QStringView id)
+{
+    if (id.isEmpty() || id.size() > kMaxSessionIdLength)
+        return false;
+    return std::all_of(id.begin(), id.end(), isIdChar);
+}
+
+// Owns the writer thread's connection and its prepared statements.
+class EventStore::Writer
+{
+public:
+    explicit Writer(Connection db) : m_db(std::move(db)) {}
+
+    Result<void> prepare()
+    {
+        auto insert = m_db.prepare("INSERT INTO events(session, kind, payload, time) VALUES (?1, ?2, ?3, ?4)");
+        auto created = m_db.prepare(
+            "INSERT OR IGNORE INTO sessions(id, title, agent, policy, workspace, parent, created, updated, "
+            "first_seq, last_seq) VALUES (?1, coalesce(json_extract(?2, '$.title'), ''), "
+            "json_extract(?2, '$.agent'), json_extract(?2, '$.policy'), json_extract(?2, '$.workspace'), "
+            "(SELECT id FROM sessions WHERE id = json_extract(?2, '$.parent')), ?3, ?3, ?4, ?4)");
+        auto state = m_db.prepare(
+            "UPDATE sessions SET state = coalesce(json_extract(?2, '$.state'), state) WHERE id = ?1");
+        auto renamed = m_db.prepare(
+            "UPDATE sessions SET title = coalesce(json_extract(?2, '$.title'), title) WHERE id = ?1");
+        auto touch = m_db.prepare("UPDATE sessions SET updated = max(updated, ?2), last_seq = ?3, "
+                                  "event_count = event_count + ?4 WHERE id = ?1");
+        for (auto *r : {&insert, &created, &state, &renamed, &touch})
+            if (!*r)
+                return std::unexpected(r->error());
+        m_insert = std::move(*insert);
+        m_created = std::move(*created);
+        m_state = std::move(*state);
+        m_renamed = std::move(*renamed);
+        m_touch = std::move(*touch);
+        return {};
+    }
+
+    // Writes the batch in one transaction; returns the seq of its last event.
+    Result<qint64> write(const std::vector<Pending> &batch)
+    {
+        if (auto r = m_db.exec("BEGIN IMMEDIATE"); !r)
+            return std::unexpected(r.error());
+        auto result = writeRows(batch);
+        if (result) {
+            if (auto c = m_db.exec("COMMIT"); !c)
+                result = std::unexpected(c.error());
+        }
+        if (!result)
+            (void)m_db.exec("ROLLBACK");
+        return result;
+    }
+
+private:
+    struct Touch {
+        qint64 time = 0;
+        qint64 lastSeq = 0;
+        qint64 count = 0;
+    };
+
+    Result<qint64> writeRows(const std::vector<Pending> &batch)
+    {
+        std::unordered_map<QString, Touch> touched;
+        qint64 seq = 0;
+        for (const Pending &e : batch) {
+            m_insert.bind(1, e.session);
+            m_insert.bind(2, e.kind);
+            m_insert.bind(3, e.payload);
+            m_insert.bind(4, e.time);
+            if (auto r = m_insert.run(); !r)
+                return std::unexpected(r.error());
+            seq = sqlite3LastRowId();
+            if (e.session.isNull())
+                continue;
+            if (auto r = project(e, seq); !r)
+                return std::unexpected(r.error());
+            Touch &t = touched[e.session];
+            t.time = std::max(t.time, e.time);
+            t.lastSeq = seq;
+            ++t.count;
+        }
+        // One update per session per batch keeps the projection cheap under heavy logging.
+        for (const auto &[id, t] : touched) {
+            m_touch.bind(1, id);
+            m_touch.bind(2, t.time);
+            m_touch.bind(3, t.lastSeq);
+            m_touch.bind(4, t.count);
+            if (auto r = m_touch.run(); !r)
+                return std::unexpected(r.error());
+        }
+        return seq;
+    }
+
+    Result<void> project(const Pending &e, qint64 seq)
+    {
+        Statement *stmt = nullptr;
+        if (e.kind == QLatin1String(kinds::SessionCreated))
+            stmt = &m_created;
+        else if (e.kind == QLatin1String(kinds::SessionState))
+            stmt = &m_state;
+        else if (e.kind == QLatin1String(kinds::SessionRenamed))
+            stmt = &m_renamed;
+        if (!stmt)
+            return {};
+        stmt->bind(1, e.session);
+        stmt->bind(2, e.payload);
+        if (stmt == &m_created) {
+            stmt->bind(3, e.time);
+            stmt->bind(4, seq);
+        }
+        return stmt->run();
+    }
+
+    qint64 sqlite3LastRowId() { return sqlite3_last_insert_rowid(m_db.handle()); }
+
+    Connection m_db;
+    Statement m_insert, m_created, m_state, m_renamed, m_touch;
+};
+
+Result<std::unique_ptr<EventStore>> EventStore::open(const QString &path)
+{
+    auto db = openDatabase(path);
+    if (!db)
+        return std::unexpected(db.error());
+    auto writer = std::make_unique<Writer>(std::move(*db));
+    if (auto r = writer->prepare(); !r)
+        return std::unexpected(r.error());
+    std::unique_ptr<EventStore> store(new EventStore);
+    store->m_path = path;
+    store->m_writer = std::move(writer);
+    store->m_thread = std::thread([s = store.get()] { s->run(); });
+    return store;
+}
+
+EventStore::~EventStore()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_all();
+    if (m_thread.joinable())
+        m_thread.join();
+}
+
+Result<quint64> EventStore::append(const QString &session, const QString &kind, const QJsonObject &payload)
+{
+    if (!isValidKind(kind))
+        return fail(ErrorCode::InvalidArgument,
+                    QStringLiteral("'%1' is not an event kind (lower-case words joined by dots, at most %2 "
+                                   "characters)")
+                        .arg(kind.left(80))
+                        .arg(kMaxKindLength));
+    if (!session.isEmpty() && !isValidSessionId(session))
+        return fail(ErrorCode::InvalidArgument,
+                    QStringLiteral("'%1' is not a session id (letters, digits, '-', '_', '.', at most %2)")
+                        .arg(session.left(80))
+                        .arg(kMaxSessionIdLength));
+    QByteArray json = QJsonDocument(payload).toJson(QJsonDocument::Compact);
+    if (json.size() > kMaxPayloadBytes)
+        return fail(ErrorCode::InvalidArgument,
+                    QStringLiteral("the payload of a %1 event is %2 bytes; the limit is %3")
+                        .arg(kind)
+                        .arg(json.size())
+                        .arg(kMaxPayloadBytes));
+    Pending p{session.isEmpty() ? QString() : session, kind, std::move(json),
+              QDateTime::currentMSecsSinceEpoch()};
+    quint64 ticket;
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_stopping)
+            return fail(ErrorCode::Cancelled, QStringLiteral("the store is closing"));
+        m_queue.push_back(std::move(p));
+        ticket = ++m_queuedTicket;
+    }
+    m_wake.notify_one();
+    return ticket;
+}
+
+Result<void> EventStore::flush()
+{
+    std::unique_lock lock(m_mutex);
+    const quint64 target = m_queuedTicket;
+    m_lastError.reset();
+    m_progress.wait(lock, [&] { return m_committedTicket >= target || m_lastError; });
+    if (m_committedTicket >= target)
+        return {};
+    return std::unexpected(*m_lastError);
+}
+
+quint64 EventStore::committedTicket() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_committedTicket;
+}
+
+quint64 EventStore::batchesCommitted() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_batches;
+}
+
+void EventStore::setMaxBatch(int events)
+{
+    std::lock_guard lock(m_mutex);
+    m_maxBatch = size_t(std::max(1, events));
+}
+
+void EventStore::run()
+{
+    std::vector<Pending> batch;
+    auto backoff = std::chrono::milliseconds(50);
+    for (;;) {
+        {
+            std::unique_lock lock(m_mutex);
+            if (batch.empty()) {
+                m_wake.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
+                if (m_queue.empty())
+                    return; // stopping with nothing left to write
+                const size_t n = std::min(m_queue.size(), m_maxBatch);
+                batch.assign(std::make_move_iterator(m_queue.begin()),
+                             std::make_move_iterator(m_queue.begin() + qsizetype(n)));
+                m_queue.erase(m_queue.begin(), m_queue.begin() + qsizetype(n));
+            }
+        }
+        auto written = m_writer->write(batch);
+        if (written) {
+            quint64 ticket;
+            {
+                std::lock_guard lock(m_mutex);
+                m_committedTicket += batch.size();
+                ticket = m_committedTicket;
+                ++m_batches;
+            }
+            m_progress.notify_all();
+            batch.clear();
+            backoff = std::chrono::milliseconds(50);
+            Q_EMIT committed(ticket, *written);
+            continue;
+        }
+        // The batch stays in hand and is tried again: a busy or full disk must not lose events.
+        qCWarning(lcStore) << "write failed, will retry:" << written.error().message;
+        bool giveUp;
+        {
+            std::unique_lock lock(m_mutex);
+            m_lastError = written.error();
+            giveUp = m_stopping;
+        }
+        m_progress.notify_all();
+        Q_EMIT writeFailed(written.error());
+        if (giveUp) {
+            qCCritical(lcStore) << batch.size() << "events could not be written before closing:"
+                                << written.error().message;
+            std::lock_guard lock(m_mutex);
+            m_queue.clear();
+            return;
+        }
+        std::unique_lock lock(m_mutex);
+        m_wake.wait_for(lock, backoff, [&] { return m_stopping; });
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+}
+
+} // namespace airlock::store

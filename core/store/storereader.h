@@ -1,0 +1,55 @@
+#pragma once
+
+#include "event.h"
+#include "sqlite.h"
+
+#include <optional>
+
+namespace airlock::store {
+
+struct EventQuery {
+    std::optional<QString> session; // only this session's events
+    qint64 afterSeq = 0;            // events with seq > afterSeq
+    int limit = 1000;
+    bool newest = false;            // the last `limit` matching events (still returned oldest first)
+};
+
+struct CheckReport {
+    QString path;
+    bool integrityOk = false;
+    QStringList integrityMessages;
+    int schemaVersion = 0;
+    QString journalMode;
+    qint64 events = 0;
+    qint64 firstSeq = 0;
+    qint64 lastSeq = 0;
+    bool seqContiguous = false;
+    qint64 sessions = 0;
+    qint64 fileBytes = 0;
+
+    bool ok() const { return integrityOk && seqContiguous; }
+};
+
+// A read connection of its own; use one per thread.
+class StoreReader
+{
+public:
+    // The database must already exist and be current (EventStore::open or openDatabase created it).
+    static Result<StoreReader> open(const QString &path);
+
+    Result<QList<SessionRow>> sessions(qint64 changedAfterSeq = 0);
+    Result<std::optional<SessionRow>> session(const QString &id);
+    Result<QList<Event>> events(const EventQuery &query);
+    Result<qint64> lastSeq();
+    // Changes whenever another connection (in this process or another) commits.
+    Result<qint64> dataVersion();
+    Result<CheckReport> check();
+
+    const QString &path() const { return m_db.path(); }
+
+private:
+    explicit StoreReader(Connection db) : m_db(std::move(db)) {}
+    Connection m_db;
+};
+
+} // namespace airlock::store

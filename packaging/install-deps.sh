@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Airlock needs to build, run and test.
+# Idempotent: only packages that are missing are installed; nothing happens when all are present.
+set -euo pipefail
+
+# Build toolchain and libraries.
+build_pkgs=(
+  build-essential cmake ninja-build ccache pkg-config git
+  qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-svg-dev libqt6svg6 qt6-qpa-plugins
+  libgl-dev libxkbcommon-dev
+  libsqlite3-dev sqlite3 libgit2-dev libseccomp-dev libhttp-parser-dev qtkeychain-qt6-dev
+)
+# What the app needs at run time beyond the libraries above.
+run_pkgs=( bubblewrap fonts-dejavu-core )
+# What only the tests need: validators for the desktop entry and metainfo, util-linux for setpriv.
+test_pkgs=( desktop-file-utils appstream util-linux procps )
+
+want=("${build_pkgs[@]}" "${run_pkgs[@]}")
+if [[ "${1:-}" == "--tests" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "Installing missing Debian packages: ${missing[*]}"
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "error: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
