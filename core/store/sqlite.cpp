@@ -206,3 +206,10 @@ bool Statement::columnIsNull(int column) const
 }
 
 } // namespace airlock::store
+
+namespace airlock::store {
+QString sqliteVersion()
+{
+    return QString::fromLatin1(sqlite3_libversion());
+}
+} // namespace airlock::store

@@ -81,3 +81,8 @@ private:
 ErrorCode errorCodeFor(int sqliteCode);
 
 } // namespace airlock::store
+
+namespace airlock::store {
+// The SQLite library version in use, for About boxes and bug reports.
+QString sqliteVersion();
+} // namespace airlock::store

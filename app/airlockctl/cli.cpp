@@ -1,0 +1,89 @@
+#include "cli.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <cstdio>
+
+namespace airlock::cli {
+
+bool parse(QCommandLineParser &parser, const Context &ctx, int *exit)
+{
+    parser.addHelpOption();
+    if (!parser.parse(ctx.args)) {
+        *exit = error(QStringLiteral("%1: %2 (see --help)").arg(ctx.command, parser.errorText()), Usage);
+        return false;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        *exit = Ok;
+        return false;
+    }
+    return true;
+}
+
+int error(const QString &message, int status)
+{
+    QString line = message.simplified(); // one line, always
+    std::fprintf(stderr, "airlockctl: %s\n", qPrintable(line));
+    return status;
+}
+
+int error(const Error &e)
+{
+    return error(e.message, e.code == ErrorCode::InvalidArgument ? Usage : Failed);
+}
+
+void out(const QString &line)
+{
+    std::fputs(line.toUtf8().constData(), stdout);
+    std::fputc('\n', stdout);
+}
+
+void outJson(const QJsonValue &value)
+{
+    QJsonDocument doc = value.isArray() ? QJsonDocument(value.toArray()) : QJsonDocument(value.toObject());
+    std::fputs(doc.toJson(QJsonDocument::Compact).constData(), stdout);
+    std::fputc('\n', stdout);
+}
+
+QString formatTime(qint64 ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+}
+
+QJsonObject eventToJson(const store::Event &e)
+{
+    return QJsonObject{
+        {QStringLiteral("seq"), e.seq},
+        {QStringLiteral("session"), e.session.isEmpty() ? QJsonValue() : QJsonValue(e.session)},
+        {QStringLiteral("kind"), e.kind},
+        {QStringLiteral("time"), QDateTime::fromMSecsSinceEpoch(e.time, Qt::UTC).toString(Qt::ISODateWithMs)},
+        {QStringLiteral("payload"), e.payload},
+    };
+}
+
+QJsonObject sessionToJson(const store::SessionRow &s)
+{
+    auto iso = [](qint64 ms) {
+        return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
+    };
+    auto orNull = [](const QString &v) { return v.isEmpty() ? QJsonValue() : QJsonValue(v); };
+    return QJsonObject{
+        {QStringLiteral("id"), s.id},
+        {QStringLiteral("title"), s.title},
+        {QStringLiteral("state"), s.state},
+        {QStringLiteral("agent"), orNull(s.agent)},
+        {QStringLiteral("policy"), orNull(s.policy)},
+        {QStringLiteral("workspace"), orNull(s.workspace)},
+        {QStringLiteral("parent"), orNull(s.parent)},
+        {QStringLiteral("created"), iso(s.created)},
+        {QStringLiteral("updated"), iso(s.updated)},
+        {QStringLiteral("events"), s.eventCount},
+        {QStringLiteral("lastSeq"), s.lastSeq},
+    };
+}
+
+} // namespace airlock::cli

@@ -1,0 +1,193 @@
+// The main window, offscreen: live sessions from another process, selection, keyboard, themes,
+// saved layout, and a clear error for a bad database.
+#include "aboutdialog.h"
+#include "eventlistmodel.h"
+#include "mainwindow.h"
+#include "sessionsmodel.h"
+#include "store/eventstore.h"
+#include "testutil.h"
+#include "threadview.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QDockWidget>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTreeView>
+
+using namespace airlock;
+using namespace airlock::ui;
+
+class TestMainWindow : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    QString m_db;
+
+    void ctl(const QStringList &args)
+    {
+        auto r = test::run(QStringLiteral(AIRLOCKCTL_PATH), QStringList{QStringLiteral("--db"), m_db} + args);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+    }
+    void appendFromOtherProcess(const QString &session, const QString &kind, const QString &payload)
+    {
+        ctl({QStringLiteral("events"), QStringLiteral("append"), QStringLiteral("--session"), session,
+             QStringLiteral("--kind"), kind, QStringLiteral("--payload"), payload});
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QSettings().clear();
+        m_db = m_dir.filePath(QStringLiteral("gui.db"));
+        QVERIFY(store::EventStore::open(m_db)); // as the app's main() does before the window
+    }
+
+    void sessionsAppearFromAnotherProcess()
+    {
+        MainWindow w(m_db);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QCOMPARE(w.sessionsModel()->rowCount(), 0);
+
+        appendFromOtherProcess(QStringLiteral("alpha"), QStringLiteral("session.created"),
+                               QStringLiteral("{\"title\":\"Fix the login bug\",\"policy\":\"standard\"}"));
+        appendFromOtherProcess(QStringLiteral("beta"), QStringLiteral("session.created"),
+                               QStringLiteral("{\"title\":\"Write release notes\"}"));
+        QTRY_COMPARE(w.sessionsModel()->rowCount(), 2);
+        QTreeView *view = w.findChild<QTreeView *>(QStringLiteral("sessionsView"));
+        QVERIFY(view);
+        QCOMPARE(view->model()->rowCount(), 2);
+
+        // Click the first session: its thread shows its events.
+        const QModelIndex first = view->model()->index(0, 0);
+        QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, view->visualRect(first).center());
+        QCOMPARE(w.threadView()->currentSession(), QStringLiteral("alpha"));
+        QTRY_COMPARE(w.threadView()->model()->rowCount(), 1);
+        auto *title = w.findChild<QLabel *>(QStringLiteral("threadTitle"));
+        QCOMPARE(title->text(), QStringLiteral("Fix the login bug"));
+
+        // Another process changes the session: the row and the open thread follow, selection stays.
+        appendFromOtherProcess(QStringLiteral("alpha"), QStringLiteral("session.state"),
+                               QStringLiteral("{\"state\":\"running\"}"));
+        QTRY_COMPARE(w.sessionsModel()->index(0, SessionsModel::State).data().toString(), QStringLiteral("running"));
+        QTRY_COMPARE(w.threadView()->model()->rowCount(), 2);
+        QCOMPARE(view->currentIndex().row(), 0);
+        appendFromOtherProcess(QStringLiteral("beta"), QStringLiteral("agent.message"), QStringLiteral("{\"text\":\"hi\"}"));
+        QTRY_COMPARE(w.sessionsModel()->index(1, SessionsModel::Events).data().toInt(), 2);
+        QCOMPARE(w.threadView()->model()->rowCount(), 2); // another session's event is not shown here
+
+        // The filter narrows the list.
+        auto *filter = w.findChild<QLineEdit *>(QStringLiteral("sessionFilter"));
+        QTest::keyClicks(filter, QStringLiteral("release"));
+        QCOMPARE(view->model()->rowCount(), 1);
+        filter->clear();
+        QCOMPARE(view->model()->rowCount(), 2);
+    }
+
+    void keyboard()
+    {
+        MainWindow w(m_db);
+        w.show();
+        QApplication::setActiveWindow(&w);
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QTRY_COMPARE(w.sessionsModel()->rowCount(), 2);
+        auto *filter = w.findChild<QLineEdit *>(QStringLiteral("sessionFilter"));
+        QTest::keyClick(&w, Qt::Key_F, Qt::ControlModifier);
+        QTRY_VERIFY(filter->hasFocus());
+
+        // Ctrl+N brings a dock forward, even when it was closed.
+        auto *egress = w.findChild<QDockWidget *>(QStringLiteral("egressDock"));
+        egress->close();
+        QVERIFY(!egress->isVisible());
+        QTest::keyClick(&w, Qt::Key_5, Qt::ControlModifier);
+        QTRY_VERIFY(egress->isVisible());
+
+        // Arrow keys move through sessions.
+        auto *view = w.findChild<QTreeView *>(QStringLiteral("sessionsView"));
+        view->setFocus();
+        view->setCurrentIndex(view->model()->index(0, 0));
+        QTest::keyClick(view, Qt::Key_Down);
+        QCOMPARE(w.threadView()->currentSession(), QStringLiteral("beta"));
+    }
+
+    void themeSwitchIsSaved()
+    {
+        {
+            MainWindow w(m_db);
+            w.findChild<QAction *>(QStringLiteral("actionTheme_dark"))->trigger();
+            QCOMPARE(w.theme(), Theme::Dark);
+            QVERIFY(QApplication::palette().color(QPalette::Window).lightness() < 80);
+            QCOMPARE(QApplication::style()->name().toLower(), QStringLiteral("fusion"));
+        }
+        {
+            MainWindow w(m_db); // a new window starts dark
+            QCOMPARE(w.theme(), Theme::Dark);
+            w.findChild<QAction *>(QStringLiteral("actionTheme_light"))->trigger();
+            QVERIFY(QApplication::palette().color(QPalette::Window).lightness() > 200);
+        }
+        QCOMPARE(QSettings().value(QStringLiteral("ui/theme")).toString(), QStringLiteral("light"));
+    }
+
+    void layoutIsSaved()
+    {
+        {
+            MainWindow w(m_db);
+            w.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            w.resize(1111, 777);
+            w.findChild<QDockWidget *>(QStringLiteral("sandboxesDock"))->close();
+            w.close(); // saves
+        }
+        MainWindow w(m_db);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QCOMPARE(w.size(), QSize(1111, 777));
+        QVERIFY(!w.findChild<QDockWidget *>(QStringLiteral("sandboxesDock"))->isVisible());
+        QVERIFY(w.findChild<QDockWidget *>(QStringLiteral("approvalsDock"))->isVisible());
+    }
+
+    void docksSayWhatTheyWillHold()
+    {
+        MainWindow w(m_db);
+        for (const char *name : {"approvalsDock", "checkpointsDock", "policyDock", "egressDock", "sandboxesDock"}) {
+            auto *dock = w.findChild<QDockWidget *>(QString::fromLatin1(name));
+            QVERIFY2(dock, name);
+            QVERIFY(!dock->widget()->accessibleDescription().isEmpty());
+        }
+    }
+
+    void aboutDialog()
+    {
+        AboutDialog about(m_db);
+        QString all;
+        for (auto *label : about.findChildren<QLabel *>())
+            all += label->text();
+        QVERIFY(all.contains(QStringLiteral(AIRLOCK_VERSION)));
+        QVERIFY(all.contains(m_db));
+        QVERIFY(all.contains(QStringLiteral("SQLite")));
+    }
+
+    void badDatabaseIsReported()
+    {
+        const QString garbage = m_dir.filePath(QStringLiteral("garbage.db"));
+        QFile f(garbage);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("definitely not sqlite");
+        f.close();
+        MainWindow w(garbage);
+        w.show();
+        auto *error = w.findChild<QLabel *>(QStringLiteral("storeError"));
+        QTRY_VERIFY(error->isVisible());
+        QVERIFY(error->text().contains(garbage));
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"

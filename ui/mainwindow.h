@@ -1,0 +1,70 @@
+#pragma once
+
+#include "error.h"
+#include "theme.h"
+
+#include <QMainWindow>
+
+class QActionGroup;
+class QDockWidget;
+class QLabel;
+class QLineEdit;
+class QSortFilterProxyModel;
+class QTreeView;
+
+namespace airlock::store {
+class EventFeed;
+}
+
+namespace airlock::ui {
+
+class SessionsModel;
+class ThreadView;
+
+// The workspace: sessions on the left, the selected thread in the middle, and docks for the
+// approvals inbox, checkpoints, policy, egress and sandboxes around it. It reads the store through
+// an EventFeed, so what any process appends (airlockctl, another window) shows up live.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    explicit MainWindow(const QString &databasePath, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    SessionsModel *sessionsModel() const { return m_sessions; }
+    QTreeView *sessionsView() const { return m_sessionsView; }
+    ThreadView *threadView() const { return m_thread; }
+    Theme theme() const { return m_theme; }
+    void setTheme(Theme theme);
+    void selectSession(const QString &id);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    QDockWidget *addDock(const QString &objectName, const QString &title, QWidget *body, Qt::DockWidgetArea area);
+    void createSessionsDock();
+    void createPlaceholderDocks();
+    void createMenus();
+    void restoreLayout();
+    void saveLayout() const;
+    void showCurrentSession();
+    void showStoreError(const Error &error);
+    void updateStatus();
+
+    QString m_databasePath;
+    store::EventFeed *m_feed;
+    SessionsModel *m_sessions;
+    QSortFilterProxyModel *m_sessionsProxy;
+    QTreeView *m_sessionsView = nullptr;
+    QLineEdit *m_filter = nullptr;
+    ThreadView *m_thread;
+    QLabel *m_statusLabel;
+    QLabel *m_errorLabel;
+    QList<QDockWidget *> m_docks;
+    QActionGroup *m_themeGroup = nullptr;
+    QByteArray m_defaultState;
+    Theme m_theme = Theme::Light;
+};
+
+} // namespace airlock::ui

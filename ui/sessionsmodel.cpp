@@ -1,0 +1,105 @@
+#include "sessionsmodel.h"
+
+#include <QDateTime>
+#include <QLocale>
+
+namespace airlock::ui {
+
+SessionsModel::SessionsModel(QObject *parent) : QAbstractTableModel(parent) {}
+
+int SessionsModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int SessionsModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant SessionsModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const store::SessionRow &s = m_rows.at(index.row());
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case Title: return s.title.isEmpty() ? s.id : s.title;
+        case State: return s.state;
+        case Policy: return s.policy;
+        case Agent: return s.agent;
+        case Updated:
+            return QLocale().toString(QDateTime::fromMSecsSinceEpoch(s.updated), QLocale::ShortFormat);
+        case Events: return s.eventCount;
+        }
+        break;
+    case Qt::ToolTipRole:
+        return tr("%1\nSession %2\nWorkspace: %3")
+            .arg(s.title, s.id, s.workspace.isEmpty() ? tr("none") : s.workspace);
+    case Qt::TextAlignmentRole:
+        if (index.column() == Events)
+            return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+        break;
+    case SessionIdRole: return s.id;
+    case StateRole: return s.state;
+    case SessionRowRole: return QVariant::fromValue(s);
+    }
+    return {};
+}
+
+QVariant SessionsModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case Title: return tr("Session");
+    case State: return tr("State");
+    case Policy: return tr("Policy");
+    case Agent: return tr("Agent");
+    case Updated: return tr("Updated");
+    case Events: return tr("Events");
+    }
+    return {};
+}
+
+void SessionsModel::merge(const QList<store::SessionRow> &rows)
+{
+    QList<store::SessionRow> added;
+    int firstChanged = -1, lastChanged = -1;
+    for (const store::SessionRow &r : rows) {
+        auto it = m_rowOf.constFind(r.id);
+        if (it == m_rowOf.cend()) {
+            added.append(r);
+            continue;
+        }
+        m_rows[*it] = r;
+        firstChanged = firstChanged < 0 ? *it : std::min(firstChanged, *it);
+        lastChanged = std::max(lastChanged, *it);
+    }
+    // One dataChanged for the whole span keeps bursts of updates cheap for the views.
+    if (firstChanged >= 0)
+        Q_EMIT dataChanged(index(firstChanged, 0), index(lastChanged, ColumnCount - 1));
+    if (added.isEmpty())
+        return;
+    const int first = int(m_rows.size());
+    beginInsertRows({}, first, first + int(added.size()) - 1);
+    for (auto &r : added) {
+        m_rowOf.insert(r.id, int(m_rows.size()));
+        m_rows.append(std::move(r));
+    }
+    endInsertRows();
+}
+
+QModelIndex SessionsModel::indexOf(const QString &sessionId) const
+{
+    auto it = m_rowOf.constFind(sessionId);
+    return it == m_rowOf.cend() ? QModelIndex() : index(*it, 0);
+}
+
+const store::SessionRow *SessionsModel::session(int row) const
+{
+    return row >= 0 && row < m_rows.size() ? &m_rows.at(row) : nullptr;
+}
+
+} // namespace airlock::ui
