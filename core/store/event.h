@@ -37,6 +37,7 @@ namespace kinds {
 inline constexpr auto SessionCreated = "session.created"; // payload: title, agent, policy, workspace, parent
 inline constexpr auto SessionState = "session.state";     // payload: state
 inline constexpr auto SessionRenamed = "session.renamed"; // payload: title
+inline constexpr auto PolicySaved = "policy.saved";       // payload: name, document (object), note
 } // namespace kinds
 
 // Limits on what an append may carry; bigger bodies belong in blobs, not events.
@@ -46,8 +47,19 @@ inline constexpr qsizetype kMaxPayloadBytes = 1 << 20;
 
 bool isValidKind(QStringView kind);
 bool isValidSessionId(QStringView id);
+bool isValidPolicyName(QStringView name);
+
+// A saved version of a policy document (the policies projection).
+struct PolicyVersion {
+    QString name;
+    int version = 0;
+    QByteArray document; // JSON text as saved
+    QString note;
+    qint64 created = 0;
+};
 
 } // namespace airlock::store
 
 Q_DECLARE_METATYPE(airlock::store::Event)
 Q_DECLARE_METATYPE(airlock::store::SessionRow)
+Q_DECLARE_METATYPE(airlock::store::PolicyVersion)

@@ -37,6 +37,11 @@ bool isValidKind(QStringView kind)
     return kind.back() != u'.';
 }
 
+bool isValidPolicyName(QStringView name)
+{
+    return isValidSessionId(name);
+}
+
 bool isValidSessionId(QStringView id)
 {
     if (id.isEmpty() || id.size() > kMaxSessionIdLength)
@@ -62,15 +67,21 @@ public:
             "UPDATE sessions SET state = coalesce(json_extract(?2, '$.state'), state) WHERE id = ?1");
         auto renamed = m_db.prepare(
             "UPDATE sessions SET title = coalesce(json_extract(?2, '$.title'), title) WHERE id = ?1");
+        // A policy's version is one more than its last; the document is stored as canonical JSON text.
+        auto policy = m_db.prepare(
+            "INSERT INTO policies(name, version, document, note, created) SELECT json_extract(?2, '$.name'), "
+            "coalesce((SELECT max(version) FROM policies WHERE name = json_extract(?2, '$.name')), 0) + 1, "
+            "json_extract(?2, '$.document'), coalesce(json_extract(?2, '$.note'), ''), ?3");
         auto touch = m_db.prepare("UPDATE sessions SET updated = max(updated, ?2), last_seq = ?3, "
                                   "event_count = event_count + ?4 WHERE id = ?1");
-        for (auto *r : {&insert, &created, &state, &renamed, &touch})
+        for (auto *r : {&insert, &created, &state, &renamed, &policy, &touch})
             if (!*r)
                 return std::unexpected(r->error());
         m_insert = std::move(*insert);
         m_created = std::move(*created);
         m_state = std::move(*state);
         m_renamed = std::move(*renamed);
+        m_policy = std::move(*policy);
         m_touch = std::move(*touch);
         return {};
     }
@@ -109,10 +120,10 @@ private:
             if (auto r = m_insert.run(); !r)
                 return std::unexpected(r.error());
             seq = sqlite3LastRowId();
-            if (e.session.isNull())
-                continue;
             if (auto r = project(e, seq); !r)
                 return std::unexpected(r.error());
+            if (e.session.isNull())
+                continue;
             Touch &t = touched[e.session];
             t.time = std::max(t.time, e.time);
             t.lastSeq = seq;
@@ -139,11 +150,15 @@ private:
             stmt = &m_state;
         else if (e.kind == QLatin1String(kinds::SessionRenamed))
             stmt = &m_renamed;
+        else if (e.kind == QLatin1String(kinds::PolicySaved))
+            stmt = &m_policy;
         if (!stmt)
             return {};
         stmt->bind(1, e.session);
         stmt->bind(2, e.payload);
-        if (stmt == &m_created) {
+        if (stmt == &m_policy) {
+            stmt->bind(3, e.time);
+        } else if (stmt == &m_created) {
             stmt->bind(3, e.time);
             stmt->bind(4, seq);
         }
@@ -153,7 +168,7 @@ private:
     qint64 sqlite3LastRowId() { return sqlite3_last_insert_rowid(m_db.handle()); }
 
     Connection m_db;
-    Statement m_insert, m_created, m_state, m_renamed, m_touch;
+    Statement m_insert, m_created, m_state, m_renamed, m_policy, m_touch;
 };
 
 Result<std::unique_ptr<EventStore>> EventStore::open(const QString &path)
@@ -194,6 +209,13 @@ Result<quint64> EventStore::append(const QString &session, const QString &kind, 
         return fail(ErrorCode::InvalidArgument,
                     QStringLiteral("'%1' is not a session id (letters, digits, '-', '_', '.', at most %2)")
                         .arg(session.left(80))
+                        .arg(kMaxSessionIdLength));
+    if (kind == QLatin1String(kinds::PolicySaved)
+        && (!isValidPolicyName(payload.value(QStringLiteral("name")).toString())
+            || !payload.value(QStringLiteral("document")).isObject()))
+        return fail(ErrorCode::InvalidArgument,
+                    QStringLiteral("a policy.saved event needs a policy name (letters, digits, '-', '_', "
+                                   "'.', at most %1) and a document object")
                         .arg(kMaxSessionIdLength));
     QByteArray json = QJsonDocument(payload).toJson(QJsonDocument::Compact);
     if (json.size() > kMaxPayloadBytes)

@@ -28,7 +28,59 @@ SessionRow readSession(const Statement &s)
     r.eventCount = s.columnInt(11);
     return r;
 }
+PolicyVersion readPolicy(const Statement &s)
+{
+    return PolicyVersion{s.columnText(0), int(s.columnInt(1)), s.columnBytes(2), s.columnText(3), s.columnInt(4)};
+}
+
+template<typename Bind>
+Result<QList<PolicyVersion>> queryPolicies(Connection &db, const char *sql, Bind bind)
+{
+    auto stmt = db.prepare(sql);
+    if (!stmt)
+        return std::unexpected(stmt.error());
+    bind(*stmt);
+    QList<PolicyVersion> out;
+    for (;;) {
+        auto row = stmt->step();
+        if (!row)
+            return std::unexpected(row.error());
+        if (!*row)
+            return out;
+        out.append(readPolicy(*stmt));
+    }
+}
 } // namespace
+
+Result<QList<PolicyVersion>> StoreReader::policies()
+{
+    return queryPolicies(m_db,
+                         "SELECT p.name, p.version, p.document, p.note, p.created FROM policies p "
+                         "WHERE p.version = (SELECT max(version) FROM policies WHERE name = p.name) ORDER BY p.name",
+                         [](Statement &) {});
+}
+
+Result<std::optional<PolicyVersion>> StoreReader::policy(const QString &name, int version)
+{
+    auto rows = queryPolicies(m_db,
+                              "SELECT name, version, document, note, created FROM policies WHERE name = ?1 "
+                              "AND (?2 = 0 OR version = ?2) ORDER BY version DESC LIMIT 1",
+                              [&](Statement &s) {
+                                  s.bind(1, name);
+                                  s.bind(2, qint64(version));
+                              });
+    if (!rows)
+        return std::unexpected(rows.error());
+    return rows->isEmpty() ? std::optional<PolicyVersion>() : std::optional<PolicyVersion>(rows->first());
+}
+
+Result<QList<PolicyVersion>> StoreReader::policyVersions(const QString &name)
+{
+    return queryPolicies(m_db,
+                         "SELECT name, version, document, note, created FROM policies WHERE name = ?1 "
+                         "ORDER BY version",
+                         [&](Statement &s) { s.bind(1, name); });
+}
 
 Result<StoreReader> StoreReader::open(const QString &path)
 {

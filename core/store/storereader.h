@@ -40,6 +40,12 @@ public:
     Result<QList<SessionRow>> sessions(qint64 changedAfterSeq = 0);
     Result<std::optional<SessionRow>> session(const QString &id);
     Result<QList<Event>> events(const EventQuery &query);
+    // The newest version of every policy, by name.
+    Result<QList<PolicyVersion>> policies();
+    // One version of a policy; version 0 means the newest.
+    Result<std::optional<PolicyVersion>> policy(const QString &name, int version = 0);
+    // Every saved version of a policy, oldest first (documents included).
+    Result<QList<PolicyVersion>> policyVersions(const QString &name);
     Result<qint64> lastSeq();
     // Changes whenever another connection (in this process or another) commits.
     Result<qint64> dataVersion();

@@ -5,6 +5,7 @@
 #include "store/storereader.h"
 #include "testutil.h"
 
+#include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
 #include <QSignalSpy>
@@ -329,6 +330,39 @@ private Q_SLOTS:
         QVERIFY(!reader->session(QStringLiteral("nope")).value());
         // Only sessions changed after a sequence number are returned when asked.
         QCOMPARE(reader->sessions(6).value().size(), 1);
+    }
+
+    void policiesAreVersionedEvents()
+    {
+        const QString path = newPath();
+        auto store = EventStore::open(path);
+        QVERIFY(store);
+        auto save = [&](const QString &name, int memory, const QString &note = {}) {
+            return (*store)->append({}, QLatin1String(kinds::PolicySaved),
+                                    {{QStringLiteral("name"), name},
+                                     {QStringLiteral("document"), QJsonObject{{QStringLiteral("memory"), memory}}},
+                                     {QStringLiteral("note"), note}});
+        };
+        QVERIFY(save(QStringLiteral("standard"), 1));
+        QVERIFY(save(QStringLiteral("standard"), 2, QStringLiteral("more memory")));
+        QVERIFY(save(QStringLiteral("hardened"), 5));
+        QVERIFY(!save(QStringLiteral("bad/name"), 1));
+        QVERIFY(!(*store)->append({}, QLatin1String(kinds::PolicySaved), {{QStringLiteral("name"), QStringLiteral("x")}}));
+        QVERIFY((*store)->flush());
+
+        auto reader = StoreReader::open(path);
+        QVERIFY(reader);
+        auto latest = reader->policies().value();
+        QCOMPARE(latest.size(), 2);
+        QCOMPARE(latest.at(0).name, QStringLiteral("hardened"));
+        QCOMPARE(latest.at(1).version, 2);
+        QCOMPARE(latest.at(1).note, QStringLiteral("more memory"));
+        QCOMPARE(QJsonDocument::fromJson(latest.at(1).document).object().value(QStringLiteral("memory")).toInt(), 2);
+        QCOMPARE(reader->policy(QStringLiteral("standard"), 1).value()->document, QByteArray("{\"memory\":1}"));
+        QVERIFY(!reader->policy(QStringLiteral("standard"), 9).value());
+        QCOMPARE(reader->policyVersions(QStringLiteral("standard")).value().size(), 2);
+        // The saves are in the log too, as the truth the table is projected from.
+        QCOMPARE(count(path, "SELECT count(*) FROM events WHERE kind = 'policy.saved'"), 3);
     }
 
     void feedSeesCommitsFromOtherConnections()
