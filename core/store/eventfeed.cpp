@@ -31,13 +31,15 @@ public:
             q.session = session;
         q.limit = backlog;
         q.newest = true;
+        // The high-water mark is taken first: an event committed between the two reads is then
+        // delivered by the next check rather than lost.
+        auto last = m_reader->lastSeq();
         auto events = m_reader->events(q);
-        if (!events) {
-            Q_EMIT m_feed->failed(events.error());
+        if (!events || !last) {
+            Q_EMIT m_feed->failed(events ? last.error() : events.error());
             return;
         }
-        auto last = m_reader->lastSeq();
-        m_followSeq = events->isEmpty() ? last.value_or(0) : events->constLast().seq;
+        m_followSeq = events->isEmpty() ? *last : std::max(*last, events->constLast().seq);
         Q_EMIT m_feed->history(session, *events);
     }
 

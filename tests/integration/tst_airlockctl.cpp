@@ -77,20 +77,29 @@ private Q_SLOTS:
         QProcess follow;
         follow.start(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--db"), m_db, QStringLiteral("events"),
                                                        QStringLiteral("tail"), QStringLiteral("--follow"),
-                                                       QStringLiteral("--json"), QStringLiteral("-n"), QStringLiteral("0")});
+                                                       QStringLiteral("--json"), QStringLiteral("-n"), QStringLiteral("1")});
         QVERIFY(follow.waitForStarted());
+        QByteArray got;
+        auto waitForLines = [&](int n) {
+            while (got.count('\n') < n) {
+                if (!follow.waitForReadyRead(20000))
+                    return false;
+                got += follow.readAllStandardOutput();
+            }
+            return true;
+        };
+        // The backlog line says the follower is reading; only then does the other process append.
+        QVERIFY2(waitForLines(1), follow.readAllStandardError().constData());
         auto r = ctl({QStringLiteral("events"), QStringLiteral("append"), QStringLiteral("--kind"),
                       QStringLiteral("session.state"), QStringLiteral("--session"), QStringLiteral("s1"),
                       QStringLiteral("--payload"), QStringLiteral("{\"state\":\"running\"}")});
         QCOMPARE(r.exitCode, 0);
-        QByteArray got;
-        while (!got.contains('\n')) {
-            QVERIFY2(follow.waitForReadyRead(10000), follow.readAllStandardError().constData());
-            got += follow.readAllStandardOutput();
-        }
-        const QJsonObject e = QJsonDocument::fromJson(got.left(got.indexOf('\n'))).object();
+        QVERIFY2(waitForLines(2), follow.readAllStandardError().constData());
+        const QList<QByteArray> lines = got.split('\n');
+        const QJsonObject e = QJsonDocument::fromJson(lines.at(1)).object();
         QCOMPARE(e[QStringLiteral("kind")].toString(), QStringLiteral("session.state"));
         QCOMPARE(e[QStringLiteral("session")].toString(), QStringLiteral("s1"));
+        QCOMPARE(e[QStringLiteral("seq")].toInt(), QJsonDocument::fromJson(lines.at(0)).object()[QStringLiteral("seq")].toInt() + 1);
         follow.terminate(); // SIGTERM ends --follow cleanly
         QVERIFY(follow.waitForFinished(10000));
         QCOMPARE(follow.exitStatus(), QProcess::NormalExit);
