@@ -1,0 +1,111 @@
+// airlock-shim: the first process inside an Airlock sandbox. It serves the host's requests on a
+// unix control socket (docs/shim-protocol.md) and bridges a loopback TCP port to the egress proxy.
+
+#include "shim.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#ifndef AIRLOCK_VERSION
+#define AIRLOCK_VERSION "unknown"
+#endif
+
+namespace {
+
+constexpr const char *Usage =
+    "usage: airlock-shim --control PATH [--workspace DIR]\n"
+    "                    [--proxy-socket PATH [--proxy-port PORT]]\n"
+    "                    [--socket-mode OCTAL] [--no-openat2]\n"
+    "\n"
+    "  --control PATH       unix socket to serve the control protocol on\n"
+    "  --workspace DIR      root for file requests and default cwd of execs\n"
+    "  --proxy-socket PATH  egress proxy's unix socket to bridge to\n"
+    "  --proxy-port PORT    TCP port on 127.0.0.1 to bridge from (default 3128, 0 = any)\n"
+    "  --socket-mode OCTAL  permissions of the control socket (default 600)\n"
+    "  --no-openat2         resolve workspace paths without openat2 (testing)\n";
+
+// Pipes created later must not land on 0, 1 or 2, or dup2() in an exec child would clobber them.
+void ensureStandardFds()
+{
+    for (int fd = 0; fd < 3; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0)
+            continue;
+        const int opened = ::open("/dev/null", O_RDWR);
+        if (opened < 0) {
+            int fds[2];
+            if (::pipe(fds) != 0)
+                std::_Exit(1);
+        }
+    }
+}
+
+bool parseInt(const char *text, int base, long min, long max, long &out)
+{
+    char *end = nullptr;
+    errno = 0;
+    const long value = std::strtol(text, &end, base);
+    if (errno != 0 || end == text || *end != '\0' || value < min || value > max)
+        return false;
+    out = value;
+    return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    ensureStandardFds();
+    airlock::shim::Options options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : nullptr;
+        long number = 0;
+        if (arg == "--help" || arg == "-h") {
+            std::fputs(Usage, stdout);
+            return 0;
+        }
+        if (arg == "--version") {
+            std::printf("airlock-shim %s (protocol %u)\n", AIRLOCK_VERSION, airlock::sandbox::wire::ProtocolVersion);
+            return 0;
+        }
+        if (arg == "--no-openat2") {
+            options.useOpenat2 = false;
+            continue;
+        }
+        if (!value) {
+            std::fprintf(stderr, "airlock-shim: %s needs a value\n%s", argv[i], Usage);
+            return 2;
+        }
+        ++i;
+        if (arg == "--control") {
+            options.controlPath = value;
+        } else if (arg == "--workspace") {
+            options.workspace = value;
+        } else if (arg == "--proxy-socket") {
+            options.proxySocket = value;
+        } else if (arg == "--proxy-port" && parseInt(value, 10, 0, 65535, number)) {
+            options.proxyPort = static_cast<int>(number);
+        } else if (arg == "--socket-mode" && parseInt(value, 8, 0, 0777, number)) {
+            options.socketMode = static_cast<unsigned>(number);
+        } else {
+            std::fprintf(stderr, "airlock-shim: bad option %s %s\n%s", argv[i - 1], value, Usage);
+            return 2;
+        }
+    }
+    if (options.controlPath.empty()) {
+        std::fprintf(stderr, "airlock-shim: --control is required\n%s", Usage);
+        return 2;
+    }
+    if (!options.workspace.empty() && options.workspace.front() != '/') {
+        std::fprintf(stderr, "airlock-shim: --workspace must be an absolute path\n");
+        return 2;
+    }
+    airlock::shim::Shim shim(std::move(options));
+    return shim.run();
+}

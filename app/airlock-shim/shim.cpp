@@ -1,0 +1,322 @@
+#include "shim.h"
+
+#include "log.h"
+#include "paths.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace airlock::shim {
+
+std::int64_t nowMs()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+Shim::Shim(Options options) : m_options(std::move(options)), m_scratch(256u << 10) {}
+
+Shim::~Shim()
+{
+    if (m_ownSocketFile)
+        ::unlink(m_options.controlPath.c_str());
+}
+
+int Shim::run()
+{
+    if (!setup())
+        return 1;
+    while (!m_done)
+        loopOnce();
+    finalFlush();
+    return 0;
+}
+
+bool Shim::setup()
+{
+    // Orphans of our execs must come to us to be reaped even when we are not pid 1 (on the host,
+    // in tests), just as they would in the sandbox's pid namespace.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP})
+        sigaddset(&mask, sig);
+    if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) {
+        logErrno("cannot block signals");
+        return false;
+    }
+    m_signalFd.reset(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+    if (!m_signalFd) {
+        logErrno("cannot create a signalfd");
+        return false;
+    }
+
+    if (!m_options.workspace.empty()) {
+        while (m_options.workspace.size() > 1 && m_options.workspace.back() == '/')
+            m_options.workspace.pop_back();
+        m_rootFd.reset(::open(m_options.workspace.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!m_rootFd) {
+            logErrno("cannot open the workspace %s", m_options.workspace.c_str());
+            return false;
+        }
+        if (m_options.useOpenat2 && !probeOpenat2(m_rootFd.get())) {
+            logInfo("openat2 is unavailable; resolving workspace paths by hand");
+            m_options.useOpenat2 = false;
+        }
+    }
+    if (!m_options.proxySocket.empty() && !listenProxy())
+        return false;
+    return listenControl();
+}
+
+bool Shim::listenControl()
+{
+    const std::string &path = m_options.controlPath;
+    // Bound under a temporary name and renamed into place once listening, so the socket's path
+    // appearing means it accepts connections: no client ever has to retry.
+    const std::string temp = path + ".tmp." + std::to_string(::getpid());
+    sockaddr_un addr{};
+    if (temp.size() >= sizeof(addr.sun_path)) {
+        logError("control socket path is too long: %s", path.c_str());
+        return false;
+    }
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        logError("%s exists and is not a socket", path.c_str());
+        return false;
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, temp.c_str(), temp.size() + 1);
+    m_listenFd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!m_listenFd) {
+        logErrno("cannot create the control socket");
+        return false;
+    }
+    ::unlink(temp.c_str());
+    const mode_t old = ::umask(0777 & ~m_options.socketMode);
+    const int bound = ::bind(m_listenFd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr);
+    ::umask(old);
+    if (bound != 0 || ::listen(m_listenFd.get(), 64) != 0 || ::rename(temp.c_str(), path.c_str()) != 0) {
+        logErrno("cannot listen on %s", path.c_str());
+        ::unlink(temp.c_str());
+        return false;
+    }
+    m_ownSocketFile = true;
+    return true;
+}
+
+void Shim::loopOnce()
+{
+    m_pollFds.clear();
+    m_watches.clear();
+    watch(m_signalFd.get(), POLLIN, Kind::Signal, nullptr);
+    if (m_listenFd)
+        watch(m_listenFd.get(), POLLIN, Kind::Listen, nullptr);
+    bool busy = false;
+    for (const auto &client : m_clients) {
+        if (client->dead)
+            continue;
+        short events = 0;
+        if (!client->closing && !client->congested() && !stdinCongested(*client))
+            events |= POLLIN;
+        if (client->unsent() > 0)
+            events |= POLLOUT;
+        watch(client->fd.get(), events, Kind::ClientFd, client.get());
+        busy = busy || (!client->reads.empty() && !client->congested());
+    }
+    for (const auto &exec : m_execs) {
+        if (exec->done)
+            continue;
+        const Client *client = findClient(exec->clientSerial);
+        const bool blocked = client && client->congested();
+        if (exec->out && !blocked)
+            watch(exec->out.get(), POLLIN, Kind::ExecOut, exec.get());
+        if (exec->err && !blocked)
+            watch(exec->err.get(), POLLIN, Kind::ExecErr, exec.get());
+        if (exec->in && exec->stdinPending() > 0)
+            watch(exec->in.get(), POLLOUT, Kind::ExecIn, exec.get());
+    }
+    addBridgeWatches();
+
+    const int timeout = busy ? 0 : pollTimeout(nowMs());
+    if (::poll(m_pollFds.data(), m_pollFds.size(), timeout) < 0 && errno != EINTR) {
+        logErrno("poll failed");
+        beginShutdown(0);
+    }
+
+    // Handlers may add clients, execs and bridges (never free them), so index, don't iterate.
+    for (std::size_t i = 0; i < m_pollFds.size(); ++i) {
+        const short revents = m_pollFds[i].revents;
+        if (revents == 0)
+            continue;
+        const Watch w = m_watches[i];
+        switch (w.kind) {
+        case Kind::Signal:
+            handleSignals();
+            break;
+        case Kind::Listen:
+            acceptClients();
+            break;
+        case Kind::ClientFd: {
+            auto *client = static_cast<Client *>(w.object);
+            if (!client->dead && (revents & (POLLIN | POLLHUP | POLLERR))) {
+                // A closing client only gets its error flushed; its hangup ends it early.
+                if (client->closing)
+                    dropClient(*client);
+                else
+                    readClient(*client);
+            }
+            if (!client->dead && (revents & POLLOUT))
+                writeClient(*client);
+            break;
+        }
+        case Kind::ExecOut:
+        case Kind::ExecErr: {
+            auto *exec = static_cast<Exec *>(w.object);
+            if (!exec->done)
+                readExecOutput(*exec, w.kind == Kind::ExecErr, false);
+            break;
+        }
+        case Kind::ExecIn: {
+            auto *exec = static_cast<Exec *>(w.object);
+            if (!exec->done)
+                writeExecStdin(*exec);
+            break;
+        }
+        case Kind::ProxyListen:
+            acceptBridges();
+            break;
+        case Kind::BridgeTcp:
+        case Kind::BridgeLocal:
+            serviceBridge(*static_cast<Bridge *>(w.object), revents);
+            break;
+        }
+    }
+
+    for (const auto &client : m_clients) {
+        if (!client->dead)
+            pumpReads(*client);
+    }
+    const std::int64_t now = nowMs();
+    checkTimers(now);
+    sweep();
+    if (m_shuttingDown && (runningExecs() == 0 || now >= m_shutdownBy))
+        m_done = true;
+}
+
+void Shim::watch(int fd, short events, Kind kind, void *object)
+{
+    m_pollFds.push_back(pollfd{fd, events, 0});
+    m_watches.push_back(Watch{kind, object});
+}
+
+int Shim::pollTimeout(std::int64_t now) const
+{
+    std::int64_t next = -1;
+    auto consider = [&](std::int64_t at) {
+        if (at >= 0 && (next < 0 || at < next))
+            next = at;
+    };
+    for (const auto &exec : m_execs) {
+        if (!exec->done)
+            consider(exec->deadlineMs);
+    }
+    for (const GroupKill &kill : m_groupKills)
+        consider(kill.atMs);
+    for (const auto &client : m_clients) {
+        if (client->closing)
+            consider(client->closeBy);
+    }
+    if (m_shuttingDown)
+        consider(m_shutdownBy);
+    if (next < 0)
+        return -1;
+    return static_cast<int>(std::clamp<std::int64_t>(next - now, 0, 60000));
+}
+
+void Shim::handleSignals()
+{
+    bool child = false;
+    signalfd_siginfo info{};
+    while (::read(m_signalFd.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        if (info.ssi_signo == SIGCHLD)
+            child = true;
+        else
+            beginShutdown(wire::DefaultKillGraceMs);
+    }
+    // SIGCHLD coalesces, so one wakeup reaps everything that is ready.
+    if (child)
+        reapChildren();
+}
+
+void Shim::beginShutdown(std::uint32_t graceMs)
+{
+    if (m_shuttingDown)
+        return;
+    m_shuttingDown = true;
+    m_listenFd.reset();
+    if (m_ownSocketFile) {
+        ::unlink(m_options.controlPath.c_str());
+        m_ownSocketFile = false;
+    }
+    m_proxyListenFd.reset();
+    for (const auto &exec : m_execs) {
+        if (!exec->done) {
+            exec->flags |= wire::ExitFlag::Killed;
+            stopGroup(*exec, graceMs);
+        }
+    }
+    // SIGKILL lands at graceMs; leave a moment after it for the exits to be reaped and reported.
+    m_shutdownBy = nowMs() + graceMs + 500;
+}
+
+void Shim::finalFlush()
+{
+    for (const GroupKill &kill : m_groupKills)
+        ::kill(-kill.pgid, SIGKILL);
+    for (const auto &exec : m_execs) {
+        if (!exec->done)
+            ::kill(-exec->pid, SIGKILL);
+    }
+    // As pid 1 of a namespace, whatever escaped its process group goes too. Never on the host.
+    if (::getpid() == 1)
+        ::kill(-1, SIGKILL);
+    reapChildren();
+
+    // Best effort: give clients a moment to take the last exit frames.
+    const std::int64_t until = nowMs() + 500;
+    for (;;) {
+        std::vector<pollfd> fds;
+        std::vector<Client *> owners;
+        for (const auto &client : m_clients) {
+            if (!client->dead && client->unsent() > 0) {
+                fds.push_back(pollfd{client->fd.get(), POLLOUT, 0});
+                owners.push_back(client.get());
+            }
+        }
+        const std::int64_t left = until - nowMs();
+        if (fds.empty() || left <= 0)
+            break;
+        if (::poll(fds.data(), fds.size(), static_cast<int>(left)) < 0 && errno != EINTR)
+            break;
+        for (std::size_t i = 0; i < fds.size(); ++i) {
+            if (fds[i].revents != 0)
+                writeClient(*owners[i]);
+        }
+    }
+}
+
+} // namespace airlock::shim

@@ -1,0 +1,199 @@
+#pragma once
+
+#include "fd.h"
+#include "wire.h"
+
+#include <poll.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace airlock::shim {
+
+struct Options
+{
+    std::string controlPath;
+    std::string workspace;     // empty: no file operations
+    std::string proxySocket;   // empty: no bridge
+    int proxyPort = 3128;      // 0 picks a free port, reported in hello
+    unsigned socketMode = 0600; // a Docker backend whose shim runs as another uid needs wider
+    bool useOpenat2 = true;    // false forces the O_NOFOLLOW walk, for tests
+};
+
+// Backpressure: past this many unsent bytes to a client the shim stops reading that client's
+// requests, its execs' output and its file reads, so a slow client costs bounded memory.
+inline constexpr std::size_t ClientHighWater = 4u << 20;
+// Streaming stdin queued for one exec beyond this stops reading the client until the child drains it.
+inline constexpr std::size_t StdinHighWater = 1u << 20;
+inline constexpr std::size_t MaxClients = 64;
+inline constexpr std::size_t MaxExecs = 256;
+inline constexpr std::size_t MaxReadsPerClient = 16;
+inline constexpr std::size_t MaxBridges = 256;
+inline constexpr std::size_t BridgeBuffer = 64u << 10;
+
+struct FileRead
+{
+    std::uint32_t id = 0;
+    Fd fd;
+    std::uint64_t offset = 0;
+    std::uint64_t remaining = 0;
+    std::uint64_t size = 0;
+    std::uint64_t sent = 0;
+};
+
+struct Client
+{
+    std::uint64_t serial = 0; // never reused, so an exec can outlive its client safely
+    Fd fd;
+    FrameDecoder decoder;
+    std::string out;
+    std::size_t outPos = 0;
+    bool negotiated = false;
+    bool closing = false;        // flush what is queued, then close
+    std::int64_t closeBy = 0;    // ... but no later than this
+    bool dead = false;
+    std::deque<FileRead> reads;
+
+    std::size_t unsent() const { return out.size() - outPos; }
+    bool congested() const { return unsent() >= ClientHighWater; }
+};
+
+struct Exec
+{
+    std::uint64_t clientSerial = 0;
+    std::uint32_t id = 0;
+    pid_t pid = -1; // also the process group and session id
+    Fd in, out, err;
+    std::string stdinBuffer;
+    std::size_t stdinPos = 0;
+    bool stdinEof = false;       // close stdin once the buffer is written
+    std::int64_t startedMs = 0;
+    std::int64_t deadlineMs = -1;
+    std::uint32_t graceMs = wire::DefaultKillGraceMs;
+    std::uint64_t cap = wire::DefaultOutputCap;
+    std::uint64_t forwarded = 0;
+    std::uint64_t produced = 0;
+    std::uint32_t flags = 0;
+    bool done = false;
+
+    std::size_t stdinPending() const { return stdinBuffer.size() - stdinPos; }
+};
+
+// A process group to SIGKILL when its grace period ends, whether or not its leader is gone.
+struct GroupKill
+{
+    pid_t pgid;
+    std::int64_t atMs;
+};
+
+struct Bridge
+{
+    Fd tcp, local;            // the sandbox's client, the egress proxy
+    std::string up, down;     // tcp -> local, local -> tcp
+    std::size_t upPos = 0, downPos = 0;
+    bool tcpEof = false, localEof = false;
+    bool upShut = false, downShut = false;
+    bool dead = false;
+};
+
+std::int64_t nowMs();
+
+// The shim's single-threaded event loop: one poll() over the control socket, its clients, the
+// execs' pipes, the proxy bridge and a signalfd. Objects are only marked dead while handlers run
+// and freed in sweep() at the end of an iteration, so pointers taken for poll() stay valid.
+class Shim
+{
+public:
+    explicit Shim(Options options);
+    ~Shim();
+    Shim(const Shim &) = delete;
+    Shim &operator=(const Shim &) = delete;
+
+    // Serves until shutdown; returns the process exit status.
+    int run();
+
+private:
+    enum class Kind : std::uint8_t {
+        Signal, Listen, ClientFd, ExecIn, ExecOut, ExecErr, ProxyListen, BridgeTcp, BridgeLocal
+    };
+    struct Watch
+    {
+        Kind kind;
+        void *object;
+    };
+
+    // shim.cpp: setup, the loop, clients and dispatch
+    bool setup();
+    bool listenControl();
+    void loopOnce();
+    void watch(int fd, short events, Kind kind, void *object);
+    int pollTimeout(std::int64_t now) const;
+    void acceptClients();
+    void readClient(Client &client);
+    void writeClient(Client &client);
+    void handleFrame(Client &client, Frame &frame);
+    void handleHello(Client &client, std::uint32_t id, TlvReader &tlv);
+    void handleShutdown(Client &client, std::uint32_t id, TlvReader &tlv);
+    void send(Client &client, wire::FrameType type, std::uint32_t id, std::string_view body);
+    void sendError(Client &client, std::uint32_t id, wire::ShimError code, std::string_view message, int err = 0);
+    void sendErrno(Client &client, std::uint32_t id, int err, std::string_view what);
+    void failClient(Client &client, wire::ShimError code, std::string_view message);
+    void dropClient(Client &client);
+    void sweep();
+    void handleSignals();
+    void beginShutdown(std::uint32_t graceMs);
+    void finalFlush();
+    Client *findClient(std::uint64_t serial);
+    bool idInUse(const Client &client, std::uint32_t id) const;
+
+    // exec.cpp: children, their pipes, timeouts and reaping
+    void handleExec(Client &client, std::uint32_t id, TlvReader &tlv);
+    void handleStdin(Client &client, const Frame &frame);
+    void handleKill(Client &client, std::uint32_t id, TlvReader &tlv);
+    void readExecOutput(Exec &exec, bool isStderr, bool drain);
+    void writeExecStdin(Exec &exec);
+    void reapChildren();
+    void finishExec(Exec &exec, int status);
+    void stopGroup(Exec &exec, std::uint32_t graceMs);
+    void checkTimers(std::int64_t now);
+    bool stdinCongested(const Client &client) const;
+    std::size_t runningExecs() const;
+
+    // files.cpp: read, write, list and stat beneath the workspace
+    bool workspacePath(Client &client, std::uint32_t id, TlvReader &tlv, std::string &relative);
+    int makeParents(std::string_view relative) const;
+    void handleReadFile(Client &client, std::uint32_t id, TlvReader &tlv);
+    void handleWriteFile(Client &client, std::uint32_t id, TlvReader &tlv);
+    void handleListDir(Client &client, std::uint32_t id, TlvReader &tlv);
+    void handleStat(Client &client, std::uint32_t id, TlvReader &tlv);
+    void pumpReads(Client &client);
+
+    // bridge.cpp: TCP on the sandbox's loopback <-> the egress proxy's unix socket
+    bool listenProxy();
+    void acceptBridges();
+    void addBridgeWatches();
+    void serviceBridge(Bridge &bridge, short revents);
+
+    Options m_options;
+    Fd m_signalFd, m_listenFd, m_proxyListenFd, m_rootFd;
+    int m_proxyPort = 0;
+    bool m_ownSocketFile = false;
+    std::vector<std::unique_ptr<Client>> m_clients;
+    std::vector<std::unique_ptr<Exec>> m_execs;
+    std::vector<std::unique_ptr<Bridge>> m_bridges;
+    std::vector<GroupKill> m_groupKills;
+    std::uint64_t m_nextSerial = 1;
+    bool m_shuttingDown = false;
+    std::int64_t m_shutdownBy = 0;
+    bool m_done = false;
+    std::vector<char> m_scratch;
+    std::vector<pollfd> m_pollFds;
+    std::vector<Watch> m_watches;
+};
+
+} // namespace airlock::shim

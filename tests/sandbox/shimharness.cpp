@@ -1,0 +1,111 @@
+#include "shimharness.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSignalSpy>
+
+namespace airlock::sandbox::test {
+
+ExecRecorder::ExecRecorder(ShimClient *client)
+{
+    QObject::connect(client, &ShimClient::execStarted, this, [this](quint32 id, qint64 pid) { m_results[id].pid = pid; });
+    QObject::connect(client, &ShimClient::stdoutReceived, this,
+                     [this](quint32 id, const QByteArray &chunk) { m_results[id].out += chunk; });
+    QObject::connect(client, &ShimClient::stderrReceived, this,
+                     [this](quint32 id, const QByteArray &chunk) { m_results[id].err += chunk; });
+    QObject::connect(client, &ShimClient::execFinished, this,
+                     [this](quint32 id, const ExitStatus &status) { m_results[id].status = status; });
+    QObject::connect(client, &ShimClient::execFailed, this,
+                     [this](quint32 id, const Error &error) { m_results[id].error = error; });
+}
+
+const ExecOutcome &ExecRecorder::operator[](quint32 id) const
+{
+    static const ExecOutcome none;
+    const auto it = m_results.constFind(id);
+    return it == m_results.cend() ? none : *it;
+}
+
+bool ExecRecorder::wait(quint32 id, int timeoutMs)
+{
+    return QTest::qWaitFor([this, id] { return (*this)[id].done(); }, timeoutMs);
+}
+
+bool ExecRecorder::waitForOutput(quint32 id, QByteArrayView needle, int timeoutMs)
+{
+    return QTest::qWaitFor([this, id, needle] { return (*this)[id].out.contains(needle) || (*this)[id].done(); },
+                           timeoutMs)
+           && (*this)[id].out.contains(needle);
+}
+
+ShimHarness::ShimHarness()
+{
+    QDir(m_dir.path()).mkpath(QStringLiteral("ws"));
+    m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+}
+
+ShimHarness::~ShimHarness()
+{
+    stop();
+}
+
+bool ShimHarness::start(const QStringList &extraArgs)
+{
+    if (!m_dir.isValid())
+        return false;
+    QStringList args{QStringLiteral("--control"), socketPath(), QStringLiteral("--workspace"), workspace()};
+    args += extraArgs;
+    m_process.start(QStringLiteral(AIRLOCK_SHIM_PATH), args);
+    if (!m_process.waitForStarted(5000))
+        return false;
+    // The shim renames its socket into place once it listens, so existing means accepting.
+    const QString path = socketPath();
+    return QTest::qWaitFor([&path, this] {
+        return QFileInfo::exists(path) || m_process.state() == QProcess::NotRunning;
+    }, 5000) && QFileInfo::exists(path);
+}
+
+bool ShimHarness::connect(ShimClient &client)
+{
+    QSignalSpy ready(&client, &ShimClient::ready);
+    client.connectToShim(socketPath());
+    return ready.wait(5000);
+}
+
+void ShimHarness::stop()
+{
+    if (m_process.state() == QProcess::NotRunning)
+        return;
+    m_process.terminate();
+    if (!m_process.waitForFinished(5000)) {
+        m_process.kill();
+        m_process.waitForFinished(2000);
+    }
+}
+
+bool inProcessTable(qint64 pid)
+{
+    return QFileInfo::exists(QStringLiteral("/proc/%1").arg(pid));
+}
+
+int zombieChildren(qint64 parent)
+{
+    int count = 0;
+    const QStringList pids = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &pid : pids) {
+        QFile file(QStringLiteral("/proc/%1/stat").arg(pid));
+        if (!file.open(QIODevice::ReadOnly))
+            continue;
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+        const QByteArray stat = file.readAll();
+        const qsizetype close = stat.lastIndexOf(')');
+        if (close < 0)
+            continue;
+        const QList<QByteArray> fields = stat.mid(close + 2).split(' ');
+        if (fields.size() >= 2 && fields[0] == "Z" && fields[1].toLongLong() == parent)
+            ++count;
+    }
+    return count;
+}
+
+} // namespace airlock::sandbox::test
