@@ -34,5 +34,6 @@ QJsonObject sessionToJson(const store::SessionRow &s);
 int runSessions(const QString &verb, const Context &ctx);
 int runEvents(const QString &verb, const Context &ctx);
 int runDb(const QString &verb, const Context &ctx);
+int runPolicy(const QString &verb, const Context &ctx);
 
 } // namespace airlock::cli

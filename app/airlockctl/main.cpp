@@ -20,6 +20,10 @@ const std::map<QString, std::pair<Runner, QStringList>> &groups()
         {QStringLiteral("sessions"), {cli::runSessions, {QStringLiteral("list")}}},
         {QStringLiteral("events"), {cli::runEvents, {QStringLiteral("tail"), QStringLiteral("append")}}},
         {QStringLiteral("db"), {cli::runDb, {QStringLiteral("check"), QStringLiteral("path")}}},
+        {QStringLiteral("policy"),
+         {cli::runPolicy,
+          {QStringLiteral("list"), QStringLiteral("show"), QStringLiteral("lint"), QStringLiteral("compile"),
+           QStringLiteral("check"), QStringLiteral("import"), QStringLiteral("export")}}},
     };
     return g;
 }
@@ -35,7 +39,16 @@ void usage(FILE *to)
                "  events append --kind KIND [--session ID] [--payload JSON]\n"
                "                                              append one event (for scripts and tests)\n"
                "  db check [--json]                           check the database's integrity\n"
-               "  db path                                     print the database file in use\n\n"
+               "  db path                                     print the database file in use\n"
+               "  policy list [--json]                        presets and saved policies\n"
+               "  policy show|export NAME [--version N] [-o FILE]\n"
+               "                                              the policy as canonical JSON\n"
+               "  policy lint NAME [--json]                   risks, each with a fix where one exists\n"
+               "  policy compile NAME [--backend local|docker] [--workspace DIR] [--json]\n"
+               "                                              exactly what the policy runs\n"
+               "  policy check NAME --kind K [--command C] [--path P] [--domain D]\n"
+               "                                              would this tool call be allowed?\n"
+               "  policy import FILE [--name N] [--note T]    save a JSON file as the next version\n\n"
                "Global options:\n"
                "  --db PATH      the database file (default: $AIRLOCK_DB, else $XDG_DATA_HOME/airlock/airlock.db)\n"
                "  --version      print the version\n"

@@ -1,0 +1,63 @@
+#pragma once
+
+#include "error.h"
+#include "policy/policy.h"
+
+#include <QJsonObject>
+#include <QMap>
+#include <QString>
+#include <QStringList>
+
+// The compilers: pure functions from a policy and the facts of one launch to what a backend executes.
+// They read no files, start nothing and look at no clock, so the editor can show their output live and
+// tests can compare it with golden files.
+//
+// Both backends build the same sandbox: the workspace at the same path as on the host (unless told
+// otherwise), protected workspace paths re-bound read-only, the policy's mounts and tmpfs, denied host
+// paths masked by empty read-only folders, the shim read-only at /airlock/shim as the first process and
+// the control folder at /airlock/control. The environment starts empty. No secret value can appear in
+// the output: the policy holds none, and a pass-through variable that is a secret's source is dropped.
+// bwrap has no resource options: the local backend applies policy.resources itself, with cgroups or
+// rlimits. Allow and deny lists, host ports and secrets belong to the egress proxy, output limits and
+// wall clock to the shim and the session; none of them appear in either output.
+
+namespace airlock::policy {
+
+struct LaunchContext {
+    QString sessionId;                 // Docker label airlock.session
+    QString workspace;                 // host path, absolute
+    QString sandboxWorkspace;          // where it appears inside; empty means the same path as on the host
+    QString shim;                      // host path of the static airlock-shim binary
+    QString controlDir;                // per-sandbox host folder with the shim's and proxy's sockets
+    QString home;                      // the host user's home, for ~ and $HOME in mounts
+    QMap<QString, QString> hostEnvironment; // where environment.passThrough takes its values
+    // Docker only: the protected paths that exist in this workspace. Docker would create a missing bind
+    // source as an empty root-owned folder in the user's workspace, so only existing ones are bound.
+    // (bwrap uses --ro-bind-try and needs no list.)
+    QStringList existingProtectedPaths;
+    int proxyPort = 3128;              // loopback port in the sandbox where the shim bridges the proxy
+    int seccompFd = 3;                 // bwrap: descriptor on which the backend passes the BPF filter
+    QString seccompProfileJson;        // Docker: profile text for seccomp strict or custom
+    QString version;                   // label airlock.version; empty means this build's version
+};
+
+struct BwrapCommand {
+    QStringList arguments;                // everything after "bwrap"
+    // The whole environment to start bwrap with; bwrap hands it to the shim unchanged. Values stay off
+    // the command line, where other users could read them in /proc.
+    QMap<QString, QString> environment;
+};
+
+Result<BwrapCommand> compileBwrap(const Policy &policy, const LaunchContext &context);
+
+// The body of POST /containers/create for the Docker Engine API.
+Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContext &context);
+
+// For display and copying: `env -i K=V … bwrap …` and `docker run …`, shell-quoted, one option per line.
+QString renderBwrapCommandLine(const BwrapCommand &command);
+QString renderDockerRunCommandLine(const QJsonObject &createBody);
+
+// Quotes a word for a POSIX shell; words made only of safe characters are left as they are.
+QString shellQuote(const QString &word);
+
+} // namespace airlock::policy

@@ -1,0 +1,146 @@
+#include "policy/compiler.h"
+
+#include "policy/codec.h"
+#include "policy/sandboxlayout.h"
+#include "policy/sandboxplan.h"
+
+#include <QJsonArray>
+
+#include <cmath>
+
+namespace airlock::policy {
+
+using namespace detail;
+
+namespace {
+
+QString tmpfsOptions(const PlannedMount &mount)
+{
+    // Spelled out in full, because Docker's defaults for tmpfs differ between versions.
+    QStringList options{mount.kind == PlannedMount::Kind::Mask ? QStringLiteral("ro") : QStringLiteral("rw"),
+                        mount.noexec ? QStringLiteral("noexec") : QStringLiteral("exec"), QStringLiteral("nosuid"),
+                        QStringLiteral("nodev")};
+    if (mount.kind == PlannedMount::Kind::Mask)
+        options << QStringLiteral("size=4096");
+    else if (mount.sizeBytes)
+        options << QStringLiteral("size=%1").arg(*mount.sizeBytes);
+    return options.join(u',');
+}
+
+Result<QStringList> securityOptions(const Policy &policy, const LaunchContext &context)
+{
+    QStringList options;
+    if (policy.privileges.noNewPrivileges)
+        options << QStringLiteral("no-new-privileges:true");
+    switch (policy.privileges.seccomp) {
+    case SeccompMode::Default:
+        break; // Docker applies its own default profile
+    case SeccompMode::Unconfined:
+        options << QStringLiteral("seccomp=unconfined");
+        break;
+    case SeccompMode::Strict:
+    case SeccompMode::Custom:
+        // The Engine API takes the profile's text, not a path; the backend reads it for us.
+        if (context.seccompProfileJson.isEmpty()) {
+            return fail(ErrorCode::InvalidArgument,
+                        QStringLiteral("launch context: seccomp '%1' needs the profile text (seccompProfileJson)")
+                            .arg(nameOf(policy.privileges.seccomp)));
+        }
+        options << QStringLiteral("seccomp=") + context.seccompProfileJson;
+        break;
+    }
+    return options;
+}
+
+} // namespace
+
+Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContext &context)
+{
+    if (policy.runtime.image.isEmpty())
+        return fail(ErrorCode::InvalidArgument, QStringLiteral("runtime.image is not set; Docker needs an image to run"));
+    auto plan = planSandbox(policy, context);
+    if (!plan)
+        return std::unexpected(plan.error());
+    auto security = securityOptions(policy, context);
+    if (!security)
+        return std::unexpected(security.error());
+
+    QJsonArray binds;
+    QJsonObject tmpfs;
+    for (const PlannedMount &mount : std::as_const(plan->mounts)) {
+        switch (mount.kind) {
+        case PlannedMount::Kind::Bind:
+            binds.append(QString(mount.source + u':' + mount.target + QStringLiteral(":rw")));
+            break;
+        case PlannedMount::Kind::ReadOnlyBind:
+            binds.append(QString(mount.source + u':' + mount.target + QStringLiteral(":ro")));
+            break;
+        case PlannedMount::Kind::ProtectedBind: {
+            const QString relative = mount.source.mid(plan->workspaceSource.size() + 1);
+            if (context.existingProtectedPaths.contains(relative))
+                binds.append(QString(mount.source + u':' + mount.target + QStringLiteral(":ro")));
+            break;
+        }
+        case PlannedMount::Kind::Tmpfs:
+        case PlannedMount::Kind::Mask:
+            tmpfs.insert(mount.target, tmpfsOptions(mount));
+            break;
+        case PlannedMount::Kind::Directory:
+            break; // the image provides the root file system
+        }
+    }
+
+    QJsonObject host;
+    host.insert(QStringLiteral("Binds"), binds);
+    host.insert(QStringLiteral("Tmpfs"), tmpfs);
+    host.insert(QStringLiteral("ReadonlyRootfs"), policy.filesystem.readOnlyRoot);
+    // Proxy mode needs no network either: the shim bridges the proxy through the control folder.
+    host.insert(QStringLiteral("NetworkMode"),
+                policy.network.mode == NetworkMode::Host ? QStringLiteral("host") : QStringLiteral("none"));
+    if (policy.privileges.dropAllCapabilities)
+        host.insert(QStringLiteral("CapDrop"), QJsonArray{QStringLiteral("ALL")});
+    host.insert(QStringLiteral("CapAdd"), QJsonArray::fromStringList(policy.privileges.capAdd));
+    host.insert(QStringLiteral("SecurityOpt"), QJsonArray::fromStringList(*security));
+    const Resources &res = policy.resources;
+    if (res.memoryBytes) {
+        host.insert(QStringLiteral("Memory"), *res.memoryBytes);
+        host.insert(QStringLiteral("MemorySwap"), *res.memoryBytes); // equal: no swap on top
+    }
+    if (res.cpus)
+        host.insert(QStringLiteral("NanoCpus"), qint64(std::llround(*res.cpus * 1e9)));
+    if (res.pids)
+        host.insert(QStringLiteral("PidsLimit"), *res.pids);
+    if (res.maxFileBytes) {
+        host.insert(QStringLiteral("Ulimits"),
+                    QJsonArray{QJsonObject{{QStringLiteral("Name"), QStringLiteral("fsize")},
+                                           {QStringLiteral("Soft"), *res.maxFileBytes},
+                                           {QStringLiteral("Hard"), *res.maxFileBytes}}});
+    }
+    host.insert(QStringLiteral("Runtime"), nameOf(policy.runtime.dockerRuntime));
+    host.insert(QStringLiteral("Init"), true); // reaps zombies the agent's tools leave behind
+    host.insert(QStringLiteral("IpcMode"), QStringLiteral("private"));
+    host.insert(QStringLiteral("AutoRemove"), policy.lifecycle == Lifecycle::Ephemeral);
+
+    QJsonArray env;
+    for (auto it = plan->environment.constBegin(); it != plan->environment.constEnd(); ++it)
+        env.append(QString(it.key() + u'=' + it.value()));
+
+    QJsonObject body;
+    body.insert(QStringLiteral("Image"), policy.runtime.image);
+    if (policy.privileges.uid && policy.privileges.gid)
+        body.insert(QStringLiteral("User"), QStringLiteral("%1:%2").arg(*policy.privileges.uid).arg(*policy.privileges.gid));
+    body.insert(QStringLiteral("Hostname"), QStringLiteral("airlock"));
+    body.insert(QStringLiteral("WorkingDir"), plan->workspaceTarget);
+    body.insert(QStringLiteral("Env"), env);
+    body.insert(QStringLiteral("Entrypoint"), QJsonArray{QString::fromLatin1(kSandboxShim)});
+    body.insert(QStringLiteral("Cmd"), QJsonArray{QStringLiteral("--control-dir"), QString::fromLatin1(kSandboxControlDir)});
+    body.insert(QStringLiteral("Labels"),
+                QJsonObject{{QStringLiteral("airlock.session"), context.sessionId},
+                            {QStringLiteral("airlock.policy-hash"), policyHash(policy)},
+                            {QStringLiteral("airlock.version"),
+                             context.version.isEmpty() ? QStringLiteral(AIRLOCK_VERSION) : context.version}});
+    body.insert(QStringLiteral("HostConfig"), host);
+    return body;
+}
+
+} // namespace airlock::policy

@@ -1,0 +1,118 @@
+#include "policy/lintchecks.h"
+
+// Findings about this machine and backend: settings that cannot be enforced as written, what is used
+// instead, and what will stop a sandbox from starting at all.
+
+namespace airlock::policy::detail {
+
+namespace {
+
+Finding note(const char *id, Severity severity, const char *path, QString title, QString why,
+             std::optional<Fix> fix = std::nullopt)
+{
+    return {QString::fromLatin1(id), severity, QString::fromLatin1(path), std::move(title), std::move(why),
+            std::move(fix)};
+}
+
+void lintLocal(const Policy &policy, const HostFacts &facts, QList<Finding> &out)
+{
+    if (!facts.bwrapInstalled) {
+        out.append(note("host.bwrap-missing", Severity::Critical, "runtime.backend",
+                        QStringLiteral("bubblewrap is not installed"),
+                        QStringLiteral("The local backend runs sandboxes with bwrap; install the bubblewrap "
+                                       "package or choose the docker backend.")));
+    }
+    if (!facts.userNamespaces) {
+        out.append(note("host.no-userns", Severity::Critical, "runtime.backend",
+                        QStringLiteral("Unprivileged user namespaces are turned off"),
+                        QStringLiteral("bubblewrap needs them to build the sandbox (sysctl "
+                                       "kernel.unprivileged_userns_clone=1 or user.max_user_namespaces > 0).")));
+    }
+    const Resources &res = policy.resources;
+    if (!facts.cgroupsWritable) {
+        if (res.memoryBytes) {
+            out.append(note("host.limit-fallback", Severity::Warning, "resources.memoryBytes",
+                            QStringLiteral("Memory limit enforced with RLIMIT_AS instead of cgroups"),
+                            QStringLiteral("No writable cgroup is available, so each process gets an address-space "
+                                           "limit: several processes together can still use more, and programs that "
+                                           "reserve much address space (JVMs, sanitizers) may fail to start.")));
+        }
+        if (res.pids) {
+            out.append(note("host.limit-fallback", Severity::Warning, "resources.pids",
+                            QStringLiteral("Process limit enforced with RLIMIT_NPROC instead of cgroups"),
+                            QStringLiteral("RLIMIT_NPROC counts every process of your user, not only the "
+                                           "sandbox's, so the limit is looser or stricter than written.")));
+        }
+        if (res.cpus) {
+            out.append(note("host.limit-fallback", Severity::Warning, "resources.cpus",
+                            QStringLiteral("CPU limit is not enforced without cgroups"),
+                            QStringLiteral("rlimits can only cap total CPU time, not a share of the machine; the "
+                                           "sandbox may use every core.")));
+        }
+    }
+    if (policy.runtime.dockerRuntime == DockerRuntime::Runsc) {
+        out.append(note("backend.runsc-ignored", Severity::Warning, "runtime.dockerRuntime",
+                        QStringLiteral("gVisor is not used by the local backend"),
+                        QStringLiteral("runsc is a Docker runtime; bubblewrap runs the sandbox directly on the "
+                                       "host kernel. Choose the docker backend to use gVisor.")));
+    }
+    if (!policy.runtime.image.isEmpty()) {
+        out.append(note("backend.image-ignored", Severity::Info, "runtime.image",
+                        QStringLiteral("The image is ignored by the local backend"),
+                        QStringLiteral("bubblewrap uses the host's /usr read-only instead of an image."),
+                        makeFix(QStringLiteral("Clear the image"), [](Policy &p) { p.runtime.image.clear(); })));
+    }
+    if (!policy.privileges.noNewPrivileges) {
+        out.append(note("backend.no-new-privs-forced", Severity::Info, "privileges.noNewPrivileges",
+                        QStringLiteral("bubblewrap always sets no-new-privileges"),
+                        QStringLiteral("The setting is ignored by the local backend: bwrap sets it for every sandbox."),
+                        makeFix(QStringLiteral("Turn on no-new-privileges"),
+                                [](Policy &p) { p.privileges.noNewPrivileges = true; })));
+    }
+    if (policy.privileges.seccomp == SeccompMode::Custom) {
+        out.append(note("backend.custom-seccomp", Severity::Warning, "privileges.seccompProfile",
+                        QStringLiteral("Custom seccomp profiles apply to Docker only"),
+                        QStringLiteral("The profile is in Docker's format; bubblewrap uses Airlock's default "
+                                       "filter instead.")));
+    }
+    const bool runsAsRoot = policy.privileges.uid && *policy.privileges.uid == 0;
+    if (!policy.privileges.capAdd.isEmpty() && !runsAsRoot) {
+        out.append(note("backend.caps-need-root", Severity::Info, "privileges.capAdd",
+                        QStringLiteral("Added capabilities have no effect for a non-root user"),
+                        QStringLiteral("bubblewrap grants capabilities only to uid 0 inside the sandbox.")));
+    }
+}
+
+void lintDocker(const Policy &policy, const HostFacts &facts, QList<Finding> &out)
+{
+    if (!facts.dockerReachable) {
+        out.append(note("host.docker-unreachable", Severity::Warning, "runtime.backend",
+                        QStringLiteral("Docker is not reachable"),
+                        QStringLiteral("The Docker socket is missing or not writable by you; the sandbox cannot "
+                                       "start until the daemon runs and you may use it.")));
+    }
+    if (policy.runtime.dockerRuntime == DockerRuntime::Runsc && !facts.runscInstalled) {
+        out.append(note("host.runsc-missing", Severity::Critical, "runtime.dockerRuntime",
+                        QStringLiteral("gVisor (runsc) is not installed"),
+                        QStringLiteral("Docker will refuse to create the container. Install gVisor and register "
+                                       "runsc as a Docker runtime.")));
+    }
+    if (policy.privileges.nestedUserNamespaces && policy.privileges.seccomp != SeccompMode::Unconfined) {
+        out.append(note("backend.nested-userns-docker", Severity::Info, "privileges.nestedUserNamespaces",
+                        QStringLiteral("Docker's seccomp filter decides about nested user namespaces"),
+                        QStringLiteral("The default profile blocks creating user namespaces without "
+                                       "CAP_SYS_ADMIN, so this setting alone does not allow them.")));
+    }
+}
+
+} // namespace
+
+void lintHost(const Policy &policy, const HostFacts &facts, QList<Finding> &out)
+{
+    if (policy.runtime.backend == Backend::Local)
+        lintLocal(policy, facts, out);
+    else
+        lintDocker(policy, facts, out);
+}
+
+} // namespace airlock::policy::detail

@@ -1,0 +1,14 @@
+#pragma once
+
+// Where Airlock's own pieces appear inside every sandbox, whatever the backend. Policies may not mount
+// over these places, and the shim and the proxy bridge find each other through them.
+
+namespace airlock::policy {
+
+inline constexpr char kSandboxAirlockDir[] = "/airlock";
+inline constexpr char kSandboxShim[] = "/airlock/shim";          // the static airlock-shim, read-only
+inline constexpr char kSandboxControlDir[] = "/airlock/control"; // the per-sandbox socket folder
+inline constexpr char kSandboxHome[] = "/home/agent";
+inline constexpr char kSandboxPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+} // namespace airlock::policy

@@ -1,0 +1,33 @@
+docker run \
+  --rm \
+  --init \
+  --hostname airlock \
+  --workdir /home/dev/src/project \
+  --label airlock.policy-hash=ffb23fe9b503b08c6c8db65d518bf92e126c074ac0e4b5728fa102bdb248a5d7 \
+  --label airlock.session=session-0001 \
+  --label airlock.version=test \
+  --env AIRLOCK_CONTROL_DIR=/airlock/control \
+  --env AIRLOCK_SESSION=session-0001 \
+  --env ALL_PROXY=http://127.0.0.1:3128 \
+  --env HOME=/home/agent \
+  --env HTTPS_PROXY=http://127.0.0.1:3128 \
+  --env HTTP_PROXY=http://127.0.0.1:3128 \
+  --env NO_PROXY=localhost,127.0.0.1,::1 \
+  --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  --env all_proxy=http://127.0.0.1:3128 \
+  --env http_proxy=http://127.0.0.1:3128 \
+  --env https_proxy=http://127.0.0.1:3128 \
+  --env no_proxy=localhost,127.0.0.1,::1 \
+  --volume /usr/libexec/airlock/airlock-shim:/airlock/shim:ro \
+  --volume /run/user/1000/airlock/session-0001:/airlock/control:rw \
+  --volume /home/dev/src/project:/home/dev/src/project:rw \
+  --volume /home/dev/src/project/.git/hooks:/home/dev/src/project/.git/hooks:ro \
+  --volume /home/dev/src/project/.git/config:/home/dev/src/project/.git/config:ro \
+  --tmpfs /tmp:rw,exec,nosuid,nodev \
+  --network none \
+  --cap-drop ALL \
+  --security-opt no-new-privileges:true \
+  --runtime runc \
+  --ipc private \
+  --entrypoint /airlock/shim \
+  alpine:3.19 --control-dir /airlock/control

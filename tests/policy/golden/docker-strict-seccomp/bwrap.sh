@@ -1,0 +1,66 @@
+env -i \
+  AIRLOCK_CONTROL_DIR=/airlock/control \
+  AIRLOCK_SESSION=session-0001 \
+  ALL_PROXY=http://127.0.0.1:18080 \
+  HOME=/home/agent \
+  HTTPS_PROXY=http://127.0.0.1:18080 \
+  HTTP_PROXY=http://127.0.0.1:18080 \
+  LANG=en_US.UTF-8 \
+  NODE_ENV=test \
+  NO_PROXY=localhost,127.0.0.1,::1 \
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  all_proxy=http://127.0.0.1:18080 \
+  http_proxy=http://127.0.0.1:18080 \
+  https_proxy=http://127.0.0.1:18080 \
+  no_proxy=localhost,127.0.0.1,::1 \
+  bwrap \
+  --die-with-parent \
+  --new-session \
+  --unshare-all \
+  --unshare-user \
+  --disable-userns \
+  --hostname airlock \
+  --uid 1000 \
+  --gid 100 \
+  --cap-add CAP_CHOWN \
+  --seccomp 3 \
+  --ro-bind-try /bin /bin \
+  --ro-bind-try /sbin /sbin \
+  --ro-bind-try /lib /lib \
+  --ro-bind-try /lib32 /lib32 \
+  --ro-bind-try /lib64 /lib64 \
+  --ro-bind-try /libx32 /libx32 \
+  --ro-bind /usr /usr \
+  --ro-bind-try /etc/alternatives /etc/alternatives \
+  --ro-bind-try /etc/ca-certificates /etc/ca-certificates \
+  --ro-bind-try /etc/ssl /etc/ssl \
+  --ro-bind-try /etc/pki /etc/pki \
+  --ro-bind-try /etc/ld.so.cache /etc/ld.so.cache \
+  --ro-bind-try /etc/ld.so.conf /etc/ld.so.conf \
+  --ro-bind-try /etc/ld.so.conf.d /etc/ld.so.conf.d \
+  --ro-bind-try /etc/localtime /etc/localtime \
+  --ro-bind-try /etc/nsswitch.conf /etc/nsswitch.conf \
+  --ro-bind-try /etc/passwd /etc/passwd \
+  --ro-bind-try /etc/group /etc/group \
+  --ro-bind-try /etc/hosts /etc/hosts \
+  --ro-bind-try /etc/resolv.conf /etc/resolv.conf \
+  --ro-bind-try /etc/gitconfig /etc/gitconfig \
+  --ro-bind-try /etc/os-release /etc/os-release \
+  --proc /proc \
+  --dev /dev \
+  --bind /home/dev/src/project /workspace \
+  --ro-bind /srv/datasets /data \
+  --size 67108864 \
+  --tmpfs /tmp \
+  --ro-bind-try /home/dev/src/project/.envrc /workspace/.envrc \
+  --ro-bind-try /home/dev/src/project/.vscode /workspace/.vscode \
+  --ro-bind-try /home/dev/src/project/.idea /workspace/.idea \
+  --size 33554432 \
+  --tmpfs /home/agent \
+  --dir /home/agent \
+  --ro-bind /usr/libexec/airlock/airlock-shim /airlock/shim \
+  --bind /run/user/1000/airlock/session-0001 /airlock/control \
+  --ro-bind-try /home/dev/src/project/.git/hooks /workspace/.git/hooks \
+  --ro-bind-try /home/dev/src/project/.git/config /workspace/.git/config \
+  --chdir /workspace \
+  -- /airlock/shim --control-dir /airlock/control

@@ -1,0 +1,33 @@
+docker run \
+  --rm \
+  --init \
+  --hostname airlock \
+  --user 1000:1000 \
+  --workdir /home/dev/src/project \
+  --label airlock.policy-hash=3ec74ca38a2f3daa001cb78fc76c3ceb50218b734d8916165a597df652c57e5f \
+  --label airlock.session=session-0001 \
+  --label airlock.version=test \
+  --env AIRLOCK_CONTROL_DIR=/airlock/control \
+  --env AIRLOCK_SESSION=session-0001 \
+  --env HOME=/home/agent \
+  --env LANG=en_US.UTF-8 \
+  --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  --env TERM=xterm-256color \
+  --volume /usr/libexec/airlock/airlock-shim:/airlock/shim:ro \
+  --volume /run/user/1000/airlock/session-0001:/airlock/control:rw \
+  --volume /home/dev/src/project:/home/dev/src/project:ro \
+  --tmpfs /home/agent:rw,noexec,nosuid,nodev,size=67108864 \
+  --tmpfs /tmp:rw,noexec,nosuid,nodev,size=104857600 \
+  --read-only \
+  --network none \
+  --cap-drop ALL \
+  --security-opt no-new-privileges:true \
+  --memory 2147483648 \
+  --memory-swap 2147483648 \
+  --cpus 2 \
+  --pids-limit 100 \
+  --ulimit fsize=268435456:268435456 \
+  --runtime runsc \
+  --ipc private \
+  --entrypoint /airlock/shim \
+  debian:bookworm-slim --control-dir /airlock/control
