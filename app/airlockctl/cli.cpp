@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "store/schema.h"
+
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -22,6 +24,13 @@ bool parse(QCommandLineParser &parser, const Context &ctx, int *exit)
         return false;
     }
     return true;
+}
+
+Result<store::StoreReader> openReader(const QString &dbPath)
+{
+    if (auto db = store::openDatabase(dbPath); !db)
+        return std::unexpected(db.error());
+    return store::StoreReader::open(dbPath);
 }
 
 int error(const QString &message, int status)

@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "store/event.h"
+#include "store/storereader.h"
 
 #include <QCommandLineParser>
 #include <QJsonValue>
@@ -22,6 +23,9 @@ struct Context {
 // Adds --help and --json-style common options, parses, and reports errors on one line.
 // Returns false when the caller should return `exit`.
 bool parse(QCommandLineParser &parser, const Context &ctx, int *exit);
+
+// Opens the store (creating or upgrading it) and a reader on it: a fresh machine lists nothing.
+Result<store::StoreReader> openReader(const QString &dbPath);
 
 int error(const QString &message, int status = Failed);
 int error(const Error &e);

@@ -26,13 +26,6 @@ namespace {
 
 using policy::Policy;
 
-Result<store::StoreReader> openReader(const QString &path)
-{
-    if (auto db = store::openDatabase(path); !db)
-        return std::unexpected(db.error());
-    return store::StoreReader::open(path);
-}
-
 // NAME is a stored policy or a preset; anything that looks like a path is read as a JSON file.
 Result<Policy> resolve(const Context &ctx, const QString &ref, int version)
 {
@@ -111,26 +104,6 @@ int list(const Context &ctx)
     }
     if (p.isSet(kJson))
         outJson(array);
-    return Ok;
-}
-
-int show(const Context &ctx)
-{
-    QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral("Print a policy as canonical JSON."));
-    p.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Policy name or .json file."));
-    p.addOption(kVersion);
-    int exit = Ok;
-    QString name;
-    if (!oneName(p, ctx, &name, &exit))
-        return exit;
-    const int version = versionOption(p, &exit);
-    if (version < 0)
-        return exit;
-    auto pol = resolve(ctx, name, version);
-    if (!pol)
-        return error(pol.error());
-    std::fputs(policy::serializePolicy(*pol).constData(), stdout);
     return Ok;
 }
 
@@ -302,8 +275,8 @@ int import(const Context &ctx)
 int exportPolicy(const Context &ctx)
 {
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral("Write a policy to a JSON file (or standard output)."));
-    p.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Policy name."));
+    p.setApplicationDescription(QStringLiteral("Print a policy as canonical JSON, or write it to a file."));
+    p.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Policy name or .json file."));
     p.addOption(kVersion);
     p.addOption({{QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("The file to write."), QStringLiteral("FILE")});
     int exit = Ok;
@@ -332,12 +305,12 @@ int exportPolicy(const Context &ctx)
 int runPolicy(const QString &verb, const Context &ctx)
 {
     if (verb == QLatin1String("list")) return list(ctx);
-    if (verb == QLatin1String("show")) return show(ctx);
     if (verb == QLatin1String("lint")) return lint(ctx);
     if (verb == QLatin1String("compile")) return compile(ctx);
     if (verb == QLatin1String("check")) return check(ctx);
     if (verb == QLatin1String("import")) return import(ctx);
-    if (verb == QLatin1String("export")) return exportPolicy(ctx);
+    if (verb == QLatin1String("show") || verb == QLatin1String("export"))
+        return exportPolicy(ctx); // the same command; export reads better with -o
     return error(QStringLiteral("unknown command 'policy %1'").arg(verb), Usage);
 }
 

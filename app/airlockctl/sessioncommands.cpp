@@ -8,14 +8,6 @@ namespace airlock::cli {
 
 namespace {
 
-// Opens (creating and upgrading if needed) and returns a reader; a fresh machine lists nothing.
-Result<store::StoreReader> openReader(const QString &path)
-{
-    if (auto db = store::openDatabase(path); !db)
-        return std::unexpected(db.error());
-    return store::StoreReader::open(path);
-}
-
 int list(const Context &ctx)
 {
     QCommandLineParser p;
