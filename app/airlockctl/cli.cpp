@@ -26,6 +26,27 @@ bool parse(QCommandLineParser &parser, const Context &ctx, int *exit)
     return true;
 }
 
+namespace {
+QList<CommandGroup> &registry()
+{
+    static QList<CommandGroup> groups;
+    return groups;
+}
+} // namespace
+
+bool registerGroup(const CommandGroup &group)
+{
+    auto &r = registry();
+    auto at = std::find_if(r.begin(), r.end(), [&](const CommandGroup &g) { return g.order > group.order; });
+    r.insert(at, group);
+    return true;
+}
+
+const QList<CommandGroup> &groups()
+{
+    return registry();
+}
+
 Result<store::StoreReader> openReader(const QString &dbPath)
 {
     if (auto db = store::openDatabase(dbPath); !db)

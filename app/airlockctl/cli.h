@@ -35,9 +35,24 @@ QString formatTime(qint64 msSinceEpoch);
 QJsonObject eventToJson(const store::Event &e);
 QJsonObject sessionToJson(const store::SessionRow &s);
 
-int runSessions(const QString &verb, const Context &ctx);
-int runEvents(const QString &verb, const Context &ctx);
-int runDb(const QString &verb, const Context &ctx);
-int runPolicy(const QString &verb, const Context &ctx);
+// A group of commands ("policy") with its verbs ("list", "show" …). Each commands file registers its
+// group with a static AIRLOCKCTL_GROUP(…) line, so adding a group touches no shared file but the
+// CMake source list.
+struct CommandGroup {
+    QString name;
+    QStringList verbs;
+    int (*run)(const QString &verb, const Context &ctx);
+    const char *usage; // lines for the top-level help, each "  group verb …   what it does\n"
+    int order = 100;   // position in the help
+};
+
+bool registerGroup(const CommandGroup &group);
+const QList<CommandGroup> &groups();
+
+#define AIRLOCKCTL_CONCAT2(a, b) a##b
+#define AIRLOCKCTL_CONCAT(a, b) AIRLOCKCTL_CONCAT2(a, b)
+#define AIRLOCKCTL_GROUP(...)                                                                                \
+    [[maybe_unused]] static const bool AIRLOCKCTL_CONCAT(airlockctl_group_, __LINE__) =                     \
+        ::airlock::cli::registerGroup(::airlock::cli::CommandGroup __VA_ARGS__)
 
 } // namespace airlock::cli

@@ -73,7 +73,7 @@ int path(const Context &ctx)
 
 } // namespace
 
-int runDb(const QString &verb, const Context &ctx)
+static int runDb(const QString &verb, const Context &ctx)
 {
     if (verb == QLatin1String("check"))
         return check(ctx);
@@ -81,5 +81,10 @@ int runDb(const QString &verb, const Context &ctx)
         return path(ctx);
     return error(QStringLiteral("unknown command 'db %1'").arg(verb), Usage);
 }
+
+AIRLOCKCTL_GROUP({QStringLiteral("db"), {QStringLiteral("check"), QStringLiteral("path")}, runDb,
+                  "  db check [--json]                           check the database's integrity\n"
+              "  db path                                     print the database file in use\n",
+                  90});
 
 } // namespace airlock::cli

@@ -136,7 +136,7 @@ int append(const Context &ctx)
 
 } // namespace
 
-int runEvents(const QString &verb, const Context &ctx)
+static int runEvents(const QString &verb, const Context &ctx)
 {
     if (verb == QLatin1String("tail"))
         return tail(ctx);
@@ -144,5 +144,12 @@ int runEvents(const QString &verb, const Context &ctx)
         return append(ctx);
     return error(QStringLiteral("unknown command 'events %1'").arg(verb), Usage);
 }
+
+AIRLOCKCTL_GROUP({QStringLiteral("events"), {QStringLiteral("tail"), QStringLiteral("append")}, runEvents,
+                  "  events tail [--session ID] [-n N] [--follow] [--json]\n"
+              "                                              print recent events, optionally wait for more\n"
+              "  events append --kind KIND [--session ID] [--payload JSON]\n"
+              "                                              append one event (for scripts and tests)\n",
+                  20});
 
 } // namespace airlock::cli

@@ -302,7 +302,7 @@ int exportPolicy(const Context &ctx)
 
 } // namespace
 
-int runPolicy(const QString &verb, const Context &ctx)
+static int runPolicy(const QString &verb, const Context &ctx)
 {
     if (verb == QLatin1String("list")) return list(ctx);
     if (verb == QLatin1String("lint")) return lint(ctx);
@@ -313,5 +313,18 @@ int runPolicy(const QString &verb, const Context &ctx)
         return exportPolicy(ctx); // the same command; export reads better with -o
     return error(QStringLiteral("unknown command 'policy %1'").arg(verb), Usage);
 }
+
+AIRLOCKCTL_GROUP({QStringLiteral("policy"), {QStringLiteral("list"), QStringLiteral("show"), QStringLiteral("lint"), QStringLiteral("compile"),
+                         QStringLiteral("check"), QStringLiteral("import"), QStringLiteral("export")}, runPolicy,
+                  "  policy list [--json]                        presets and saved policies\n"
+              "  policy show|export NAME [--version N] [-o FILE]\n"
+              "                                              the policy as canonical JSON\n"
+              "  policy lint NAME [--json]                   risks, each with a fix where one exists\n"
+              "  policy compile NAME [--backend local|docker] [--workspace DIR] [--json]\n"
+              "                                              exactly what the policy runs\n"
+              "  policy check NAME --kind K [--command C] [--path P] [--domain D]\n"
+              "                                              would this tool call be allowed?\n"
+              "  policy import FILE [--name N] [--note T]    save a JSON file as the next version\n",
+                  30});
 
 } // namespace airlock::cli

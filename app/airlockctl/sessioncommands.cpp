@@ -61,11 +61,15 @@ int list(const Context &ctx)
 
 } // namespace
 
-int runSessions(const QString &verb, const Context &ctx)
+static int runSessions(const QString &verb, const Context &ctx)
 {
     if (verb == QLatin1String("list"))
         return list(ctx);
     return error(QStringLiteral("unknown command 'sessions %1'").arg(verb), Usage);
 }
+
+AIRLOCKCTL_GROUP({QStringLiteral("sessions"), {QStringLiteral("list")}, runSessions,
+                  "  sessions list [--json]                      list sessions\n",
+                  10});
 
 } // namespace airlock::cli
