@@ -3,6 +3,7 @@
 #include "aboutdialog.h"
 #include "eventlistmodel.h"
 #include "placeholderpanel.h"
+#include "policiespanel.h"
 #include "sessionsmodel.h"
 #include "store/eventfeed.h"
 #include "threadview.h"
@@ -31,8 +32,8 @@ const auto kStateKey = QStringLiteral("window/state");
 const auto kThemeKey = QStringLiteral("ui/theme");
 } // namespace
 
-MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
-    : QMainWindow(parent), m_databasePath(databasePath), m_feed(new store::EventFeed(databasePath, this)),
+MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QWidget *parent)
+    : QMainWindow(parent), m_databasePath(databasePath), m_store(store), m_feed(new store::EventFeed(databasePath, this)),
       m_sessions(new SessionsModel(this)), m_sessionsProxy(new QSortFilterProxyModel(this)),
       m_thread(new ThreadView(this)), m_statusLabel(new QLabel(this)), m_errorLabel(new QLabel(this))
 {
@@ -150,10 +151,6 @@ void MainWindow::createPlaceholderDocks()
             "with their diffs. Select one to compare, rewind the workspace to it, or fork a new session "
             "from it."),
          Qt::RightDockWidgetArea},
-        {"policyDock", tr("Policy"), tr("Isolation policy"),
-         tr("The policy the selected session runs under: filesystem, network, secrets, resources and "
-            "approval rules, with lint findings and exactly what will run (bubblewrap or Docker)."),
-         Qt::RightDockWidgetArea},
         {"egressDock", tr("Egress"), tr("Egress log"),
          tr("Every network connection a sandbox makes through Airlock's proxy: host, decision, rule and "
             "bytes, live across sessions. Denied hosts can be allowed for a session or always."),
@@ -164,7 +161,13 @@ void MainWindow::createPlaceholderDocks()
          Qt::BottomDockWidgetArea},
     };
     QDockWidget *firstRight = nullptr, *firstBottom = nullptr;
+    int index = 0;
     for (const Spec &s : specs) {
+        if (index++ == 2) { // the Policy dock sits between Checkpoints and Egress
+            m_policies = new PoliciesPanel(m_databasePath, m_store, this);
+            tabifyDockWidget(firstRight, addDock(QStringLiteral("policyDock"), tr("Policy"), m_policies,
+                                                 Qt::RightDockWidgetArea));
+        }
         auto *panel = new PlaceholderPanel(s.heading, s.text, this);
         auto *dock = addDock(QString::fromLatin1(s.name), s.title, panel, s.area);
         QDockWidget *&first = s.area == Qt::RightDockWidgetArea ? firstRight : firstBottom;

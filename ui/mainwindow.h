@@ -14,10 +14,12 @@ class QTreeView;
 
 namespace airlock::store {
 class EventFeed;
-}
+class EventStore;
+} // namespace airlock::store
 
 namespace airlock::ui {
 
+class PoliciesPanel;
 class SessionsModel;
 class ThreadView;
 
@@ -28,12 +30,14 @@ class MainWindow : public QMainWindow
 {
     Q_OBJECT
 public:
-    explicit MainWindow(const QString &databasePath, QWidget *parent = nullptr);
+    // store: where the window writes (policy versions …); may be null for a read-only window.
+    explicit MainWindow(const QString &databasePath, store::EventStore *store = nullptr, QWidget *parent = nullptr);
     ~MainWindow() override;
 
     SessionsModel *sessionsModel() const { return m_sessions; }
     QTreeView *sessionsView() const { return m_sessionsView; }
     ThreadView *threadView() const { return m_thread; }
+    PoliciesPanel *policiesPanel() const { return m_policies; }
     Theme theme() const { return m_theme; }
     void setTheme(Theme theme);
     void selectSession(const QString &id);
@@ -53,7 +57,9 @@ private:
     void updateStatus();
 
     QString m_databasePath;
+    store::EventStore *m_store;
     store::EventFeed *m_feed;
+    PoliciesPanel *m_policies = nullptr;
     SessionsModel *m_sessions;
     QSortFilterProxyModel *m_sessionsProxy;
     QTreeView *m_sessionsView = nullptr;

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    airlock::ui::MainWindow window(path);
+    airlock::ui::MainWindow window(path, store->get());
     window.show();
     return QApplication::exec();
 }

@@ -156,7 +156,7 @@ private Q_SLOTS:
     void docksSayWhatTheyWillHold()
     {
         MainWindow w(m_db);
-        for (const char *name : {"approvalsDock", "checkpointsDock", "policyDock", "egressDock", "sandboxesDock"}) {
+        for (const char *name : {"approvalsDock", "checkpointsDock", "egressDock", "sandboxesDock"}) {
             auto *dock = w.findChild<QDockWidget *>(QString::fromLatin1(name));
             QVERIFY2(dock, name);
             QVERIFY(!dock->widget()->accessibleDescription().isEmpty());
