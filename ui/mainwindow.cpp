@@ -61,6 +61,7 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
     connect(m_feed, &store::EventFeed::history, m_thread->model(), &EventListModel::setHistory);
     connect(m_feed, &store::EventFeed::eventsAppended, m_thread->model(), &EventListModel::append);
     connect(m_feed, &store::EventFeed::failed, this, &MainWindow::showStoreError);
+    connect(m_feed, &store::EventFeed::policiesChanged, m_policies, &PoliciesPanel::reload);
     // The selected session's header follows its row (state, event count) as it changes.
     connect(m_sessions, &QAbstractItemModel::dataChanged, this, [this](const QModelIndex &from, const QModelIndex &to) {
         const QModelIndex current = m_sessions->indexOf(m_thread->currentSession());

@@ -68,6 +68,12 @@ public:
                 m_sessionsSeq = std::max(m_sessionsSeq, r.lastSeq);
             Q_EMIT m_feed->sessionsChanged(*rows);
         }
+        if (auto stamp = m_reader->policyStamp(); stamp && *stamp != m_policyStamp) {
+            const bool first = m_policyStamp < 0;
+            m_policyStamp = *stamp;
+            if (!first)
+                Q_EMIT m_feed->policiesChanged();
+        }
         if (m_following)
             readFollowed();
     }
@@ -116,6 +122,7 @@ private:
     QTimer *m_timer = nullptr;
     qint64 m_dataVersion = -1;
     qint64 m_sessionsSeq = 0;
+    qint64 m_policyStamp = -1;
     bool m_following = false;
     QString m_followSession;
     qint64 m_followSeq = 0;

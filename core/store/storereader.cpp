@@ -178,6 +178,11 @@ Result<qint64> StoreReader::lastSeq()
     return m_db.queryInt("SELECT coalesce(max(seq), 0) FROM events");
 }
 
+Result<qint64> StoreReader::policyStamp()
+{
+    return m_db.queryInt("SELECT coalesce(max(rowid), 0) FROM policies");
+}
+
 Result<qint64> StoreReader::dataVersion()
 {
     return m_db.queryInt("PRAGMA data_version");

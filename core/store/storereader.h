@@ -47,6 +47,8 @@ public:
     // Every saved version of a policy, oldest first (documents included).
     Result<QList<PolicyVersion>> policyVersions(const QString &name);
     Result<qint64> lastSeq();
+    // Grows with every saved policy version: a cheap "did policies change" probe.
+    Result<qint64> policyStamp();
     // Changes whenever another connection (in this process or another) commits.
     Result<qint64> dataVersion();
     Result<CheckReport> check();

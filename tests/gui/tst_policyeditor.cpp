@@ -9,6 +9,7 @@
 #include "rowtable.h"
 #include "store/eventstore.h"
 #include "store/storereader.h"
+#include "testutil.h"
 
 #include <QAction>
 #include <QApplication>
@@ -273,6 +274,14 @@ private Q_SLOTS:
         QVERIFY(ed->save());
         QTRY_VERIFY(list->findItems(QStringLiteral("version 1"), Qt::MatchContains).size() >= 1);
         ed->close();
+
+        // A policy saved by another process (airlockctl) appears without a restart.
+        const QString file = m_dir.filePath(QStringLiteral("fromcli.json"));
+        QVERIFY(ed->exportFile(file));
+        auto r = test::run(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--db"), m_db, QStringLiteral("policy"),
+                                                             QStringLiteral("import"), file});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QTRY_VERIFY(!list->findItems(QStringLiteral("fromcli"), Qt::MatchContains).isEmpty());
     }
 
     void screenshotsOfEveryPage()
