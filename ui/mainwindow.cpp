@@ -1,11 +1,11 @@
 #include "mainwindow.h"
 
 #include "aboutdialog.h"
-#include "eventlistmodel.h"
 #include "placeholderpanel.h"
 #include "policiespanel.h"
 #include "sessionsmodel.h"
 #include "store/eventfeed.h"
+#include "thread/threadmodel.h"
 #include "threadview.h"
 
 #include <QAction>
@@ -58,8 +58,8 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
         m_errorLabel->hide();
         updateStatus();
     });
-    connect(m_feed, &store::EventFeed::history, m_thread->model(), &EventListModel::setHistory);
-    connect(m_feed, &store::EventFeed::eventsAppended, m_thread->model(), &EventListModel::append);
+    connect(m_feed, &store::EventFeed::history, m_thread->model(), &ThreadModel::setHistory);
+    connect(m_feed, &store::EventFeed::eventsAppended, m_thread->model(), &ThreadModel::append);
     connect(m_feed, &store::EventFeed::failed, this, &MainWindow::showStoreError);
     connect(m_feed, &store::EventFeed::policiesChanged, m_policies, &PoliciesPanel::reload);
     // The selected session's header follows its row (state, event count) as it changes.

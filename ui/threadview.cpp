@@ -1,10 +1,12 @@
 #include "threadview.h"
 
-#include "eventlistmodel.h"
+#include "thread/threaddelegate.h"
+#include "thread/threadmodel.h"
 
 #include <QLabel>
 #include <QListView>
 #include <QScrollBar>
+#include <QShortcut>
 #include <QStackedWidget>
 #include <QVBoxLayout>
 
@@ -12,7 +14,7 @@ namespace airlock::ui {
 
 ThreadView::ThreadView(QWidget *parent)
     : QWidget(parent), m_stack(new QStackedWidget(this)), m_title(new QLabel(this)),
-      m_subtitle(new QLabel(this)), m_list(new QListView(this)), m_model(new EventListModel(this))
+      m_subtitle(new QLabel(this)), m_list(new QListView(this)), m_model(new ThreadModel(this))
 {
     auto *empty = new QLabel(tr("<h3>No session selected</h3>"
                                 "<p>Pick a session in the Sessions list to follow its thread: messages, "
@@ -34,9 +36,26 @@ ThreadView::ThreadView(QWidget *parent)
     m_list->setModel(m_model);
     m_list->setObjectName(QStringLiteral("threadEvents"));
     m_list->setAccessibleName(tr("Session events"));
-    m_list->setUniformItemSizes(true); // long threads scroll without measuring every row
-    m_list->setAlternatingRowColors(true);
+    m_list->setItemDelegate(new ThreadDelegate(m_list));
+    // Rows differ in height; batched layout and cached size hints keep 100,000-item threads smooth.
+    m_list->setLayoutMode(QListView::Batched);
+    m_list->setBatchSize(200);
+    m_list->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    m_list->setResizeMode(QListView::Adjust);
     m_list->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_list->setSelectionMode(QAbstractItemView::SingleSelection);
+    // Click or Enter folds and unfolds an item's detail.
+    auto toggle = [this](const QModelIndex &index) {
+        m_model->setData(index, !index.data(ThreadModel::ExpandedRole).toBool(), ThreadModel::ExpandedRole);
+    };
+    connect(m_list, &QListView::clicked, this, toggle);
+    for (QKeySequence key : {QKeySequence(Qt::Key_Return), QKeySequence(Qt::Key_Enter), QKeySequence(Qt::Key_Space)}) {
+        auto *shortcut = new QShortcut(key, m_list, nullptr, nullptr, Qt::WidgetShortcut);
+        connect(shortcut, &QShortcut::activated, this, [this, toggle] {
+            if (m_list->currentIndex().isValid())
+                toggle(m_list->currentIndex());
+        });
+    }
     pageLayout->addWidget(m_title);
     pageLayout->addWidget(m_subtitle);
     pageLayout->addWidget(m_list, 1);

@@ -10,17 +10,18 @@ class QStackedWidget;
 
 namespace airlock::ui {
 
-class EventListModel;
+class ThreadModel;
 
-// The central area: the selected session's thread. For now it lists the session's events live;
-// messages, tool calls and plans get their own rendering with the agent protocol.
+// The central area: the selected session's thread — messages, thoughts, tool call cards, the plan,
+// permission requests and notices — appended live as events arrive.
 class ThreadView : public QWidget
 {
     Q_OBJECT
 public:
     explicit ThreadView(QWidget *parent = nullptr);
 
-    EventListModel *model() const { return m_model; }
+    ThreadModel *model() const { return m_model; }
+    QListView *list() const { return m_list; }
     // Shows a session (nullptr: none selected).
     void showSession(const store::SessionRow *session);
     QString currentSession() const;
@@ -30,7 +31,7 @@ private:
     QLabel *m_title;
     QLabel *m_subtitle;
     QListView *m_list;
-    EventListModel *m_model;
+    ThreadModel *m_model;
 };
 
 } // namespace airlock::ui

@@ -1,7 +1,7 @@
 // The main window, offscreen: live sessions from another process, selection, keyboard, themes,
 // saved layout, and a clear error for a bad database.
 #include "aboutdialog.h"
-#include "eventlistmodel.h"
+#include "thread/threadmodel.h"
 #include "mainwindow.h"
 #include "sessionsmodel.h"
 #include "store/eventstore.h"

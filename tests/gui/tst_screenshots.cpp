@@ -1,12 +1,13 @@
 // Saves PNGs of the main window in the light and the dark palette, with a few sessions in it, so a
 // person can look at what the app shows. The README's screenshot comes from here.
-#include "eventlistmodel.h"
+#include "thread/threadmodel.h"
 #include "mainwindow.h"
 #include "sessionsmodel.h"
 #include "store/eventstore.h"
 #include "threadview.h"
 
 #include <QDir>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QSettings>
 #include <QStandardPaths>
@@ -41,13 +42,38 @@ private Q_SLOTS:
             created("s-b07e", "Audit dependencies", "gvisor", "gemini");
             const QString id = QStringLiteral("s-7f3a");
             QVERIFY(s.append(id, QStringLiteral("session.state"), {{QStringLiteral("state"), QStringLiteral("running")}}));
-            QVERIFY(s.append(id, QStringLiteral("user.message"),
-                             {{QStringLiteral("text"), QStringLiteral("The checkout test fails one run in five. Find out why.")}}));
-            QVERIFY(s.append(id, QStringLiteral("agent.message"),
-                             {{QStringLiteral("text"), QStringLiteral("I'll run the test in a loop to reproduce it.")}}));
-            QVERIFY(s.append(id, QStringLiteral("tool.call"),
-                             {{QStringLiteral("kind"), QStringLiteral("execute")},
-                              {QStringLiteral("command"), QStringLiteral("npm test -- checkout --repeat 20")}}));
+            auto update = [&](const QJsonObject &u) {
+                QVERIFY(s.append(id, QStringLiteral("agent.update"), {{QStringLiteral("update"), u}}));
+            };
+            auto text = [](const char *t) {
+                return QJsonObject{{QStringLiteral("type"), QStringLiteral("text")}, {QStringLiteral("text"), QString::fromUtf8(t)}};
+            };
+            QVERIFY(s.append(id, QStringLiteral("turn.started"),
+                             {{QStringLiteral("turn"), 1},
+                              {QStringLiteral("prompt"), QJsonArray{text("The checkout test fails one run in five. Find out why and fix it.")}}}));
+            update({{QStringLiteral("sessionUpdate"), QStringLiteral("agent_thought_chunk")},
+                    {QStringLiteral("content"), text("A flaky test usually means shared state or timing. Run it in a loop first.")}});
+            update({{QStringLiteral("sessionUpdate"), QStringLiteral("plan")},
+                    {QStringLiteral("entries"),
+                     QJsonArray{QJsonObject{{QStringLiteral("content"), QStringLiteral("Reproduce the failure")}, {QStringLiteral("status"), QStringLiteral("completed")}},
+                                QJsonObject{{QStringLiteral("content"), QStringLiteral("Find the shared state")}, {QStringLiteral("status"), QStringLiteral("in_progress")}},
+                                QJsonObject{{QStringLiteral("content"), QStringLiteral("Fix and run the suite")}, {QStringLiteral("status"), QStringLiteral("pending")}}}}});
+            update({{QStringLiteral("sessionUpdate"), QStringLiteral("agent_message_chunk")},
+                    {QStringLiteral("content"), text("I'll run the test 20 times ")}});
+            update({{QStringLiteral("sessionUpdate"), QStringLiteral("agent_message_chunk")},
+                    {QStringLiteral("content"), text("to see how often it fails.")}});
+            update({{QStringLiteral("sessionUpdate"), QStringLiteral("tool_call")}, {QStringLiteral("toolCallId"), QStringLiteral("t1")},
+                    {QStringLiteral("title"), QStringLiteral("npm test -- checkout --repeat 20")}, {QStringLiteral("kind"), QStringLiteral("execute")},
+                    {QStringLiteral("status"), QStringLiteral("in_progress")},
+                    {QStringLiteral("rawInput"), QJsonObject{{QStringLiteral("command"), QStringLiteral("npm test -- checkout --repeat 20")}}}});
+            update({{QStringLiteral("sessionUpdate"), QStringLiteral("tool_call_update")}, {QStringLiteral("toolCallId"), QStringLiteral("t1")},
+                    {QStringLiteral("status"), QStringLiteral("completed")},
+                    {QStringLiteral("content"), QJsonArray{QJsonObject{{QStringLiteral("type"), QStringLiteral("content")},
+                                                                       {QStringLiteral("content"), text("4 of 20 runs failed: cart total was 0")}}}}});
+            QVERIFY(s.append(id, QStringLiteral("permission.requested"),
+                             {{QStringLiteral("request"), 1},
+                              {QStringLiteral("toolCall"), QJsonObject{{QStringLiteral("title"), QStringLiteral("Edit src/cart.ts")}, {QStringLiteral("kind"), QStringLiteral("edit")}}},
+                              {QStringLiteral("explanation"), QStringLiteral("asked by default decision")}}));
             QVERIFY(s.append(QStringLiteral("s-91c2"), QStringLiteral("session.state"),
                              {{QStringLiteral("state"), QStringLiteral("blocked")}}));
             QVERIFY(s.append(QStringLiteral("s-b07e"), QStringLiteral("session.state"),
@@ -61,7 +87,7 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QTRY_COMPARE(w.sessionsModel()->rowCount(), 3);
         w.selectSession(QStringLiteral("s-7f3a"));
-        QTRY_COMPARE(w.threadView()->model()->rowCount(), 5);
+        QTRY_COMPARE(w.threadView()->model()->rowCount(), 8);
 
         const QString outDir = QStringLiteral(AIRLOCK_SCREENSHOT_DIR);
         QVERIFY(QDir().mkpath(outDir));

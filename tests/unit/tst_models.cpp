@@ -1,8 +1,9 @@
 // The UI models under QAbstractItemModelTester, fed the way the store's feed feeds them.
-#include "eventlistmodel.h"
 #include "sessionsmodel.h"
+#include "thread/threadmodel.h"
 
 #include <QAbstractItemModelTester>
+#include <QJsonArray>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -21,12 +22,21 @@ store::SessionRow session(const QString &id, const QString &state = QStringLiter
     return r;
 }
 
-QList<store::Event> events(qint64 from, qint64 to)
+store::Event ev(qint64 seq, const char *kind, const QJsonObject &payload)
 {
-    QList<store::Event> out;
-    for (qint64 s = from; s <= to; ++s)
-        out.append({s, QStringLiteral("a"), QStringLiteral("test.tick"), {{QStringLiteral("n"), s}}, s * 1000});
-    return out;
+    return {seq, QStringLiteral("a"), QString::fromLatin1(kind), payload, seq * 1000};
+}
+QJsonObject text(const char *t)
+{
+    return {{QStringLiteral("type"), QStringLiteral("text")}, {QStringLiteral("text"), QString::fromUtf8(t)}};
+}
+QJsonObject chunk(const char *kind, const char *t)
+{
+    return {{QStringLiteral("sessionUpdate"), QString::fromLatin1(kind)}, {QStringLiteral("content"), text(t)}};
+}
+store::Event upd(qint64 seq, const QJsonObject &update)
+{
+    return ev(seq, "agent.update", {{QStringLiteral("update"), update}});
 }
 } // namespace
 
@@ -69,28 +79,87 @@ private Q_SLOTS:
         model.merge({});
     }
 
-    void eventListIsBoundedAndIgnoresStaleAnswers()
+    void threadFoldsEventsIncrementally()
     {
-        EventListModel model;
+        ThreadModel model;
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
-        model.setCapacity(100);
+        QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+        QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+        QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
         model.setSession(QStringLiteral("a"));
-        model.setHistory(QStringLiteral("other"), events(1, 10)); // late answer for another session
+        model.setHistory(QStringLiteral("other"), {ev(1, "turn.started", {})}); // stale answer: ignored
         QCOMPARE(model.rowCount(), 0);
-        model.setHistory(QStringLiteral("a"), events(1, 60));
-        QCOMPARE(model.rowCount(), 60);
-        model.append(QStringLiteral("a"), events(55, 90)); // overlaps what history held
-        QCOMPARE(model.rowCount(), 90);
-        QCOMPARE(model.index(89).data(EventListModel::SeqRole).toLongLong(), 90);
-        model.append(QStringLiteral("a"), events(91, 150));
-        QCOMPARE(model.rowCount(), 100);
-        QCOMPARE(model.droppedRows(), 50);
-        QCOMPARE(model.index(0).data(EventListModel::SeqRole).toLongLong(), 51);
-        QVERIFY(model.index(0).data().toString().contains(QStringLiteral("test.tick")));
-        model.append(QStringLiteral("b"), events(151, 160));
-        QCOMPARE(model.rowCount(), 100);
-        model.setSession(QStringLiteral("b"));
-        QCOMPARE(model.rowCount(), 0);
+
+        model.append(QStringLiteral("a"), {ev(1, "turn.started", {{QStringLiteral("turn"), 1}, {QStringLiteral("prompt"), QJsonArray{text("fix it")}}}),
+                                           upd(2, chunk("agent_message_chunk", "Hel")), upd(3, chunk("agent_message_chunk", "lo"))});
+        QCOMPARE(model.rowCount(), 2);
+        QCOMPARE(inserted.size(), 1); // one insertion per delivery
+        QCOMPARE(model.index(0).data(ThreadModel::KindRole).toInt(), int(ThreadItem::UserMessage));
+        QCOMPARE(model.index(0).data(ThreadModel::TextRole).toString(), QStringLiteral("fix it"));
+        QCOMPARE(model.index(1).data(ThreadModel::TextRole).toString(), QStringLiteral("Hello"));
+
+        // A later chunk extends the same message in place.
+        model.append(QStringLiteral("a"), {upd(4, chunk("agent_message_chunk", "!"))});
+        QCOMPARE(model.rowCount(), 2);
+        QCOMPARE(model.index(1).data(ThreadModel::TextRole).toString(), QStringLiteral("Hello!"));
+        QCOMPARE(changed.last().at(0).toModelIndex().row(), 1);
+
+        // Tool calls: created, updated, announced again — one card.
+        model.append(QStringLiteral("a"),
+                     {upd(5, {{QStringLiteral("sessionUpdate"), QStringLiteral("tool_call")}, {QStringLiteral("toolCallId"), QStringLiteral("t1")},
+                              {QStringLiteral("title"), QStringLiteral("Run tests")}, {QStringLiteral("kind"), QStringLiteral("execute")},
+                              {QStringLiteral("status"), QStringLiteral("pending")}}),
+                      upd(6, {{QStringLiteral("sessionUpdate"), QStringLiteral("tool_call_update")}, {QStringLiteral("toolCallId"), QStringLiteral("t1")},
+                              {QStringLiteral("status"), QStringLiteral("in_progress")}}),
+                      upd(7, {{QStringLiteral("sessionUpdate"), QStringLiteral("tool_call")}, {QStringLiteral("toolCallId"), QStringLiteral("t1")},
+                              {QStringLiteral("title"), QStringLiteral("Run all tests")}, {QStringLiteral("status"), QStringLiteral("completed")},
+                              {QStringLiteral("content"), QJsonArray{QJsonObject{{QStringLiteral("type"), QStringLiteral("content")},
+                                                                                 {QStringLiteral("content"), text("3 passed")}}}}})});
+        QCOMPARE(model.rowCount(), 3);
+        const QModelIndex tool = model.index(2);
+        QCOMPARE(tool.data(ThreadModel::TitleRole).toString(), QStringLiteral("Run all tests"));
+        QCOMPARE(tool.data(ThreadModel::StatusRole).toString(), QStringLiteral("completed"));
+        QCOMPARE(tool.data(ThreadModel::ToolKindRole).toString(), QStringLiteral("execute"));
+        QVERIFY(tool.data(ThreadModel::DetailRole).toString().contains(QLatin1String("3 passed")));
+        QVERIFY(tool.data(ThreadModel::DurationRole).isValid());
+
+        // Plans replace the plan; permissions get their outcome; unknown updates are shown, not fatal.
+        auto plan = [](const char *status) {
+            return QJsonObject{{QStringLiteral("sessionUpdate"), QStringLiteral("plan")},
+                               {QStringLiteral("entries"), QJsonArray{QJsonObject{{QStringLiteral("content"), QStringLiteral("Fix")},
+                                                                                  {QStringLiteral("status"), QString::fromLatin1(status)}}}}};
+        };
+        model.append(QStringLiteral("a"), {upd(8, plan("pending")), upd(9, plan("completed")),
+                                           ev(10, "permission.requested", {{QStringLiteral("request"), 1},
+                                                                           {QStringLiteral("toolCall"), QJsonObject{{QStringLiteral("title"), QStringLiteral("Edit a.ts")}}}}),
+                                           ev(11, "permission.decided", {{QStringLiteral("request"), 1}, {QStringLiteral("decision"), QStringLiteral("allow")},
+                                                                         {QStringLiteral("by"), QStringLiteral("user")}}),
+                                           upd(12, {{QStringLiteral("sessionUpdate"), QStringLiteral("teleport")}}),
+                                           ev(13, "tool.outside", {{QStringLiteral("toolCallId"), QStringLiteral("t1")}, {QStringLiteral("kind"), QStringLiteral("execute")}})});
+        QCOMPARE(model.rowCount(), 7);
+        QCOMPARE(model.index(3).data(ThreadModel::TextRole).toString(), QStringLiteral("☑ Fix"));
+        QCOMPARE(model.index(4).data(ThreadModel::StatusRole).toString(), QStringLiteral("allow"));
+        QVERIFY(model.index(5).data(ThreadModel::WarningRole).toBool());
+        QVERIFY(model.index(5).data().toString().contains(QLatin1String("teleport")));
+        QVERIFY(model.index(2).data(ThreadModel::WarningRole).toBool()); // the tool card is marked too
+        QVERIFY(model.index(6).data().toString().contains(QLatin1String("outside the sandbox")));
+
+        // Overlapping deliveries are folded once; expanding is a model edit.
+        model.append(QStringLiteral("a"), {upd(12, chunk("agent_message_chunk", "dup"))});
+        QCOMPARE(model.rowCount(), 7);
+        QVERIFY(model.setData(model.index(1), true, ThreadModel::ExpandedRole));
+        QVERIFY(model.index(1).data(ThreadModel::ExpandedRole).toBool());
+        QCOMPARE(reset.size(), 1); // setSession only: the stale history changed nothing
+    }
+
+    void threadCapsHugeText()
+    {
+        ThreadModel model;
+        model.setSession(QStringLiteral("a"));
+        const QByteArray big(ThreadModel::kMaxTextChars + 5000, 'x');
+        model.append(QStringLiteral("a"), {upd(1, chunk("agent_message_chunk", big.constData()))});
+        QVERIFY(model.index(0).data(ThreadModel::TextRole).toString().size() < ThreadModel::kMaxTextChars + 100);
+        QVERIFY(model.index(0).data(ThreadModel::TextRole).toString().endsWith(QLatin1String("in the store)")));
     }
 };
 
