@@ -68,6 +68,11 @@ public:
                 m_sessionsSeq = std::max(m_sessionsSeq, r.lastSeq);
             Q_EMIT m_feed->sessionsChanged(*rows);
         }
+        if (auto stamp = m_reader->approvalStamp(); stamp && *stamp != m_approvalStamp) {
+            m_approvalStamp = *stamp;
+            if (auto open = m_reader->approvals(); open)
+                Q_EMIT m_feed->approvalsChanged(*open);
+        }
         if (auto stamp = m_reader->policyStamp(); stamp && *stamp != m_policyStamp) {
             const bool first = m_policyStamp < 0;
             m_policyStamp = *stamp;
@@ -123,6 +128,7 @@ private:
     qint64 m_dataVersion = -1;
     qint64 m_sessionsSeq = 0;
     qint64 m_policyStamp = -1;
+    qint64 m_approvalStamp = -1;
     bool m_following = false;
     QString m_followSession;
     qint64 m_followSeq = 0;
@@ -137,6 +143,7 @@ EventFeed::EventFeed(const QString &path, QObject *parent)
     qRegisterMetaType<QList<airlock::store::Event>>();
     qRegisterMetaType<QList<airlock::store::SessionRow>>();
     qRegisterMetaType<airlock::Error>();
+    qRegisterMetaType<QList<airlock::store::ApprovalRow>>();
     m_thread.setObjectName(QStringLiteral("airlock-feed"));
     m_worker->moveToThread(&m_thread);
     QObject::connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);

@@ -31,6 +31,8 @@ Q_SIGNALS:
     void sessionsChanged(const QList<airlock::store::SessionRow> &rows);
     void history(const QString &session, const QList<airlock::store::Event> &events);
     void eventsAppended(const QString &session, const QList<airlock::store::Event> &events);
+    // The open approvals, whenever one is requested, answered or decided (and once at start).
+    void approvalsChanged(const QList<airlock::store::ApprovalRow> &open);
     // A policy version was saved, by this process or another.
     void policiesChanged();
     void failed(const airlock::Error &error);

@@ -72,9 +72,23 @@ public:
             "INSERT INTO policies(name, version, document, note, created) SELECT json_extract(?2, '$.name'), "
             "coalesce((SELECT max(version) FROM policies WHERE name = json_extract(?2, '$.name')), 0) + 1, "
             "json_extract(?2, '$.document'), coalesce(json_extract(?2, '$.note'), ''), ?3");
+        auto requested = m_db.prepare(
+            "INSERT OR IGNORE INTO approvals(session, request, requested_seq, requested_time, tool_call, options, "
+            "rule, explanation) VALUES (?1, json_extract(?2, '$.request'), ?4, ?3, "
+            "coalesce(json_extract(?2, '$.toolCall'), '{}'), coalesce(json_extract(?2, '$.options'), '[]'), "
+            "coalesce(json_extract(?2, '$.rule'), ''), coalesce(json_extract(?2, '$.explanation'), ''))");
+        auto answered = m_db.prepare(
+            "UPDATE approvals SET answered_seq = ?4, answer = json_extract(?2, '$.optionId'), "
+            "answered_by = coalesce(json_extract(?2, '$.by'), 'user') "
+            "WHERE session = ?1 AND request = json_extract(?2, '$.request') AND answered_seq IS NULL "
+            "AND decided_seq IS NULL");
+        auto decided = m_db.prepare(
+            "UPDATE approvals SET decided_seq = ?4, decision = coalesce(json_extract(?2, '$.decision'), 'cancelled'), "
+            "decided_by = json_extract(?2, '$.by') WHERE session = ?1 AND request = json_extract(?2, '$.request') "
+            "AND decided_seq IS NULL");
         auto touch = m_db.prepare("UPDATE sessions SET updated = max(updated, ?2), last_seq = ?3, "
                                   "event_count = event_count + ?4 WHERE id = ?1");
-        for (auto *r : {&insert, &created, &state, &renamed, &policy, &touch})
+        for (auto *r : {&insert, &created, &state, &renamed, &policy, &requested, &answered, &decided, &touch})
             if (!*r)
                 return std::unexpected(r->error());
         m_insert = std::move(*insert);
@@ -82,6 +96,9 @@ public:
         m_state = std::move(*state);
         m_renamed = std::move(*renamed);
         m_policy = std::move(*policy);
+        m_requested = std::move(*requested);
+        m_answered = std::move(*answered);
+        m_decided = std::move(*decided);
         m_touch = std::move(*touch);
         return {};
     }
@@ -152,12 +169,21 @@ private:
             stmt = &m_renamed;
         else if (e.kind == QLatin1String(kinds::PolicySaved))
             stmt = &m_policy;
+        else if (e.kind == QLatin1String(kinds::PermissionRequested))
+            stmt = &m_requested;
+        else if (e.kind == QLatin1String(kinds::ApprovalAnswered))
+            stmt = &m_answered;
+        else if (e.kind == QLatin1String(kinds::PermissionDecided))
+            stmt = &m_decided;
         if (!stmt)
             return {};
         stmt->bind(1, e.session);
         stmt->bind(2, e.payload);
         if (stmt == &m_policy) {
             stmt->bind(3, e.time);
+        } else if (stmt == &m_requested || stmt == &m_answered || stmt == &m_decided) {
+            stmt->bind(3, e.time);
+            stmt->bind(4, seq);
         } else if (stmt == &m_created) {
             stmt->bind(3, e.time);
             stmt->bind(4, seq);
@@ -168,7 +194,7 @@ private:
     qint64 sqlite3LastRowId() { return sqlite3_last_insert_rowid(m_db.handle()); }
 
     Connection m_db;
-    Statement m_insert, m_created, m_state, m_renamed, m_policy, m_touch;
+    Statement m_insert, m_created, m_state, m_renamed, m_policy, m_requested, m_answered, m_decided, m_touch;
 };
 
 Result<std::unique_ptr<EventStore>> EventStore::open(const QString &path)
@@ -210,6 +236,11 @@ Result<quint64> EventStore::append(const QString &session, const QString &kind, 
                     QStringLiteral("'%1' is not a session id (letters, digits, '-', '_', '.', at most %2)")
                         .arg(session.left(80))
                         .arg(kMaxSessionIdLength));
+    const bool approvalKind = kind == QLatin1String(kinds::PermissionRequested)
+        || kind == QLatin1String(kinds::PermissionDecided) || kind == QLatin1String(kinds::ApprovalAnswered);
+    if (approvalKind && (session.isEmpty() || payload.value(QStringLiteral("request")).toVariant().toString().isEmpty()))
+        return fail(ErrorCode::InvalidArgument,
+                    QStringLiteral("a %1 event needs a session and a request id").arg(kind));
     if (kind == QLatin1String(kinds::PolicySaved)
         && (!isValidPolicyName(payload.value(QStringLiteral("name")).toString())
             || !payload.value(QStringLiteral("document")).isObject()))

@@ -70,8 +70,33 @@ CREATE TABLE kv (
 ) WITHOUT ROWID;
 )sql";
 
+// Schema v2: the approvals inbox, projected from permission.* and approval.answered events. An
+// answer may come from another process than the one running the session: it is recorded first
+// (answered_*), and the session's own process then decides (decided_*).
+constexpr const char kV2[] = R"sql(
+CREATE TABLE approvals (
+    session        TEXT NOT NULL,
+    request        TEXT NOT NULL,
+    requested_seq  INTEGER NOT NULL,
+    requested_time INTEGER NOT NULL,
+    tool_call      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(tool_call)),
+    options        TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(options)),
+    rule           TEXT NOT NULL DEFAULT '',
+    explanation    TEXT NOT NULL DEFAULT '',
+    answered_seq   INTEGER,
+    answer         TEXT,
+    answered_by    TEXT,
+    decided_seq    INTEGER,
+    decision       TEXT,
+    decided_by     TEXT,
+    PRIMARY KEY (session, request)
+) WITHOUT ROWID;
+CREATE INDEX approvals_open ON approvals(requested_seq) WHERE decided_seq IS NULL;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kV1},
+    {2, kV2},
 };
 
 constexpr char kSqliteMagic[] = "SQLite format 3";

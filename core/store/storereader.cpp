@@ -3,6 +3,7 @@
 #include "schema.h"
 
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
 
 namespace airlock::store {
@@ -176,6 +177,48 @@ Result<QList<Event>> StoreReader::events(const EventQuery &q)
 Result<qint64> StoreReader::lastSeq()
 {
     return m_db.queryInt("SELECT coalesce(max(seq), 0) FROM events");
+}
+
+Result<QList<ApprovalRow>> StoreReader::approvals(bool includeDecided, const QString &session)
+{
+    auto stmt = m_db.prepare(
+        "SELECT a.session, coalesce(s.title, ''), a.request, a.requested_seq, a.requested_time, a.tool_call, a.options, "
+        "a.rule, a.explanation, coalesce(a.answer, ''), coalesce(a.answered_by, ''), coalesce(a.decision, ''), "
+        "coalesce(a.decided_by, '') FROM approvals a LEFT JOIN sessions s ON s.id = a.session "
+        "WHERE (?1 OR a.decided_seq IS NULL) AND (?2 IS NULL OR a.session = ?2) ORDER BY a.requested_seq");
+    if (!stmt)
+        return std::unexpected(stmt.error());
+    stmt->bind(1, qint64(includeDecided));
+    stmt->bind(2, session.isEmpty() ? QString() : session);
+    QList<ApprovalRow> out;
+    for (;;) {
+        auto row = stmt->step();
+        if (!row)
+            return std::unexpected(row.error());
+        if (!*row)
+            return out;
+        ApprovalRow a;
+        a.session = stmt->columnText(0);
+        a.sessionTitle = stmt->columnText(1);
+        a.request = stmt->columnText(2);
+        a.requestedSeq = stmt->columnInt(3);
+        a.requestedTime = stmt->columnInt(4);
+        a.toolCall = QJsonDocument::fromJson(stmt->columnBytes(5)).object();
+        a.options = QJsonDocument::fromJson(stmt->columnBytes(6)).array();
+        a.rule = stmt->columnText(7);
+        a.explanation = stmt->columnText(8);
+        a.answer = stmt->columnText(9);
+        a.answeredBy = stmt->columnText(10);
+        a.decision = stmt->columnText(11);
+        a.decidedBy = stmt->columnText(12);
+        out.append(std::move(a));
+    }
+}
+
+Result<qint64> StoreReader::approvalStamp()
+{
+    return m_db.queryInt("SELECT coalesce(max(requested_seq), 0) + coalesce(max(answered_seq), 0) + "
+                         "coalesce(max(decided_seq), 0) FROM approvals");
 }
 
 Result<qint64> StoreReader::policyStamp()

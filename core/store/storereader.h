@@ -47,6 +47,10 @@ public:
     // Every saved version of a policy, oldest first (documents included).
     Result<QList<PolicyVersion>> policyVersions(const QString &name);
     Result<qint64> lastSeq();
+    // The approvals inbox: requests not yet decided (all of them with includeDecided), oldest first.
+    Result<QList<ApprovalRow>> approvals(bool includeDecided = false, const QString &session = {});
+    // Moves whenever an approval is requested, answered or decided.
+    Result<qint64> approvalStamp();
     // Grows with every saved policy version: a cheap "did policies change" probe.
     Result<qint64> policyStamp();
     // Changes whenever another connection (in this process or another) commits.

@@ -5,6 +5,7 @@
 #include "store/storereader.h"
 #include "testutil.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
@@ -363,6 +364,81 @@ private Q_SLOTS:
         QCOMPARE(reader->policyVersions(QStringLiteral("standard")).value().size(), 2);
         // The saves are in the log too, as the truth the table is projected from.
         QCOMPARE(count(path, "SELECT count(*) FROM events WHERE kind = 'policy.saved'"), 3);
+    }
+
+    void approvalsInbox()
+    {
+        const QString path = newPath();
+        auto store = EventStore::open(path);
+        QVERIFY(store);
+        auto &s = **store;
+        const QJsonArray options{QJsonObject{{QStringLiteral("optionId"), QStringLiteral("yes")}, {QStringLiteral("kind"), QStringLiteral("allow_once")}},
+                                 QJsonObject{{QStringLiteral("optionId"), QStringLiteral("no")}, {QStringLiteral("kind"), QStringLiteral("reject_once")}}};
+        QVERIFY(s.append(QStringLiteral("s1"), QLatin1String(kinds::SessionCreated), {{QStringLiteral("title"), QStringLiteral("One")}}));
+        for (int r : {1, 2})
+            QVERIFY(s.append(QStringLiteral("s1"), QLatin1String(kinds::PermissionRequested),
+                             {{QStringLiteral("request"), r},
+                              {QStringLiteral("toolCall"), QJsonObject{{QStringLiteral("title"), QStringLiteral("Edit a.ts")}}},
+                              {QStringLiteral("options"), options},
+                              {QStringLiteral("explanation"), QStringLiteral("asked by rule 2")}}));
+        QVERIFY(!s.append(QStringLiteral("s1"), QLatin1String(kinds::PermissionRequested), {})); // no request id
+        QVERIFY(!s.append({}, QLatin1String(kinds::ApprovalAnswered), {{QStringLiteral("request"), 1}})); // no session
+        QVERIFY(s.flush());
+
+        auto reader = StoreReader::open(path);
+        QVERIFY(reader);
+        auto open = reader->approvals().value();
+        QCOMPARE(open.size(), 2);
+        QCOMPARE(open.first().sessionTitle, QStringLiteral("One"));
+        QCOMPARE(open.first().request, QStringLiteral("1"));
+        QCOMPARE(open.first().options.size(), 2);
+        QCOMPARE(open.first().toolCall.value(QStringLiteral("title")).toString(), QStringLiteral("Edit a.ts"));
+        QCOMPARE(open.first().explanation, QStringLiteral("asked by rule 2"));
+        const qint64 stamp = reader->approvalStamp().value();
+
+        // Another process answers; only then does the session decide.
+        QVERIFY(s.append(QStringLiteral("s1"), QLatin1String(kinds::ApprovalAnswered),
+                         {{QStringLiteral("request"), 1}, {QStringLiteral("optionId"), QStringLiteral("yes")}}));
+        QVERIFY(s.flush());
+        open = reader->approvals().value();
+        QCOMPARE(open.first().answer, QStringLiteral("yes"));
+        QCOMPARE(open.first().answeredBy, QStringLiteral("user"));
+        QVERIFY(open.first().isOpen());
+        QVERIFY(reader->approvalStamp().value() > stamp);
+        QVERIFY(s.append(QStringLiteral("s1"), QLatin1String(kinds::PermissionDecided),
+                         {{QStringLiteral("request"), 1}, {QStringLiteral("decision"), QStringLiteral("allow")},
+                          {QStringLiteral("by"), QStringLiteral("user")}}));
+        // A second answer after the decision changes nothing.
+        QVERIFY(s.append(QStringLiteral("s1"), QLatin1String(kinds::ApprovalAnswered),
+                         {{QStringLiteral("request"), 1}, {QStringLiteral("optionId"), QStringLiteral("no")}}));
+        QVERIFY(s.flush());
+        open = reader->approvals().value();
+        QCOMPARE(open.size(), 1);
+        QCOMPARE(open.first().request, QStringLiteral("2"));
+        auto all = reader->approvals(true).value();
+        QCOMPARE(all.size(), 2);
+        QCOMPARE(all.first().decision, QStringLiteral("allow"));
+        QCOMPARE(all.first().answer, QStringLiteral("yes"));
+    }
+
+    void upgradesVersionOneFiles()
+    {
+        const QString path = newPath();
+        {
+            auto db = Connection::open(path, Connection::Mode::ReadWrite);
+            QVERIFY(db);
+            QVERIFY(migrate(*db, migrations().first(1)));
+            QCOMPARE(db->queryInt("PRAGMA user_version").value(), 1);
+            QVERIFY(db->exec("INSERT INTO events(session, kind, payload, time) VALUES ('s', 'test.old', '{}', 1)"));
+        }
+        auto store = EventStore::open(path);
+        QVERIFY(store);
+        auto reader = StoreReader::open(path);
+        QVERIFY(reader);
+        auto report = reader->check().value();
+        QCOMPARE(report.schemaVersion, currentSchemaVersion());
+        QCOMPARE(report.events, 1);
+        QVERIFY(reader->approvals());
     }
 
     void feedSeesCommitsFromOtherConnections()
