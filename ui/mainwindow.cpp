@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include "aboutdialog.h"
+#include "approvalspanel.h"
 #include "placeholderpanel.h"
 #include "policiespanel.h"
 #include "sessionsmodel.h"
@@ -62,6 +63,7 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
     connect(m_feed, &store::EventFeed::eventsAppended, m_thread->model(), &ThreadModel::append);
     connect(m_feed, &store::EventFeed::failed, this, &MainWindow::showStoreError);
     connect(m_feed, &store::EventFeed::policiesChanged, m_policies, &PoliciesPanel::reload);
+    connect(m_feed, &store::EventFeed::approvalsChanged, m_approvals, &ApprovalsPanel::setApprovals);
     // The selected session's header follows its row (state, event count) as it changes.
     connect(m_sessions, &QAbstractItemModel::dataChanged, this, [this](const QModelIndex &from, const QModelIndex &to) {
         const QModelIndex current = m_sessions->indexOf(m_thread->currentSession());
@@ -142,11 +144,6 @@ void MainWindow::createPlaceholderDocks()
         Qt::DockWidgetArea area;
     };
     const Spec specs[] = {
-        {"approvalsDock", tr("Approvals"), tr("Approvals inbox"),
-         tr("Tool calls that a policy marks “ask”, and agents' permission requests, wait here for your "
-            "decision: allow, deny, edit then allow, or always allow. The session stays blocked until "
-            "you answer."),
-         Qt::RightDockWidgetArea},
         {"checkpointsDock", tr("Checkpoints"), tr("Checkpoint history"),
          tr("Snapshots of the workspace taken after each turn and each tool call that changes files, "
             "with their diffs. Select one to compare, rewind the workspace to it, or fork a new session "
@@ -161,10 +158,16 @@ void MainWindow::createPlaceholderDocks()
             "and controls to stop or destroy them."),
          Qt::BottomDockWidgetArea},
     };
-    QDockWidget *firstRight = nullptr, *firstBottom = nullptr;
+    m_approvals = new ApprovalsPanel(m_store, this);
+    QDockWidget *firstRight = addDock(QStringLiteral("approvalsDock"), tr("Approvals"), m_approvals, Qt::RightDockWidgetArea);
+    connect(m_approvals, &ApprovalsPanel::countChanged, firstRight, [firstRight](int open) {
+        firstRight->setWindowTitle(open > 0 ? tr("Approvals (%1)").arg(open) : tr("Approvals"));
+    });
+    connect(m_approvals, &ApprovalsPanel::showSession, this, &MainWindow::selectSession);
+    QDockWidget *firstBottom = nullptr;
     int index = 0;
     for (const Spec &s : specs) {
-        if (index++ == 2) { // the Policy dock sits between Checkpoints and Egress
+        if (index++ == 1) { // the Policy dock sits between Checkpoints and Egress
             m_policies = new PoliciesPanel(m_databasePath, m_store, this);
             tabifyDockWidget(firstRight, addDock(QStringLiteral("policyDock"), tr("Policy"), m_policies,
                                                  Qt::RightDockWidgetArea));

@@ -19,6 +19,7 @@ class EventStore;
 
 namespace airlock::ui {
 
+class ApprovalsPanel;
 class PoliciesPanel;
 class SessionsModel;
 class ThreadView;
@@ -38,6 +39,7 @@ public:
     QTreeView *sessionsView() const { return m_sessionsView; }
     ThreadView *threadView() const { return m_thread; }
     PoliciesPanel *policiesPanel() const { return m_policies; }
+    ApprovalsPanel *approvalsPanel() const { return m_approvals; }
     Theme theme() const { return m_theme; }
     void setTheme(Theme theme);
     void selectSession(const QString &id);
@@ -60,6 +62,7 @@ private:
     store::EventStore *m_store;
     store::EventFeed *m_feed;
     PoliciesPanel *m_policies = nullptr;
+    ApprovalsPanel *m_approvals = nullptr;
     SessionsModel *m_sessions;
     QSortFilterProxyModel *m_sessionsProxy;
     QTreeView *m_sessionsView = nullptr;

@@ -1,6 +1,8 @@
 #include "sessionsmodel.h"
 
+#include <QColor>
 #include <QDateTime>
+#include <QFont>
 #include <QLocale>
 
 namespace airlock::ui {
@@ -40,6 +42,19 @@ QVariant SessionsModel::data(const QModelIndex &index, int role) const
     case Qt::TextAlignmentRole:
         if (index.column() == Events)
             return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+        break;
+    case Qt::FontRole:
+        if (s.state == QLatin1String("blocked")) { // waiting for a person: make it stand out
+            QFont f;
+            f.setBold(true);
+            return f;
+        }
+        break;
+    case Qt::ForegroundRole:
+        if (s.state == QLatin1String("blocked") && index.column() == State)
+            return QColor(0x9a, 0x67, 0x00);
+        if (s.state == QLatin1String("failed") && index.column() == State)
+            return QColor(0xcf, 0x22, 0x2e);
         break;
     case SessionIdRole: return s.id;
     case StateRole: return s.state;

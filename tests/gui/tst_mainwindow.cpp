@@ -1,6 +1,8 @@
 // The main window, offscreen: live sessions from another process, selection, keyboard, themes,
 // saved layout, and a clear error for a bad database.
 #include "aboutdialog.h"
+#include "approvalspanel.h"
+#include "store/storereader.h"
 #include "thread/threadmodel.h"
 #include "mainwindow.h"
 #include "sessionsmodel.h"
@@ -13,6 +15,8 @@
 #include <QDockWidget>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPushButton>
+#include <QTreeWidget>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -28,6 +32,7 @@ class TestMainWindow : public QObject
 
     QTemporaryDir m_dir;
     QString m_db;
+    std::unique_ptr<store::EventStore> m_store;
 
     void ctl(const QStringList &args)
     {
@@ -46,7 +51,9 @@ private Q_SLOTS:
         QStandardPaths::setTestModeEnabled(true);
         QSettings().clear();
         m_db = m_dir.filePath(QStringLiteral("gui.db"));
-        QVERIFY(store::EventStore::open(m_db)); // as the app's main() does before the window
+        auto s = store::EventStore::open(m_db); // as the app's main() does before the window
+        QVERIFY(s);
+        m_store = std::move(*s);
     }
 
     void sessionsAppearFromAnotherProcess()
@@ -89,6 +96,51 @@ private Q_SLOTS:
         QCOMPARE(view->model()->rowCount(), 1);
         filter->clear();
         QCOMPARE(view->model()->rowCount(), 2);
+    }
+
+    void approvalsFromAnotherProcess()
+    {
+        MainWindow w(m_db, m_store.get());
+        w.show();
+        QApplication::setActiveWindow(&w);
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        const QString options = QStringLiteral(
+            "[{\"optionId\":\"ok\",\"name\":\"Allow\",\"kind\":\"allow_once\"},"
+            "{\"optionId\":\"always\",\"name\":\"Always allow\",\"kind\":\"allow_always\"},"
+            "{\"optionId\":\"no\",\"name\":\"Deny\",\"kind\":\"reject_once\"}]");
+        for (int r : {1, 2})
+            appendFromOtherProcess(QStringLiteral("alpha"), QStringLiteral("permission.requested"),
+                                   QStringLiteral("{\"request\":%1,\"toolCall\":{\"title\":\"Edit src/%1.ts\",\"kind\":\"edit\"},"
+                                                  "\"options\":%2,\"explanation\":\"asked by default decision\"}")
+                                       .arg(r)
+                                       .arg(options));
+        auto *panel = w.approvalsPanel();
+        QTRY_COMPARE(panel->openCount(), 2);
+        auto *dock = w.findChild<QDockWidget *>(QStringLiteral("approvalsDock"));
+        QCOMPARE(dock->windowTitle(), QStringLiteral("Approvals (2)"));
+
+        // Click the first request's Allow button; the answer lands in the store.
+        auto *allow = panel->findChild<QPushButton *>(QStringLiteral("answer_allow_once"));
+        QVERIFY(allow);
+        QTest::mouseClick(allow, Qt::LeftButton);
+        QVERIFY(m_store->flush());
+        // The second one by key: D denies.
+        panel->list()->setCurrentItem(panel->list()->topLevelItem(1));
+        panel->list()->setFocus();
+        QTest::keyClick(panel->list(), Qt::Key_D);
+        QVERIFY(m_store->flush());
+        auto reader = store::StoreReader::open(m_db);
+        auto rows = reader->approvals().value();
+        QCOMPARE(rows.size(), 2);
+        QCOMPARE(rows.at(0).answer, QStringLiteral("ok"));
+        QCOMPARE(rows.at(1).answer, QStringLiteral("no"));
+
+        // When the session acts, the rows close.
+        for (int r : {1, 2})
+            appendFromOtherProcess(QStringLiteral("alpha"), QStringLiteral("permission.decided"),
+                                   QStringLiteral("{\"request\":%1,\"decision\":\"allow\",\"by\":\"user\"}").arg(r));
+        QTRY_COMPARE(panel->openCount(), 0);
+        QCOMPARE(dock->windowTitle(), QStringLiteral("Approvals"));
     }
 
     void keyboard()
@@ -156,7 +208,7 @@ private Q_SLOTS:
     void docksSayWhatTheyWillHold()
     {
         MainWindow w(m_db);
-        for (const char *name : {"approvalsDock", "checkpointsDock", "egressDock", "sandboxesDock"}) {
+        for (const char *name : {"checkpointsDock", "egressDock", "sandboxesDock"}) {
             auto *dock = w.findChild<QDockWidget *>(QString::fromLatin1(name));
             QVERIFY2(dock, name);
             QVERIFY(!dock->widget()->accessibleDescription().isEmpty());
