@@ -81,6 +81,20 @@ bool Shim::workspacePath(Client &client, std::uint32_t id, TlvReader &tlv, std::
     return true;
 }
 
+bool Shim::openInWorkspace(Client &client, std::uint32_t id, const std::string &relative, int flags, Fd &fd,
+                           struct stat *st)
+{
+    if (const int err = openBeneath(m_rootFd.get(), m_options.useOpenat2, relative, flags, 0, fd)) {
+        sendErrno(client, id, err, relative);
+        return false;
+    }
+    if (st && ::fstat(fd.get(), st) != 0) {
+        sendErrno(client, id, errno, relative);
+        return false;
+    }
+    return true;
+}
+
 int Shim::makeParents(std::string_view relative) const
 {
     const std::vector<std::string> parts = splitPath(relative);
@@ -111,17 +125,10 @@ void Shim::handleReadFile(Client &client, std::uint32_t id, TlvReader &tlv)
         return;
     }
     Fd fd;
-    // O_NONBLOCK: opening a fifo must not stall the shim; only regular files are read anyway.
-    if (const int err = openBeneath(m_rootFd.get(), m_options.useOpenat2, relative,
-                                    O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, fd)) {
-        sendErrno(client, id, err, relative);
-        return;
-    }
     struct stat st{};
-    if (::fstat(fd.get(), &st) != 0) {
-        sendErrno(client, id, errno, relative);
+    // O_NONBLOCK: opening a fifo must not stall the shim; only regular files are read anyway.
+    if (!openInWorkspace(client, id, relative, O_RDONLY | O_NONBLOCK | O_NOCTTY, fd, &st))
         return;
-    }
     if (!S_ISREG(st.st_mode)) {
         sendError(client, id, ShimError::InvalidRequest, relative + " is not a regular file");
         return;
@@ -228,10 +235,8 @@ void Shim::handleListDir(Client &client, std::uint32_t id, TlvReader &tlv)
     if (!workspacePath(client, id, tlv, relative))
         return;
     Fd fd;
-    if (const int err = openBeneath(m_rootFd.get(), m_options.useOpenat2, relative, O_RDONLY | O_DIRECTORY, 0, fd)) {
-        sendErrno(client, id, err, relative);
+    if (!openInWorkspace(client, id, relative, O_RDONLY | O_DIRECTORY, fd))
         return;
-    }
     DIR *dir = ::fdopendir(fd.get());
     if (!dir) {
         sendErrno(client, id, errno, relative);
@@ -278,16 +283,9 @@ void Shim::handleStat(Client &client, std::uint32_t id, TlvReader &tlv)
     if (!workspacePath(client, id, tlv, relative))
         return;
     Fd fd;
-    if (const int err = openBeneath(m_rootFd.get(), m_options.useOpenat2, relative,
-                                    O_PATH | (noFollow ? O_NOFOLLOW : 0), 0, fd)) {
-        sendErrno(client, id, err, relative);
-        return;
-    }
     struct stat st{};
-    if (::fstat(fd.get(), &st) != 0) {
-        sendErrno(client, id, errno, relative);
+    if (!openInWorkspace(client, id, relative, O_PATH | (noFollow ? O_NOFOLLOW : 0), fd, &st))
         return;
-    }
     TlvBuilder done;
     describe(done, st, fd.get(), "");
     send(client, FrameType::Ok, id, done.data());

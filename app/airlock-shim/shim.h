@@ -4,6 +4,7 @@
 #include "wire.h"
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -167,6 +168,10 @@ private:
     // files.cpp: read, write, list and stat beneath the workspace
     bool workspacePath(Client &client, std::uint32_t id, TlvReader &tlv, std::string &relative);
     int makeParents(std::string_view relative) const;
+    // Opens a workspace path beneath the root (and fstat()s it when st is given); on failure the
+    // client has been answered and false is returned.
+    bool openInWorkspace(Client &client, std::uint32_t id, const std::string &relative, int flags, Fd &fd,
+                         struct stat *st = nullptr);
     void handleReadFile(Client &client, std::uint32_t id, TlvReader &tlv);
     void handleWriteFile(Client &client, std::uint32_t id, TlvReader &tlv);
     void handleListDir(Client &client, std::uint32_t id, TlvReader &tlv);
