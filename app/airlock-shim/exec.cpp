@@ -106,6 +106,7 @@ std::vector<std::string> candidatesFor(std::string_view program, const std::vect
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGXFSZ, SIG_DFL);
     // Its own session and process group, so a stop reaches everything it started.
     if (::setsid() < 0)
         report(reportFd, Stage::Setup, errno);

@@ -19,15 +19,17 @@
 namespace {
 
 constexpr const char *Usage =
-    "usage: airlock-shim --control PATH [--workspace DIR]\n"
+    "usage: airlock-shim (--control PATH | --control-fd N) [--workspace DIR]\n"
     "                    [--proxy-socket PATH [--proxy-port PORT]]\n"
-    "                    [--socket-mode OCTAL] [--no-openat2]\n"
+    "                    [--socket-mode OCTAL] [--max-processes N] [--no-openat2]\n"
     "\n"
     "  --control PATH       unix socket to serve the control protocol on\n"
+    "  --control-fd N       serve on this inherited, listening socket instead of binding one\n"
     "  --workspace DIR      root for file requests and default cwd of execs\n"
     "  --proxy-socket PATH  egress proxy's unix socket to bridge to\n"
     "  --proxy-port PORT    TCP port on 127.0.0.1 to bridge from (default 3128, 0 = any)\n"
     "  --socket-mode OCTAL  permissions of the control socket (default 600)\n"
+    "  --max-processes N    RLIMIT_NPROC for the shim and its execs\n"
     "  --no-openat2         resolve workspace paths without openat2 (testing)\n";
 
 // Pipes created later must not land on 0, 1 or 2, or dup2() in an exec child would clobber them.
@@ -93,13 +95,17 @@ int main(int argc, char **argv)
             options.proxyPort = static_cast<int>(number);
         } else if (arg == "--socket-mode" && parseInt(value, 8, 0, 0777, number)) {
             options.socketMode = static_cast<unsigned>(number);
+        } else if (arg == "--control-fd" && parseInt(value, 10, 3, 65535, number)) {
+            options.controlFd = static_cast<int>(number);
+        } else if (arg == "--max-processes" && parseInt(value, 10, 1, 1L << 30, number)) {
+            options.maxProcesses = number;
         } else {
             std::fprintf(stderr, "airlock-shim: bad option %s %s\n%s", argv[i - 1], value, Usage);
             return 2;
         }
     }
-    if (options.controlPath.empty()) {
-        std::fprintf(stderr, "airlock-shim: --control is required\n%s", Usage);
+    if (options.controlPath.empty() && options.controlFd < 0) {
+        std::fprintf(stderr, "airlock-shim: --control or --control-fd is required\n%s", Usage);
         return 2;
     }
     if (!options.workspace.empty() && options.workspace.front() != '/') {

@@ -5,8 +5,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -49,6 +52,22 @@ bool Shim::setup()
     // in tests), just as they would in the sandbox's pid namespace.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     ::signal(SIGPIPE, SIG_IGN);
+    // Under RLIMIT_FSIZE a large WriteFile must fail with EFBIG, not kill the shim.
+    ::signal(SIGXFSZ, SIG_IGN);
+    // Whatever the launcher handed down beyond stdio must not reach exec children: only the control
+    // socket is meant for us, and it is taken below.
+    if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
+        for (int fd = 3; fd < 1024; ++fd)
+            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    if (m_options.maxProcesses > 0) {
+        // Counted per user namespace, so this bounds the sandbox's processes, not the user's.
+        const rlimit limit{static_cast<rlim_t>(m_options.maxProcesses), static_cast<rlim_t>(m_options.maxProcesses)};
+        if (::setrlimit(RLIMIT_NPROC, &limit) != 0) {
+            logErrno("cannot limit processes to %ld", m_options.maxProcesses);
+            return false;
+        }
+    }
 
     sigset_t mask;
     sigemptyset(&mask);
@@ -84,6 +103,18 @@ bool Shim::setup()
 
 bool Shim::listenControl()
 {
+    if (m_options.controlFd >= 0) {
+        int listening = 0;
+        socklen_t len = sizeof listening;
+        if (::getsockopt(m_options.controlFd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
+            logError("--control-fd %d is not a listening socket", m_options.controlFd);
+            return false;
+        }
+        ::fcntl(m_options.controlFd, F_SETFD, FD_CLOEXEC);
+        ::fcntl(m_options.controlFd, F_SETFL, ::fcntl(m_options.controlFd, F_GETFL) | O_NONBLOCK);
+        m_listenFd.reset(m_options.controlFd);
+        return true; // the socket file belongs to whoever bound it
+    }
     const std::string &path = m_options.controlPath;
     // Bound under a temporary name and renamed into place once listening, so the socket's path
     // appearing means it accepts connections: no client ever has to retry.

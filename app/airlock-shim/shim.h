@@ -19,6 +19,8 @@ namespace airlock::shim {
 struct Options
 {
     std::string controlPath;
+    int controlFd = -1;        // an already-listening socket handed down by the backend, used instead of binding controlPath
+    long maxProcesses = -1;    // RLIMIT_NPROC inside the sandbox's user namespace; -1 leaves it alone
     std::string workspace;     // empty: no file operations
     std::string proxySocket;   // empty: no bridge
     int proxyPort = 3128;      // 0 picks a free port, reported in hello

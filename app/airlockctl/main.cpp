@@ -58,22 +58,26 @@ int main(int argc, char **argv)
             return cli::error(QStringLiteral("unknown option %1").arg(opt), cli::Usage);
         }
     }
-    if (args.size() < 2) {
+    if (args.isEmpty()) {
         usage(stderr);
-        return cli::error(args.isEmpty() ? QStringLiteral("no command given")
-                                         : QStringLiteral("'%1' needs a verb").arg(args.first()),
-                          cli::Usage);
+        return cli::error(QStringLiteral("no command given"), cli::Usage);
     }
     const QString group = args.takeFirst();
-    const QString verb = args.takeFirst();
     const auto &all = cli::groups();
     auto it = std::find_if(all.begin(), all.end(), [&](const cli::CommandGroup &g) { return g.name == group; });
+    // A group whose verbs include "" is a command by itself (airlockctl exec -- CMD): the rest are its arguments.
+    const bool bare = it != all.end() && it->verbs.contains(QString()) && (args.isEmpty() || !it->verbs.contains(args.first()));
+    if (!bare && args.isEmpty()) {
+        usage(stderr);
+        return cli::error(QStringLiteral("'%1' needs a verb").arg(group), cli::Usage);
+    }
+    const QString verb = bare ? QString() : args.takeFirst();
     if (it == all.end() || !it->verbs.contains(verb)) {
         usage(stderr);
         return cli::error(QStringLiteral("unknown command '%1 %2'").arg(group, verb), cli::Usage);
     }
     cli::Context ctx;
-    ctx.command = group + u' ' + verb;
+    ctx.command = bare ? group : group + u' ' + verb;
     ctx.args = QStringList{program + u' ' + ctx.command} + args;
     ctx.dbPath = store::resolveDatabasePath(db);
     return it->run(verb, ctx);

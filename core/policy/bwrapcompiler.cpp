@@ -68,10 +68,15 @@ Result<BwrapCommand> compileBwrap(const Policy &policy, const LaunchContext &con
     if (!plan)
         return std::unexpected(plan.error());
 
-    QStringList args{QStringLiteral("--die-with-parent"), QStringLiteral("--new-session"),
-                     QStringLiteral("--unshare-all"),
-                     // Explicit, because --unshare-all only tries, and --uid and --disable-userns need it.
-                     QStringLiteral("--unshare-user")};
+    QStringList args;
+    // A persistent sandbox outlives Airlock and is found again after a restart; the others end with it.
+    if (policy.lifecycle != Lifecycle::Persistent)
+        args << QStringLiteral("--die-with-parent");
+    // The shim is pid 1 itself: it reaps everything, and without bwrap's own init in between, bwrap
+    // reaps the sandbox's first process instead of leaving it to the host's init.
+    args << QStringLiteral("--as-pid-1") << QStringLiteral("--new-session") << QStringLiteral("--unshare-all")
+         // Explicit, because --unshare-all only tries, and --uid and --disable-userns need it.
+         << QStringLiteral("--unshare-user");
     if (policy.network.mode == NetworkMode::Host)
         args << QStringLiteral("--share-net");
     if (!policy.privileges.nestedUserNamespaces)
@@ -102,8 +107,9 @@ Result<BwrapCommand> compileBwrap(const Policy &policy, const LaunchContext &con
         args << QStringLiteral("--remount-ro") << QStringLiteral("/");
     args << QStringLiteral("--chdir") << plan->workspaceTarget;
 
-    args << QStringLiteral("--") << QString::fromLatin1(kSandboxShim) << QStringLiteral("--control-dir")
-         << QString::fromLatin1(kSandboxControlDir);
+    args << QStringLiteral("--") << QString::fromLatin1(kSandboxShim) << plan->shimArguments;
+    if (context.controlFd >= 0)
+        args << QStringLiteral("--control-fd") << QString::number(context.controlFd);
     return BwrapCommand{args, plan->environment};
 }
 

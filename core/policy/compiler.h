@@ -37,6 +37,9 @@ struct LaunchContext {
     QStringList existingProtectedPaths;
     int proxyPort = 3128;              // loopback port in the sandbox where the shim bridges the proxy
     int seccompFd = 3;                 // bwrap: descriptor on which the backend passes the BPF filter
+    // bwrap: descriptor of a control socket the backend has already bound and listens on; the shim serves
+    // on it and the control folder is mounted read-only. -1: the shim binds the socket itself.
+    int controlFd = -1;
     QString seccompProfileJson;        // Docker: profile text for seccomp strict or custom
     QString version;                   // label airlock.version; empty means this build's version
 };

@@ -133,7 +133,7 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
     body.insert(QStringLiteral("WorkingDir"), plan->workspaceTarget);
     body.insert(QStringLiteral("Env"), env);
     body.insert(QStringLiteral("Entrypoint"), QJsonArray{QString::fromLatin1(kSandboxShim)});
-    body.insert(QStringLiteral("Cmd"), QJsonArray{QStringLiteral("--control-dir"), QString::fromLatin1(kSandboxControlDir)});
+    body.insert(QStringLiteral("Cmd"), QJsonArray::fromStringList(plan->shimArguments));
     body.insert(QStringLiteral("Labels"),
                 QJsonObject{{QStringLiteral("airlock.session"), context.sessionId},
                             {QStringLiteral("airlock.policy-hash"), policyHash(policy)},

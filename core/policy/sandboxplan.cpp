@@ -86,6 +86,9 @@ Result<SandboxPlan> planSandbox(const Policy &policy, const LaunchContext &conte
         return invalid(QStringLiteral("launch context: proxyPort %1 is not a port").arg(context.proxyPort));
     if (context.seccompFd < 0)
         return invalid(QStringLiteral("launch context: seccompFd %1 is not a descriptor").arg(context.seccompFd));
+    if (context.controlFd >= 0 && (context.controlFd < 3 || context.controlFd == context.seccompFd))
+        return invalid(QStringLiteral("launch context: controlFd %1 collides with stdio or the seccomp descriptor")
+                           .arg(context.controlFd));
 
     SandboxPlan plan;
     plan.workspaceSource = context.workspace;
@@ -160,13 +163,22 @@ Result<SandboxPlan> planSandbox(const Policy &policy, const LaunchContext &conte
 
     mounts.append({PlannedMount::Kind::Directory, {}, QString::fromLatin1(kSandboxHome), {}, false});
     mounts.append({PlannedMount::Kind::ReadOnlyBind, context.shim, QString::fromLatin1(kSandboxShim), {}, false});
-    mounts.append({PlannedMount::Kind::Bind, context.controlDir, QString::fromLatin1(kSandboxControlDir), {}, false});
+    // With a socket the backend bound itself nothing in the sandbox needs to write there, and a writable
+    // folder on the host's side would let it swap the socket or fill the host's disk.
+    mounts.append({context.controlFd >= 0 ? PlannedMount::Kind::ReadOnlyBind : PlannedMount::Kind::Bind,
+                   context.controlDir, QString::fromLatin1(kSandboxControlDir), {}, false});
 
     // Mounting a parent after its child would hide the child.
     std::stable_sort(mounts.begin(), mounts.end(),
                      [](const PlannedMount &a, const PlannedMount &b) { return depth(a.target) < depth(b.target); });
     plan.mounts = mounts;
     plan.environment = environmentFor(policy, context);
+    plan.shimArguments = {QStringLiteral("--control"), QString::fromLatin1(kSandboxControlSocket),
+                          QStringLiteral("--workspace"), plan.workspaceTarget};
+    if (policy.network.mode == NetworkMode::Proxy) {
+        plan.shimArguments << QStringLiteral("--proxy-socket") << QString::fromLatin1(kSandboxProxySocket)
+                           << QStringLiteral("--proxy-port") << QString::number(context.proxyPort);
+    }
     return plan;
 }
 

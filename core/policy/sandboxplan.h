@@ -30,6 +30,7 @@ struct SandboxPlan {
     QString workspaceTarget;              // in the sandbox
     QList<PlannedMount> mounts;           // parents before children
     QMap<QString, QString> environment;
+    QStringList shimArguments;            // after the shim's path: control socket, workspace, proxy bridge
 };
 
 // Validates the policy and the context together and lays out the sandbox.

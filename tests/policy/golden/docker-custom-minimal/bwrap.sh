@@ -13,6 +13,7 @@ env -i \
   no_proxy=localhost,127.0.0.1,::1 \
   bwrap \
   --die-with-parent \
+  --as-pid-1 \
   --new-session \
   --unshare-all \
   --unshare-user \
@@ -55,4 +56,4 @@ env -i \
   --ro-bind-try /home/dev/src/project/.git/hooks /home/dev/src/project/.git/hooks \
   --ro-bind-try /home/dev/src/project/.git/config /home/dev/src/project/.git/config \
   --chdir /home/dev/src/project \
-  -- /airlock/shim --control-dir /airlock/control
+  -- /airlock/shim --control /airlock/control/shim.sock --workspace /home/dev/src/project --proxy-socket /airlock/control/proxy.sock --proxy-port 3128

@@ -30,4 +30,4 @@ docker run \
   --runtime runc \
   --ipc private \
   --entrypoint /airlock/shim \
-  alpine:3.19 --control-dir /airlock/control
+  alpine:3.19 --control /airlock/control/shim.sock --workspace /home/dev/src/project --proxy-socket /airlock/control/proxy.sock --proxy-port 3128

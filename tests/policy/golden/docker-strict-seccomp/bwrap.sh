@@ -14,7 +14,7 @@ env -i \
   https_proxy=http://127.0.0.1:18080 \
   no_proxy=localhost,127.0.0.1,::1 \
   bwrap \
-  --die-with-parent \
+  --as-pid-1 \
   --new-session \
   --unshare-all \
   --unshare-user \
@@ -63,4 +63,4 @@ env -i \
   --ro-bind-try /home/dev/src/project/.git/hooks /workspace/.git/hooks \
   --ro-bind-try /home/dev/src/project/.git/config /workspace/.git/config \
   --chdir /workspace \
-  -- /airlock/shim --control-dir /airlock/control
+  -- /airlock/shim --control /airlock/control/shim.sock --workspace /workspace --proxy-socket /airlock/control/proxy.sock --proxy-port 18080

@@ -41,4 +41,4 @@ docker run \
   --runtime runc \
   --ipc private \
   --entrypoint /airlock/shim \
-  ghcr.io/example/agent:2024.1 --control-dir /airlock/control
+  ghcr.io/example/agent:2024.1 --control /airlock/control/shim.sock --workspace /workspace --proxy-socket /airlock/control/proxy.sock --proxy-port 18080

@@ -9,6 +9,7 @@ env -i \
   TERM=xterm-256color \
   bwrap \
   --die-with-parent \
+  --as-pid-1 \
   --new-session \
   --unshare-all \
   --unshare-user \
@@ -64,4 +65,4 @@ env -i \
   --ro-bind-try /home/dev/src/project/.git/hooks /home/dev/src/project/.git/hooks \
   --remount-ro / \
   --chdir /home/dev/src/project \
-  -- /airlock/shim --control-dir /airlock/control
+  -- /airlock/shim --control /airlock/control/shim.sock --workspace /home/dev/src/project

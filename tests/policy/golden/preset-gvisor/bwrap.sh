@@ -7,6 +7,7 @@ env -i \
   TERM=xterm-256color \
   bwrap \
   --die-with-parent \
+  --as-pid-1 \
   --new-session \
   --unshare-all \
   --unshare-user \
@@ -50,4 +51,4 @@ env -i \
   --ro-bind /home/dev/src/project /home/dev/src/project \
   --remount-ro / \
   --chdir /home/dev/src/project \
-  -- /airlock/shim --control-dir /airlock/control
+  -- /airlock/shim --control /airlock/control/shim.sock --workspace /home/dev/src/project

@@ -30,4 +30,4 @@ docker run \
   --runtime runsc \
   --ipc private \
   --entrypoint /airlock/shim \
-  debian:bookworm-slim --control-dir /airlock/control
+  debian:bookworm-slim --control /airlock/control/shim.sock --workspace /home/dev/src/project

@@ -7,6 +7,7 @@ env -i \
   TERM=xterm-256color \
   bwrap \
   --die-with-parent \
+  --as-pid-1 \
   --new-session \
   --unshare-all \
   --unshare-user \
@@ -50,4 +51,4 @@ env -i \
   --ro-bind-try /home/dev/src/project/.git/hooks /home/dev/src/project/.git/hooks \
   --ro-bind-try /home/dev/src/project/.git/config /home/dev/src/project/.git/config \
   --chdir /home/dev/src/project \
-  -- /airlock/shim --control-dir /airlock/control
+  -- /airlock/shim --control /airlock/control/shim.sock --workspace /home/dev/src/project

@@ -1,0 +1,644 @@
+#include "sandbox/localsandbox.h"
+
+#include "policy/codec.h"
+#include "policy/compiler.h"
+#include "sandbox/localbackend.h"
+#include "sandbox/seccompfilter.h"
+#include "sandbox/shimclient.h"
+#include "sandbox/systemdscope.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLoggingCategory>
+#include <QProcessEnvironment>
+#include <QSocketNotifier>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+Q_DECLARE_LOGGING_CATEGORY(lcSandbox)
+
+namespace airlock::sandbox {
+
+namespace {
+
+constexpr int kSeccompFd = 3;
+constexpr int kControlFd = 4;
+constexpr int kInfoFd = 5;
+constexpr qsizetype kLogKeep = 16 * 1024;
+
+QString errnoText(int err)
+{
+    return QString::fromLocal8Bit(std::strerror(err));
+}
+
+// The control socket is bound here, on the host, so the sandbox never needs a writable control
+// folder and cannot replace the socket with something else.
+Result<int> bindControlSocket(const QString &path)
+{
+    const QByteArray native = QFile::encodeName(path);
+    sockaddr_un addr{};
+    if (native.size() >= static_cast<qsizetype>(sizeof addr.sun_path))
+        return fail(ErrorCode::InvalidArgument, QStringLiteral("the control socket path %1 is too long for a unix socket").arg(path));
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fail(ErrorCode::Io, QStringLiteral("cannot create the control socket: ") + errnoText(errno));
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, native.constData(), static_cast<size_t>(native.size()) + 1);
+    if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 || ::chmod(native.constData(), 0600) != 0
+        || ::listen(fd, 64) != 0) {
+        const int err = errno;
+        ::close(fd);
+        return fail(ErrorCode::Io, QStringLiteral("cannot listen on %1: %2").arg(path, errnoText(err)));
+    }
+    return fd;
+}
+
+Result<std::pair<int, int>> makePipe()
+{
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        return fail(ErrorCode::Io, QStringLiteral("cannot create a pipe: ") + errnoText(errno));
+    ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    return std::pair{fds[0], fds[1]};
+}
+
+void closeFd(int &fd)
+{
+    if (fd >= 0)
+        ::close(fd);
+    fd = -1;
+}
+
+quint64 pidNamespaceOf(qint64 pid)
+{
+    struct stat st{};
+    if (pid <= 0 || ::stat(QStringLiteral("/proc/%1/ns/pid").arg(pid).toLocal8Bit().constData(), &st) != 0)
+        return 0;
+    return st.st_ino;
+}
+
+QString describeStatus(int status)
+{
+    if (WIFEXITED(status))
+        return QStringLiteral("exit status %1").arg(WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return QStringLiteral("signal %1").arg(WTERMSIG(status));
+    return QStringLiteral("status %1").arg(status);
+}
+
+} // namespace
+
+LocalSandbox::LocalSandbox(LocalBackend *backend, LocalSandboxState state, QString dir, bool owned)
+    : Sandbox(SandboxInfo{}, backend), m_backend(backend), m_state(std::move(state)), m_dir(std::move(dir))
+{
+    SandboxInfo &i = mutableInfo();
+    i.id = m_state.id;
+    i.backend = backend->name();
+    i.policyName = m_state.policyName;
+    i.policyHash = m_state.policyHash;
+    i.workspace = m_state.workspace;
+    i.sessionId = m_state.sessionId;
+    i.lifecycle = m_state.lifecycle;
+    i.state = m_state.state;
+    i.message = m_state.message;
+    i.limits = m_state.limits;
+    i.created = m_state.created;
+    i.deadline = m_state.deadline;
+    i.hostPid = m_state.bwrapPid;
+    i.uidMapping = m_state.uidMapping;
+    i.owned = owned;
+    if (m_state.policy.resources.maxOutputBytes)
+        setDefaultOutputCap(static_cast<quint64>(*m_state.policy.resources.maxOutputBytes));
+    for (QTimer *t : {&m_killTimer, &m_deadlineTimer, &m_startTimer, &m_releaseTimer})
+        t->setSingleShot(true);
+    connect(&m_killTimer, &QTimer::timeout, this, &LocalSandbox::beginKill);
+    connect(&m_startTimer, &QTimer::timeout, this, [this] {
+        failStart(QStringLiteral("the sandbox did not start within %1 s").arg(m_backend->options().startTimeoutMs / 1000.0));
+    });
+    connect(&m_releaseTimer, &QTimer::timeout, this, &LocalSandbox::tryReleaseCgroup);
+    connect(&m_deadlineTimer, &QTimer::timeout, this, [this] {
+        m_stopReason = QStringLiteral("its wall clock of %1 s ran out").arg(*m_state.policy.resources.wallClockSeconds);
+        if (m_state.lifecycle == policy::Lifecycle::Persistent)
+            stop();
+        else
+            destroy();
+    });
+}
+
+LocalSandbox::~LocalSandbox()
+{
+    closeNotifiers();
+    closeFd(m_controlDirFd);
+}
+
+QString LocalSandbox::controlSocket() const
+{
+    return m_dir + QStringLiteral("/control/shim.sock");
+}
+
+QString LocalSandbox::socketAddress()
+{
+    const QString path = controlSocket();
+    if (QFile::encodeName(path).size() < static_cast<qsizetype>(sizeof(sockaddr_un::sun_path)))
+        return path;
+    // A unix socket path has to fit in 108 bytes; a deep runtime folder is reached through its descriptor.
+    if (m_controlDirFd < 0)
+        m_controlDirFd = ::open(QFile::encodeName(m_dir + QStringLiteral("/control")).constData(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return QStringLiteral("/proc/self/fd/%1/shim.sock").arg(m_controlDirFd);
+}
+
+void LocalSandbox::closeNotifiers()
+{
+    // Later, not now: this may run inside one of their activated() signals.
+    for (QSocketNotifier **n : {&m_exitNotifier, &m_infoNotifier, &m_logNotifier}) {
+        if (*n) {
+            (*n)->setEnabled(false);
+            (*n)->deleteLater();
+        }
+        *n = nullptr;
+    }
+    closeFd(m_pidfd);
+    closeFd(m_infoFd);
+    closeFd(m_logFd);
+}
+
+Result<void> LocalSandbox::launch(const LimitPlan &plan)
+{
+    const auto undo = [&](const Error &e) -> Result<void> {
+        Limiter::release(plan.cgroup);
+        QDir(m_dir).removeRecursively();
+        return std::unexpected(e);
+    };
+    const policy::Policy &p = m_state.policy;
+    int seccompFd = -1;
+    if (p.privileges.seccomp != policy::SeccompMode::Unconfined) {
+        Result<QByteArray> program = seccompProgram(p.privileges);
+        if (!program)
+            return undo(program.error());
+        Result<int> fd = sealedMemfd("airlock-seccomp", *program);
+        if (!fd)
+            return undo(fd.error());
+        seccompFd = *fd;
+    }
+    Result<int> controlFd = bindControlSocket(socketAddress());
+    if (!controlFd) {
+        closeFd(seccompFd);
+        return undo(controlFd.error());
+    }
+
+    policy::LaunchContext context;
+    context.sessionId = m_state.sessionId;
+    context.workspace = m_state.workspace;
+    context.shim = m_backend->shimPath();
+    context.controlDir = m_dir + QStringLiteral("/control");
+    context.home = QDir::homePath();
+    const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const QString &name : p.environment.passThrough) {
+        if (env.contains(name))
+            context.hostEnvironment.insert(name, env.value(name));
+    }
+    context.seccompFd = kSeccompFd;
+    context.controlFd = kControlFd;
+    policy::Policy effective = p;
+    effective.lifecycle = m_state.lifecycle; // decides --die-with-parent
+    Result<policy::BwrapCommand> command = policy::compileBwrap(effective, context);
+    if (!command) {
+        closeFd(seccompFd);
+        ::close(*controlFd);
+        return undo(command.error());
+    }
+    QStringList args{QStringLiteral("--info-fd"), QString::number(kInfoFd)};
+    args += command->arguments;
+    if (plan.shimMaxProcesses)
+        args << QStringLiteral("--max-processes") << QString::number(*plan.shimMaxProcesses);
+
+    auto info = makePipe();
+    auto log = makePipe();
+    if (!info || !log) {
+        closeFd(seccompFd);
+        ::close(*controlFd);
+        if (info) {
+            ::close(info->first);
+            ::close(info->second);
+        }
+        if (log) {
+            ::close(log->first);
+            ::close(log->second);
+        }
+        return undo(!info ? info.error() : log.error());
+    }
+    SpawnRequest request;
+    request.program = m_backend->bwrapPath();
+    request.arguments = args;
+    request.environment = command->environment;
+    if (seccompFd >= 0)
+        request.descriptors.append({seccompFd, kSeccompFd});
+    request.descriptors.append({*controlFd, kControlFd});
+    request.descriptors.append({info->second, kInfoFd});
+    request.outputFd = log->second;
+    request.rlimits = plan.rlimits;
+    request.joinCgroups = plan.joinFiles;
+    request.noNewPrivileges = p.privileges.noNewPrivileges;
+    request.waitForGo = plan.systemdScope;
+    Result<Spawned> spawned = spawnProcess(request);
+    // The sandbox holds its own copies now; ours would keep the socket accepting after the shim is gone.
+    closeFd(seccompFd);
+    ::close(*controlFd);
+    ::close(info->second);
+    ::close(log->second);
+    m_infoFd = info->first;
+    m_logFd = log->first;
+    if (!spawned) {
+        closeNotifiers();
+        return undo(spawned.error());
+    }
+    m_spawned = std::move(*spawned);
+    m_child = true;
+    m_state.bwrapPid = m_spawned.pid();
+    m_state.bwrapStartTime = processStartTime(m_spawned.pid());
+    m_state.ownerPid = ::getpid();
+    m_state.ownerStartTime = processStartTime(::getpid());
+    m_state.cgroup = plan.cgroup;
+    m_state.limits = plan.report;
+    mutableInfo().hostPid = m_state.bwrapPid;
+    mutableInfo().limits = plan.report;
+    saveState();
+
+    watchExit(m_spawned.takePidfd());
+    m_infoNotifier = new QSocketNotifier(m_infoFd, QSocketNotifier::Read, this);
+    connect(m_infoNotifier, &QSocketNotifier::activated, this, &LocalSandbox::readInfo);
+    m_logNotifier = new QSocketNotifier(m_logFd, QSocketNotifier::Read, this);
+    connect(m_logNotifier, &QSocketNotifier::activated, this, &LocalSandbox::readLog);
+    m_startTimer.start(m_backend->options().startTimeoutMs);
+
+    if (!plan.systemdScope) {
+        connectShim(socketAddress(), m_backend->options().startTimeoutMs);
+        return {};
+    }
+    m_scope = new SystemdScope(this);
+    connect(m_scope, &SystemdScope::placed, this, [this](const QString &procsFile) {
+        m_state.cgroup.procsFile = procsFile;
+        if (auto released = m_spawned.go(); !released) {
+            failStart(released.error().message);
+            return;
+        }
+        saveState();
+        connectShim(socketAddress(), m_backend->options().startTimeoutMs);
+    });
+    connect(m_scope, &SystemdScope::failed, this, [this](const Error &error) { failStart(error.message); });
+    m_scope->start(m_state.cgroup.unit, m_state.bwrapPid, p.resources);
+    return {};
+}
+
+void LocalSandbox::reattach(bool alive)
+{
+    m_child = false;
+    // Watch the shim itself when we know it: bwrap outside may already be gone.
+    const qint64 watched = m_state.initPid > 0 && pidNamespaceOf(m_state.initPid) == m_state.pidNamespace ? m_state.initPid
+                                                                                                           : m_state.bwrapPid;
+    const int pidfd = alive ? openPidfd(static_cast<pid_t>(watched)) : -1;
+    if (pidfd < 0) {
+        m_exited = true;
+        m_stopReason = QStringLiteral("it ended while Airlock was not running");
+        finishStopped();
+        return;
+    }
+    watchExit(pidfd);
+    setState(SandboxState::Starting);
+    m_startTimer.start(m_backend->options().startTimeoutMs);
+    connectShim(socketAddress(), m_backend->options().startTimeoutMs);
+}
+
+void LocalSandbox::watchExit(int pidfd)
+{
+    m_pidfd = pidfd;
+    m_exitNotifier = new QSocketNotifier(m_pidfd, QSocketNotifier::Read, this);
+    connect(m_exitNotifier, &QSocketNotifier::activated, this, &LocalSandbox::onExited);
+}
+
+void LocalSandbox::readInfo()
+{
+    if (m_infoFd < 0)
+        return;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(m_infoFd, buffer, sizeof buffer);
+        if (n > 0) {
+            if (m_info.size() < 65536)
+                m_info.append(buffer, n);
+            continue;
+        }
+        if (n < 0 && (errno == EINTR))
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        break; // EOF or error: bwrap has said all it will
+    }
+    if (m_infoNotifier) {
+        m_infoNotifier->setEnabled(false);
+        m_infoNotifier->deleteLater();
+        m_infoNotifier = nullptr;
+    }
+    closeFd(m_infoFd);
+    const QJsonObject o = QJsonDocument::fromJson(m_info).object();
+    const qint64 child = o.value(u"child-pid").toInteger();
+    if (child > 0) {
+        m_state.initPid = child;
+        m_state.pidNamespace = static_cast<quint64>(o.value(u"pid-namespace").toInteger());
+        if (m_state.pidNamespace == 0)
+            m_state.pidNamespace = pidNamespaceOf(child);
+        saveState();
+    }
+}
+
+void LocalSandbox::readLog()
+{
+    char buffer[16384];
+    for (;;) {
+        const ssize_t n = ::read(m_logFd, buffer, sizeof buffer);
+        if (n > 0) {
+            m_log.append(buffer, n);
+            if (m_log.size() > kLogKeep)
+                m_log.remove(0, m_log.size() - kLogKeep);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        break;
+    }
+    if (m_logNotifier) {
+        m_logNotifier->setEnabled(false);
+        m_logNotifier->deleteLater();
+        m_logNotifier = nullptr;
+    }
+    closeFd(m_logFd);
+}
+
+QString LocalSandbox::logTail() const
+{
+    return QString::fromUtf8(m_log).trimmed().right(2000);
+}
+
+void LocalSandbox::onExited()
+{
+    if (m_exited)
+        return;
+    m_exitNotifier->setEnabled(false);
+    QString how;
+    // Also for a sandbox found again: in the same process (a new backend) it may still be our child.
+    if (const std::optional<int> status = reapChild(static_cast<pid_t>(m_state.bwrapPid)); status && m_child)
+        how = describeStatus(*status);
+    m_exited = true;
+    if (m_logFd >= 0)
+        readLog();
+    disconnectShim();
+    const SandboxState now = state();
+    if (now == SandboxState::Starting && !m_failed) {
+        m_failed = true;
+        m_stopReason = QStringLiteral("bwrap exited during start-up (%1)").arg(how.isEmpty() ? QStringLiteral("not our child") : how);
+    } else if (now == SandboxState::Running && m_stopReason.isEmpty()) {
+        m_stopReason = QStringLiteral("it ended by itself (%1)").arg(how.isEmpty() ? QStringLiteral("not our child") : how);
+    }
+    finishStopped();
+}
+
+void LocalSandbox::shimReady()
+{
+    if (state() != SandboxState::Starting)
+        return;
+    m_startTimer.stop();
+    m_state.state = SandboxState::Running;
+    m_state.message.clear();
+    saveState();
+    setState(SandboxState::Running);
+    if (m_child && !m_recordedCreate) {
+        m_recordedCreate = true;
+        m_backend->recordEvent(m_state.sessionId, QString::fromLatin1(events::SandboxCreated), eventPayload());
+    }
+    startDeadlineTimer();
+}
+
+void LocalSandbox::shimLost(const Error &error)
+{
+    const SandboxState now = state();
+    if (now == SandboxState::Starting) {
+        failStart(error.message);
+    } else if (now == SandboxState::Running) {
+        // Without its shim a sandbox can do nothing for us; end it rather than leave it running unseen.
+        m_stopReason = error.message;
+        stop(0);
+    }
+}
+
+void LocalSandbox::failStart(const QString &message)
+{
+    if (m_failed || state() != SandboxState::Starting)
+        return;
+    m_failed = true;
+    m_startTimer.stop();
+    m_stopReason = message;
+    if (m_exited)
+        finishStopped();
+    else
+        beginKill();
+}
+
+void LocalSandbox::stop(int graceMs)
+{
+    const SandboxState now = state();
+    if (now != SandboxState::Starting && now != SandboxState::Running) {
+        if (now != SandboxState::Stopping && m_destroyAfterStop)
+            removeTraces();
+        return;
+    }
+    if (m_stopReason.isEmpty())
+        m_stopReason = QStringLiteral("stopped on request");
+    const int grace = graceMs < 0 ? m_backend->options().stopGraceMs : graceMs;
+    m_deadlineTimer.stop();
+    m_startTimer.stop();
+    setState(SandboxState::Stopping, m_stopReason);
+    if (m_exited) {
+        finishStopped();
+        return;
+    }
+    if (ShimClient *client = shim(); grace > 0 && client && client->isReady())
+        client->shutdown(grace);
+    else
+        beginKill();
+    // The shim exits grace + 0.5 s after a shutdown at the latest; past that it is not listening.
+    m_killTimer.start(grace + 1500);
+}
+
+void LocalSandbox::beginKill()
+{
+    if (m_exited)
+        return;
+    if (m_infoFd >= 0)
+        readInfo();
+    // SIGKILL to pid 1 of its pid namespace ends every process in it, and bwrap exits once it has
+    // reaped it. Only without that pid (bwrap still setting up) is bwrap itself killed.
+    if (m_state.initPid > 0 && m_state.pidNamespace != 0 && pidNamespaceOf(m_state.initPid) == m_state.pidNamespace
+        && ::kill(static_cast<pid_t>(m_state.initPid), SIGKILL) == 0)
+        return;
+    if (m_state.bwrapPid > 0 && (m_child || processStartTime(static_cast<pid_t>(m_state.bwrapPid)) == m_state.bwrapStartTime))
+        ::kill(static_cast<pid_t>(m_state.bwrapPid), SIGKILL);
+}
+
+void LocalSandbox::finishStopped()
+{
+    m_killTimer.stop();
+    m_startTimer.stop();
+    m_deadlineTimer.stop();
+    closeNotifiers();
+    if (!QFileInfo::exists(m_dir)) {
+        // Its owner destroyed it; there is nothing left for us to do.
+        setState(SandboxState::Destroyed, QStringLiteral("destroyed by another Airlock process"));
+        m_backend->forget(m_state.id);
+        return;
+    }
+    tryReleaseCgroup();
+    if (m_failed && !m_log.isEmpty())
+        m_stopReason += QStringLiteral("; bwrap said: ") + logTail();
+    const SandboxState final = m_failed ? SandboxState::Failed : SandboxState::Stopped;
+    const bool announce = m_state.state != final;
+    m_state.state = final;
+    m_state.message = m_stopReason;
+    saveState();
+    setState(final, m_stopReason);
+    if (announce && mutableInfo().owned) {
+        QJsonObject payload = eventPayload();
+        payload.insert(QStringLiteral("reason"), m_stopReason);
+        m_backend->recordEvent(m_state.sessionId,
+                               QString::fromLatin1(m_failed ? events::SandboxFailed : events::SandboxStopped), payload);
+    }
+    if (m_destroyAfterStop)
+        removeTraces();
+}
+
+void LocalSandbox::tryReleaseCgroup()
+{
+    if (m_state.cgroup.directories.isEmpty())
+        return;
+    const QStringList left = Limiter::release(m_state.cgroup);
+    if (left.isEmpty()) {
+        m_state.cgroup.directories.clear();
+        return;
+    }
+    // Processes leave a cgroup a moment after their namespace's init is reaped.
+    if (++m_releaseTries < 50)
+        m_releaseTimer.start(20);
+    else
+        qCWarning(lcSandbox) << "cannot remove cgroups" << left;
+}
+
+void LocalSandbox::destroy()
+{
+    if (state() == SandboxState::Destroyed)
+        return;
+    m_destroyAfterStop = true;
+    if (m_stopReason.isEmpty())
+        m_stopReason = QStringLiteral("destroyed on request");
+    if (state() == SandboxState::Starting || state() == SandboxState::Running) {
+        // Nothing of ours is running, so there is nothing to be gentle with: ending pid 1 ends it all
+        // at once, without a round trip through the shim.
+        stop(runningProcesses() == 0 ? 0 : -1);
+        return;
+    }
+    if (state() != SandboxState::Stopping)
+        removeTraces();
+}
+
+void LocalSandbox::removeTraces()
+{
+    if (state() == SandboxState::Destroyed)
+        return;
+    m_releaseTimer.stop();
+    QStringList left = Limiter::release(m_state.cgroup);
+    const bool removed = QFile::remove(m_dir + QStringLiteral("/state.json"));
+    QDir(m_dir).removeRecursively();
+    QJsonObject payload = eventPayload();
+    payload.insert(QStringLiteral("reason"), m_stopReason);
+    if (!left.isEmpty())
+        payload.insert(QStringLiteral("cgroupsLeft"), left.join(QStringLiteral(", ")));
+    // Only whoever removed the state file reports it, so two processes racing log it once.
+    if (removed)
+        m_backend->recordEvent(m_state.sessionId, QString::fromLatin1(events::SandboxDestroyed), payload);
+    setState(SandboxState::Destroyed, m_stopReason);
+    m_backend->forget(m_state.id);
+}
+
+void LocalSandbox::terminateNow(const QString &reason)
+{
+    if (state() == SandboxState::Destroyed)
+        return;
+    m_stopReason = reason;
+    disconnectShim();
+    if (!m_exited) {
+        beginKill();
+        if (m_child)
+            ::waitpid(static_cast<pid_t>(m_state.bwrapPid), nullptr, 0);
+        m_exited = true;
+    }
+    closeNotifiers();
+    // The namespace's processes are gone once bwrap is reaped; the cgroups empty right after.
+    for (int i = 0; i < 100 && !Limiter::release(m_state.cgroup).isEmpty(); ++i)
+        ::usleep(2000);
+    m_state.cgroup.directories.clear();
+    removeTraces();
+}
+
+void LocalSandbox::saveState()
+{
+    if (!QFileInfo::exists(m_dir))
+        return;
+    if (auto r = writeStateFile(m_dir + QStringLiteral("/state.json"), m_state); !r)
+        qCWarning(lcSandbox) << r.error().message;
+}
+
+void LocalSandbox::startDeadlineTimer()
+{
+    if (!m_state.deadline.isValid())
+        return;
+    const qint64 left = QDateTime::currentDateTimeUtc().msecsTo(m_state.deadline);
+    m_deadlineTimer.start(static_cast<int>(std::clamp<qint64>(left, 0, std::numeric_limits<int>::max())));
+}
+
+void LocalSandbox::refreshInfo(SandboxInfo &info) const
+{
+    Sandbox::refreshInfo(info);
+    info.processes = -1;
+    if (info.state == SandboxState::Running && m_state.pidNamespace != 0)
+        info.processes = m_backend->processesInNamespace(m_state.pidNamespace);
+    else if (info.state == SandboxState::Stopped || info.state == SandboxState::Failed)
+        info.processes = 0;
+}
+
+QJsonObject LocalSandbox::eventPayload() const
+{
+    return QJsonObject{{QStringLiteral("sandbox"), m_state.id},
+                       {QStringLiteral("backend"), m_backend->name()},
+                       {QStringLiteral("policy"), m_state.policyName},
+                       {QStringLiteral("policyHash"), m_state.policyHash},
+                       {QStringLiteral("lifecycle"), policy::nameOf(m_state.lifecycle)},
+                       {QStringLiteral("limits"), mechanismName(m_state.limits.mechanism)},
+                       {QStringLiteral("limitDetails"), m_state.limits.toJson()},
+                       {QStringLiteral("workspace"), m_state.workspace},
+                       {QStringLiteral("uidMapping"), m_state.uidMapping},
+                       {QStringLiteral("hostPid"), m_state.bwrapPid}};
+}
+
+} // namespace airlock::sandbox

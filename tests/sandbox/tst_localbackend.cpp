@@ -1,0 +1,497 @@
+// LocalBackend with real bubblewrap: starting, exec, files, limits, stopping, destroying (and that
+// nothing is left on the host), persistent sandboxes found again after a "restart", wall clock and
+// the events it records.
+
+#include "sandboxtestutil.h"
+
+#include "policy/codec.h"
+#include "sandbox/cgroupfs.h"
+#include "sandbox/sandboxstate.h"
+#include "store/eventstore.h"
+#include "store/storereader.h"
+
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace airlock;
+using namespace airlock::sandbox;
+using namespace airlock::sandbox::test;
+
+namespace {
+
+const QByteArray kPlanted = "sk-airlock-planted-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+QByteArray procFile(qint64 pid, const char *name)
+{
+    QFile f(QStringLiteral("/proc/%1/%2").arg(pid).arg(QLatin1StringView(name)));
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+// A fresh scan of /proc, not the backend's cached one.
+int processesIn(quint64 pidNamespace)
+{
+    int n = 0;
+    const QStringList pids = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &pid : pids) {
+        struct stat st{};
+        if (pid.front().isDigit() && ::stat(QByteArray("/proc/" + pid.toLatin1() + "/ns/pid").constData(), &st) == 0
+            && st.st_ino == pidNamespace)
+            ++n;
+    }
+    return n;
+}
+
+} // namespace
+
+class TestLocalBackend : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void execStreamsAndExits_data();
+    void execStreamsAndExits();
+    void stdinTimeoutAndCap();
+    void environmentIsThePolicys();
+    void bwrapCarriesNoSecret();
+    void filesStayInTheWorkspace();
+    void limitsAreReported();
+    void rlimitFallback();
+    void stopKeepsTheRecord();
+    void destroyLeavesNoTrace();
+    void persistentIsFoundAgain();
+    void ephemeralEndsWithItsBackend();
+    void wallClockEndsTheSandbox();
+    void eventsAreRecorded();
+    void startFailures_data();
+    void startFailures();
+};
+
+void TestLocalBackend::initTestCase()
+{
+    qputenv("AIRLOCK_TEST_API_KEY", kPlanted);
+    qputenv("OPENAI_API_KEY", kPlanted);
+}
+
+void TestLocalBackend::execStreamsAndExits_data()
+{
+    QTest::addColumn<QString>("script");
+    QTest::addColumn<QByteArray>("out");
+    QTest::addColumn<QByteArray>("err");
+    QTest::addColumn<int>("code");
+    QTest::addColumn<int>("signal");
+    QTest::newRow("stdout") << "echo hello" << QByteArray("hello\n") << QByteArray() << 0 << 0;
+    QTest::newRow("stderr") << "echo oops >&2" << QByteArray() << QByteArray("oops\n") << 0 << 0;
+    QTest::newRow("status") << "exit 3" << QByteArray() << QByteArray() << 3 << 0;
+    QTest::newRow("signal") << "kill -9 $$" << QByteArray() << QByteArray() << -1 << 9;
+    QTest::newRow("cwd is the workspace") << "pwd | grep -c /ws$" << QByteArray("1\n") << QByteArray() << 0 << 0;
+    QTest::newRow("hostname") << "cat /proc/sys/kernel/hostname" << QByteArray("airlock\n") << QByteArray() << 0 << 0;
+}
+
+void TestLocalBackend::execStreamsAndExits()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    QFETCH(QString, script);
+    QFETCH(QByteArray, out);
+    QFETCH(QByteArray, err);
+    QFETCH(int, code);
+    QFETCH(int, signal);
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    const Outcome o = sh(s, script);
+    QVERIFY2(o.status, qPrintable(o.error ? o.error->message : QString()));
+    QCOMPARE(o.out, out);
+    QCOMPARE(o.err, err);
+    if (signal) {
+        QCOMPARE(o.status->signal.value_or(0), signal);
+    } else {
+        QCOMPARE(o.code(), code);
+    }
+    QVERIFY(destroyAndWait(s));
+}
+
+void TestLocalBackend::stdinTimeoutAndCap()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+
+    ExecRequest withStdin;
+    withStdin.argv = {QStringLiteral("tr"), QStringLiteral("a-z"), QStringLiteral("A-Z")};
+    withStdin.stdinData = QByteArray("shout\n");
+    Outcome o = run(s, withStdin);
+    QCOMPARE(o.out, QByteArray("SHOUT\n"));
+
+    ExecRequest slow;
+    slow.argv = {QStringLiteral("sleep"), QStringLiteral("30")};
+    slow.timeoutMs = 200;
+    slow.killGraceMs = 100;
+    QElapsedTimer t;
+    t.start();
+    o = run(s, slow);
+    QVERIFY(o.status);
+    QVERIFY(o.status->timedOut);
+    QVERIFY2(t.elapsed() < 5000, "the per-exec wall clock did not stop it");
+
+    // No cap in the request: the policy's maxOutputBytes (1 MiB in the test policy) applies.
+    ExecRequest flood;
+    flood.argv = {QStringLiteral("/bin/sh"), QStringLiteral("-c"), QStringLiteral("head -c 3000000 /dev/zero")};
+    o = run(s, flood);
+    QVERIFY(o.status);
+    QVERIFY(o.status->outputTruncated);
+    QCOMPARE(o.out.size(), qsizetype(1 << 20));
+    QCOMPARE(o.status->outputBytes, quint64(3000000));
+    QVERIFY(destroyAndWait(s));
+}
+
+void TestLocalBackend::environmentIsThePolicys()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    const Outcome o = sh(s, QStringLiteral("env | sort"));
+    QVERIFY(o.status);
+    QVERIFY(o.out.contains("HOME=/home/agent\n"));
+    QVERIFY(o.out.contains("HTTP_PROXY=http://127.0.0.1:3128\n"));
+    QVERIFY(!o.out.contains(kPlanted));
+    QVERIFY(!o.out.contains("AIRLOCK_TEST_API_KEY"));
+    // The shim's own first process is readable from inside: it must not carry the secret either.
+    const Outcome proc = sh(s, QStringLiteral("cat /proc/1/environ /proc/1/cmdline /proc/2/environ /proc/2/cmdline"));
+    QVERIFY(!proc.out.contains(kPlanted));
+    // Nothing but stdio reaches an exec; the shim marked whatever bwrap handed down close-on-exec.
+    ExecRequest ls;
+    ls.argv = {QStringLiteral("ls"), QStringLiteral("/proc/self/fd")};
+    QCOMPARE(run(s, ls).out, QByteArray("0\n1\n2\n3\n")); // 3: the folder ls is reading
+    QVERIFY(destroyAndWait(s));
+}
+
+void TestLocalBackend::bwrapCarriesNoSecret()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    const qint64 pid = s->info().hostPid;
+    QVERIFY(pid > 0);
+    const QByteArray environment = procFile(pid, "environ");
+    const QByteArray cmdline = procFile(pid, "cmdline");
+    QVERIFY(!environment.isEmpty());
+    QVERIFY(!cmdline.isEmpty());
+    QVERIFY(!environment.contains(kPlanted));
+    QVERIFY(!cmdline.contains(kPlanted));
+    // The environment is exactly the compiled one: nothing of ours leaked into it.
+    QVERIFY(!environment.contains("AIRLOCK_TEST_API_KEY"));
+    QVERIFY(!environment.contains("AIRLOCK_RUNTIME_DIR"));
+    QVERIFY(environment.contains("HOME=/home/agent"));
+    QVERIFY(destroyAndWait(s));
+}
+
+void TestLocalBackend::filesStayInTheWorkspace()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    auto written = s->writeFile(QStringLiteral("dir/a.txt"), "alpha", WriteOptions{wire::WriteMode::Truncate, 0644, true});
+    QVERIFY(QTest::qWaitFor([&] { return written.isFinished(); }, 5000));
+    QVERIFY(written.result());
+    QCOMPARE(QFileInfo(f.workspace() + QStringLiteral("/dir/a.txt")).size(), 5);
+    auto read = s->readFile(QStringLiteral("dir/a.txt"));
+    QVERIFY(QTest::qWaitFor([&] { return read.isFinished(); }, 5000));
+    QCOMPARE(read.result().value_or(QByteArray()), QByteArray("alpha"));
+    auto listed = s->listDir(QStringLiteral("dir"));
+    QVERIFY(QTest::qWaitFor([&] { return listed.isFinished(); }, 5000));
+    QVERIFY(listed.result());
+    QCOMPARE(listed.result()->entries.size(), 1);
+    auto stat = s->stat(QStringLiteral("dir/a.txt"));
+    QVERIFY(QTest::qWaitFor([&] { return stat.isFinished(); }, 5000));
+    QCOMPARE(stat.result()->size, quint64(5));
+    auto escape = s->readFile(QStringLiteral("../../../../etc/passwd"));
+    QVERIFY(QTest::qWaitFor([&] { return escape.isFinished(); }, 5000));
+    QVERIFY(!escape.result());
+    QVERIFY(destroyAndWait(s));
+}
+
+void TestLocalBackend::limitsAreReported()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    const SandboxInfo info = s->info();
+    qInfo("limits mechanism: %s; uid mapping: %s; %s", qPrintable(mechanismName(info.limits.mechanism)),
+          qPrintable(info.uidMapping), qPrintable(info.limits.enforced.join(QStringLiteral("; "))));
+    QVERIFY(info.limits.mechanism != LimitMechanism::None);
+    QVERIFY(!info.limits.enforced.isEmpty());
+    QVERIFY(info.uidMapping.endsWith(QString::number(::geteuid())));
+    QVERIFY(info.processes >= 1); // the shim, pid 1 of the sandbox
+    QVERIFY(info.created.isValid());
+    // File size and open files are rlimits whatever else is in force.
+    const Outcome limits = sh(s, QStringLiteral("cat /proc/self/limits"));
+    QVERIFY(limits.out.contains("Max file size             8388608"));
+    QVERIFY(limits.out.contains("Max open files            8192"));
+    if (info.limits.mechanism == LimitMechanism::CgroupV1 || info.limits.mechanism == LimitMechanism::CgroupV2) {
+        const QString procs = s->info().limits.where.split(QStringLiteral(", ")).constFirst() + QStringLiteral("/cgroup.procs");
+        QVERIFY2(cgroupfs::countProcs(procs) >= 2, qPrintable(procs)); // bwrap and the shim
+        const QByteArray bwrapCgroups = procFile(info.hostPid, "cgroup");
+        QVERIFY2(bwrapCgroups.contains(QByteArray("/airlock-" + s->id().toUtf8())), bwrapCgroups.constData());
+        // Inside, its own cgroup namespace makes the sandbox's cgroup look like the root.
+        QVERIFY(sh(s, QStringLiteral("cat /proc/self/cgroup")).out.contains("pids:/\n"));
+    }
+    QVERIFY(destroyAndWait(s));
+}
+
+void TestLocalBackend::rlimitFallback()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    LocalBackendOptions options;
+    options.limits = LimitMechanism::Rlimits;
+    SandboxFixture f(options);
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    const SandboxInfo info = s->info();
+    QCOMPARE(info.limits.mechanism, LimitMechanism::Rlimits);
+    const Outcome limits = sh(s, QStringLiteral("cat /proc/self/limits"));
+    QVERIFY(limits.out.contains("Max address space         268435456"));
+    if (::geteuid() != 0) {
+        QVERIFY(limits.out.contains("Max processes             64"));
+    } else {
+        // Root is exempt from RLIMIT_NPROC: the report must say the process limit is not enforced.
+        QVERIFY(info.limits.unenforced.join(u' ').contains(QStringLiteral("RLIMIT_NPROC")));
+    }
+    QVERIFY(destroyAndWait(s));
+}
+
+void TestLocalBackend::stopKeepsTheRecord()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    const qint64 pid = s->info().hostPid;
+    QSignalSpy states(s, &Sandbox::stateChanged);
+    ExecRequest sleeper;
+    sleeper.argv = {QStringLiteral("sleep"), QStringLiteral("60")};
+    auto *p = *s->exec(sleeper);
+    QSignalSpy failed(p, &SandboxProcess::failed);
+    QSignalSpy finished(p, &SandboxProcess::finished);
+    s->stop(200);
+    QVERIFY(waitForState(s, SandboxState::Stopped));
+    QTRY_VERIFY(!pidAlive(pid));
+    QVERIFY(failed.size() + finished.size() == 1);
+    QCOMPARE(states.first().first().value<SandboxState>(), SandboxState::Stopping);
+    QVERIFY(QFileInfo::exists(f.sandboxDir(s->id()) + QStringLiteral("/state.json")));
+    QCOMPARE(s->info().processes, 0);
+    QVERIFY(!s->exec(sleeper));
+    const QString id = s->id();
+    QVERIFY(destroyAndWait(s));
+    QVERIFY(!QFileInfo::exists(f.sandboxDir(id)));
+}
+
+void TestLocalBackend::destroyLeavesNoTrace()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    const QString id = s->id();
+    const SandboxInfo info = s->info();
+    // Something that would like to outlive it: a daemon that left the exec's process group.
+    QCOMPARE(sh(s, QStringLiteral("setsid sleep 300 >/dev/null 2>&1 < /dev/null & echo started")).out, QByteArray("started\n"));
+    const QString socket = f.sandboxDir(id) + QStringLiteral("/control/shim.sock");
+    const quint64 pidNamespace = readStateFile(f.sandboxDir(id) + QStringLiteral("/state.json")).value_or(LocalSandboxState()).pidNamespace;
+    QCOMPARE(processesIn(pidNamespace), 2); // the shim and the daemon
+    QVERIFY(QFileInfo::exists(socket));
+    const QStringList cgroups = info.limits.mechanism == LimitMechanism::CgroupV1 || info.limits.mechanism == LimitMechanism::CgroupV2
+                                    ? info.limits.where.split(QStringLiteral(", "))
+                                    : QStringList();
+    for (const QString &dir : cgroups)
+        QVERIFY(QFileInfo(dir).isDir());
+    QSignalSpy removed(&f.backend(), &Backend::sandboxRemoved);
+    QVERIFY(destroyAndWait(s));
+    QTRY_COMPARE(removed.size(), 1);
+    QCOMPARE(removed.first().first().toString(), id);
+    QVERIFY(!pidAlive(info.hostPid));
+    QVERIFY(!QFileInfo::exists(socket));
+    QVERIFY(!QFileInfo::exists(f.sandboxDir(id)));
+    for (const QString &dir : cgroups)
+        QVERIFY2(!QFileInfo::exists(dir), qPrintable(dir));
+    QVERIFY(f.backend().sandboxes().isEmpty());
+    // No process of it is left anywhere on the host, the daemon included.
+    QVERIFY(pidNamespace != 0);
+    const int left = processesIn(pidNamespace);
+    if (left) {
+        const QStringList pids = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+        for (const QString &pid : pids) {
+            struct stat st{};
+            if (pid.front().isDigit() && ::stat(QByteArray("/proc/" + pid.toLatin1() + "/ns/pid").constData(), &st) == 0
+                && st.st_ino == pidNamespace)
+                qWarning() << pid << procFile(pid.toLongLong(), "stat");
+        }
+    }
+    QCOMPARE(left, 0);
+}
+
+void TestLocalBackend::persistentIsFoundAgain()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    policy::Policy p = testPolicy();
+    p.lifecycle = policy::Lifecycle::Persistent;
+    Sandbox *s = f.start(f.spec(p, QStringLiteral("keeper")));
+    QVERIFY(s);
+    const qint64 pid = s->info().hostPid;
+    QCOMPARE(sh(s, QStringLiteral("echo kept > /tmp/marker")).code(), 0);
+    f.dropBackend(); // Airlock quits: a persistent sandbox stays
+    QVERIFY(pidAlive(pid));
+
+    f.resetBackend();
+    QVERIFY(f.backend().sandboxes().isEmpty());
+    f.backend().discover();
+    QCOMPARE(f.backend().sandboxes().size(), 1);
+    Sandbox *again = f.backend().sandboxes().constFirst();
+    QCOMPARE(again->id(), QStringLiteral("keeper"));
+    QVERIFY(waitForState(again, SandboxState::Running));
+    QCOMPARE(sh(again, QStringLiteral("cat /tmp/marker")).out, QByteArray("kept\n"));
+    QCOMPARE(again->info().hostPid, pid);
+    QCOMPARE(again->info().lifecycle, policy::Lifecycle::Persistent);
+    QVERIFY(destroyAndWait(again));
+    QTRY_VERIFY(!pidAlive(pid));
+    QVERIFY(!QFileInfo::exists(f.sandboxDir(QStringLiteral("keeper"))));
+
+    // attach() by name finds one without listing the rest; unknown names are errors.
+    QVERIFY(!f.backend().attach(QStringLiteral("nobody-here")));
+    QVERIFY(!f.backend().attach(QStringLiteral("../etc")));
+}
+
+void TestLocalBackend::ephemeralEndsWithItsBackend()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    Sandbox *s = f.start(f.spec(testPolicy(), QStringLiteral("brief")));
+    QVERIFY(s);
+    const qint64 pid = s->info().hostPid;
+    const QStringList cgroups = s->info().limits.mechanism == LimitMechanism::CgroupV1 ? s->info().limits.where.split(QStringLiteral(", "))
+                                                                                       : QStringList();
+    f.dropBackend();
+    QVERIFY(!pidAlive(pid));
+    QVERIFY(!QFileInfo::exists(f.sandboxDir(QStringLiteral("brief"))));
+    for (const QString &dir : cgroups)
+        QVERIFY(!QFileInfo::exists(dir));
+}
+
+void TestLocalBackend::wallClockEndsTheSandbox()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    policy::Policy p = testPolicy();
+    p.resources.wallClockSeconds = 1;
+    Sandbox *s = f.start(f.spec(p));
+    QVERIFY(s);
+    QVERIFY(s->info().deadline.isValid());
+    QPointer<Sandbox> guard(s);
+    QVERIFY(QTest::qWaitFor([&] {
+        Sandbox *alive = guard.data();
+        return alive == nullptr || alive->state() == SandboxState::Destroyed;
+    }, 10000));
+    QVERIFY(f.backend().sandboxes().isEmpty());
+}
+
+void TestLocalBackend::eventsAreRecorded()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    const QString db = f.path() + QStringLiteral("/airlock.db");
+    auto store = store::EventStore::open(db);
+    QVERIFY(store);
+    f.backend().setEventStore(store->get());
+    SandboxSpec spec = f.spec();
+    spec.sessionId = QStringLiteral("session-7");
+    Sandbox *s = f.start(spec);
+    QVERIFY(s);
+    QVERIFY(destroyAndWait(s));
+    QVERIFY((*store)->flush());
+    auto reader = store::StoreReader::open(db);
+    QVERIFY(reader);
+    store::EventQuery q;
+    q.session = QStringLiteral("session-7");
+    const auto events = reader->events(q);
+    QVERIFY(events);
+    QStringList kinds;
+    for (const auto &e : *events)
+        kinds << e.kind;
+    QCOMPARE(kinds, (QStringList{QStringLiteral("sandbox.created"), QStringLiteral("sandbox.stopped"),
+                                 QStringLiteral("sandbox.destroyed")}));
+    const QJsonObject created = events->first().payload;
+    QCOMPARE(created.value(u"backend").toString(), QStringLiteral("local"));
+    QCOMPARE(created.value(u"policyHash").toString(), policy::policyHash(spec.policy));
+    QVERIFY(!created.value(u"limits").toString().isEmpty());
+    QCOMPARE(events->last().payload.value(u"reason").toString(), QStringLiteral("destroyed on request"));
+}
+
+void TestLocalBackend::startFailures_data()
+{
+    QTest::addColumn<QString>("what");
+    QTest::newRow("missing workspace") << "workspace";
+    QTest::newRow("bad name") << "name";
+    QTest::newRow("taken name") << "taken";
+    QTest::newRow("docker policy") << "docker";
+    QTest::newRow("bwrap fails") << "bwrap";
+    QTest::newRow("no shim") << "shim";
+}
+
+void TestLocalBackend::startFailures()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    QFETCH(QString, what);
+    LocalBackendOptions options;
+    QTemporaryDir scratch;
+    if (what == u"bwrap") {
+        // A bwrap that complains and exits, like one the kernel refuses namespaces to.
+        const QString fake = scratch.filePath(QStringLiteral("bwrap"));
+        QFile script(fake);
+        QVERIFY(script.open(QIODevice::WriteOnly));
+        script.write("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n");
+        script.close();
+        script.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+        options.bwrap = fake;
+    }
+    if (what == u"shim")
+        options.shim = scratch.filePath(QStringLiteral("no-such-shim"));
+    SandboxFixture f(options);
+    SandboxSpec spec = f.spec();
+    if (what == u"workspace")
+        spec.workspace = f.path() + QStringLiteral("/missing");
+    if (what == u"name")
+        spec.id = QStringLiteral("../escape");
+    if (what == u"docker") {
+        spec.policy.runtime.backend = policy::Backend::Docker;
+        spec.policy.runtime.image = QStringLiteral("debian:12");
+    }
+    if (what == u"taken") {
+        spec.id = QStringLiteral("twice");
+        QVERIFY(f.start(spec));
+    }
+    Result<Sandbox *> s = f.backend().create(spec);
+    if (what == u"bwrap") {
+        QVERIFY(s);
+        QVERIFY(waitForState(*s, SandboxState::Failed));
+        QVERIFY2((*s)->info().message.contains(QStringLiteral("No permissions to create new namespace")),
+                 qPrintable((*s)->info().message));
+        QVERIFY(destroyAndWait(*s));
+        QVERIFY(QDir(f.runtimeRoot() + QStringLiteral("/sandboxes")).isEmpty());
+        return;
+    }
+    QVERIFY(!s);
+    QVERIFY(!s.error().message.isEmpty());
+    if (what != u"taken")
+        QVERIFY(QDir(f.runtimeRoot() + QStringLiteral("/sandboxes")).isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TestLocalBackend)
+#include "tst_localbackend.moc"

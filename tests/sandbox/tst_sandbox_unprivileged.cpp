@@ -1,0 +1,157 @@
+// Airlock normally runs as an ordinary desktop user, CI as root. Run as root, this test makes a test
+// account (useradd) and runs the sandbox and escape suites again as that user through setpriv, and
+// reports what differs between the two runs: the limits mechanism and the uid mapping. Run as anyone
+// else it skips: the other sandbox tests already are the unprivileged run.
+
+#include <QDir>
+#include <QFileInfo>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <pwd.h>
+#include <unistd.h>
+
+namespace {
+
+const char *kAccount = "airlock-test";
+
+struct Account
+{
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+std::optional<Account> findAccount()
+{
+    const passwd *pw = ::getpwnam(kAccount);
+    if (!pw)
+        return std::nullopt;
+    return Account{pw->pw_uid, pw->pw_gid};
+}
+
+QString binary(const char *relative)
+{
+    return QStringLiteral(AIRLOCK_TEST_BINARY_DIR "/") + QLatin1StringView(relative);
+}
+
+// Whether `account` can reach `path`: every folder on the way must let others (or it) through.
+bool reachable(const QString &path, const Account &account)
+{
+    QProcess p;
+    p.start(QStringLiteral("setpriv"), {QStringLiteral("--reuid=%1").arg(account.uid), QStringLiteral("--regid=%1").arg(account.gid),
+                                        QStringLiteral("--clear-groups"), QStringLiteral("test"), QStringLiteral("-x"), path});
+    return p.waitForFinished(10000) && p.exitCode() == 0;
+}
+
+QString summary(const QByteArray &output)
+{
+    static const QRegularExpression re(QStringLiteral("limits mechanism: ([^;]+); uid mapping: ([^;]+);"));
+    const QRegularExpressionMatch m = re.match(QString::fromUtf8(output));
+    return m.hasMatch() ? m.captured(1) + QStringLiteral(", uid ") + m.captured(2) : QString();
+}
+
+} // namespace
+
+class TestSandboxUnprivileged : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void suiteAsUser_data();
+    void suiteAsUser();
+    void whatDiffers();
+
+private:
+    Account m_account;
+    QString m_rootSummary;
+    QString m_userSummary;
+};
+
+void TestSandboxUnprivileged::initTestCase()
+{
+    if (::geteuid() != 0)
+        QSKIP("not root: the other sandbox tests already ran unprivileged");
+    if (QStandardPaths::findExecutable(QStringLiteral("setpriv")).isEmpty())
+        QSKIP("setpriv (util-linux) is not installed");
+    std::optional<Account> account = findAccount();
+    if (!account) {
+        QProcess add;
+        add.start(QStringLiteral("useradd"), {QStringLiteral("--system"), QStringLiteral("--user-group"), QStringLiteral("--no-create-home"),
+                                              QStringLiteral("--shell"), QStringLiteral("/usr/sbin/nologin"), QString::fromLatin1(kAccount)});
+        if (!add.waitForFinished(30000) || add.exitCode() != 0)
+            QSKIP(qPrintable(QStringLiteral("cannot create the test account %1: %2")
+                                 .arg(QLatin1StringView(kAccount), QString::fromLocal8Bit(add.readAllStandardError()).trimmed())));
+        account = findAccount();
+    }
+    if (!account)
+        QSKIP("the test account does not exist after useradd");
+    m_account = *account;
+    if (!reachable(binary("tests/sandbox/tst_localbackend"), m_account))
+        QSKIP(qPrintable(QStringLiteral("the build folder %1 is not reachable by %2 (a parent folder is private)")
+                             .arg(QStringLiteral(AIRLOCK_TEST_BINARY_DIR), QLatin1StringView(kAccount))));
+}
+
+void TestSandboxUnprivileged::suiteAsUser_data()
+{
+    QTest::addColumn<QString>("test");
+    QTest::newRow("tst_localbackend") << binary("tests/sandbox/tst_localbackend");
+    QTest::newRow("tst_sandboxmanager") << binary("tests/sandbox/tst_sandboxmanager");
+    QTest::newRow("tst_escape") << binary("tests/security/tst_escape");
+}
+
+void TestSandboxUnprivileged::suiteAsUser()
+{
+    QFETCH(QString, test);
+    if (!QFileInfo(test).isExecutable())
+        QSKIP(qPrintable(test + QStringLiteral(" is not built")));
+    QTemporaryDir home;
+    QVERIFY(::chown(QFile::encodeName(home.path()).constData(), m_account.uid, m_account.gid) == 0);
+    QProcessEnvironment env;
+    env.insert(QStringLiteral("HOME"), home.path());
+    env.insert(QStringLiteral("TMPDIR"), home.path());
+    env.insert(QStringLiteral("PATH"), QStringLiteral("/usr/local/bin:/usr/bin:/bin"));
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    env.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
+    QProcess p;
+    p.setProcessEnvironment(env);
+    p.setWorkingDirectory(home.path());
+    p.start(QStringLiteral("setpriv"), {QStringLiteral("--reuid=%1").arg(m_account.uid), QStringLiteral("--regid=%1").arg(m_account.gid),
+                                        QStringLiteral("--clear-groups"), QStringLiteral("--inh-caps=-all"), QStringLiteral("--"), test});
+    QVERIFY(p.waitForStarted());
+    if (!p.waitForFinished(280000)) {
+        p.kill();
+        p.waitForFinished();
+        QFAIL("the suite did not finish as the test account");
+    }
+    const QByteArray out = p.readAllStandardOutput();
+    const QByteArray err = p.readAllStandardError();
+    if (test.endsWith(QLatin1String("tst_localbackend")))
+        m_userSummary = summary(out);
+    if (out.contains("SKIP   : ") && !out.contains("PASS   : "))
+        QSKIP(qPrintable(QStringLiteral("skipped as %1: ").arg(QLatin1StringView(kAccount)) + QString::fromUtf8(out).section(QStringLiteral("SKIP   : "), 1).left(300)));
+    QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0,
+             qPrintable(QString::fromUtf8(out.right(4000) + err.right(2000))));
+}
+
+void TestSandboxUnprivileged::whatDiffers()
+{
+    // The same test function as root, for its report line.
+    QProcess p;
+    p.start(binary("tests/sandbox/tst_localbackend"), {QStringLiteral("limitsAreReported")});
+    QVERIFY(p.waitForFinished(60000));
+    m_rootSummary = summary(p.readAllStandardOutput());
+    if (m_userSummary.isEmpty())
+        QSKIP("the unprivileged run did not report its limits");
+    qInfo("as root:           %s", qPrintable(m_rootSummary));
+    qInfo("as %s:   %s", kAccount, qPrintable(m_userSummary));
+    QVERIFY(!m_rootSummary.isEmpty());
+    QVERIFY(m_userSummary.contains(QStringLiteral("uid %1 -> %1").arg(m_account.uid)));
+    QVERIFY(m_rootSummary.contains(QStringLiteral("uid 0 -> 0")));
+}
+
+QTEST_GUILESS_MAIN(TestSandboxUnprivileged)
+#include "tst_sandbox_unprivileged.moc"
