@@ -1,0 +1,43 @@
+#pragma once
+
+#include "egress/egressrecord.h"
+#include "egress/egressrules.h"
+#include "policy/policy.h"
+
+#include <QHash>
+#include <QMutex>
+
+#include <memory>
+
+namespace airlock::egress {
+
+// What the proxy knows about one sandbox's session when a connection arrives.
+struct SessionState {
+    QString session;
+    Rules rules;                    // the policy's network section plus the runtime rules
+    QList<policy::Secret> secrets;
+    QList<RuntimeRule> runtime;     // one per pattern, the latest verdict for it
+};
+
+// The rules in force for every session the proxy serves, shared between the API's thread and the
+// proxy's. Readers take an immutable snapshot per request; writers replace it whole. So a change
+// applies to the next connection at once and never to half of a decision.
+class SessionTable
+{
+public:
+    void setPolicy(const QString &session, const policy::Policy &policy);
+    bool contains(const QString &session) const;
+    // Adds or replaces the rule for its pattern; false when the session is unknown or nothing changed.
+    bool addRule(const RuntimeRule &rule);
+    void remove(const QString &session);
+    std::shared_ptr<const SessionState> get(const QString &session) const;
+    QStringList sessions() const;
+
+private:
+    static void rebuild(SessionState &state);
+
+    mutable QMutex m_mutex;
+    QHash<QString, std::shared_ptr<const SessionState>> m_sessions;
+};
+
+} // namespace airlock::egress

@@ -1,0 +1,155 @@
+// The path a sandbox's traffic really takes: a TCP connection to the shim's loopback port, bridged
+// by airlock-shim to the proxy's unix socket, and from there to a test server. The shim runs on the
+// host here (it has --proxy-socket/--proxy-port for that); inside a real bubblewrap sandbox the same
+// test needs the local backend.
+#include "egresstestutil.h"
+#include "shimharness.h"
+
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTcpSocket>
+#include <QTest>
+
+using namespace airlock;
+using namespace airlock::egress;
+using namespace airlock::egress::test;
+using namespace airlock::sandbox;
+using namespace airlock::sandbox::test;
+
+namespace {
+
+// Sends raw bytes to 127.0.0.1:port and reads until the other side closes.
+QByteArray overTcp(quint16 port, const QByteArray &bytes)
+{
+    QTcpSocket s;
+    s.connectToHost(QHostAddress::LocalHost, port);
+    if (!QTest::qWaitFor([&] { return s.state() == QAbstractSocket::ConnectedState; }, 5000))
+        return {};
+    s.write(bytes);
+    QByteArray all;
+    (void)QTest::qWaitFor([&] {
+        all += s.readAll();
+        return s.state() == QAbstractSocket::UnconnectedState;
+    }, 10000);
+    return all + s.readAll();
+}
+
+} // namespace
+
+class TestEgressBridge : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void bridgedRequests();
+    void curlThroughShimExec();
+    void insideBubblewrap();
+
+private:
+    std::unique_ptr<ProxyFixture> m_fx;
+    std::unique_ptr<Upstream> m_up;
+    std::unique_ptr<ShimHarness> m_shim;
+    std::unique_ptr<ShimClient> m_client;
+    quint16 m_port = 0;
+};
+
+void TestEgressBridge::init()
+{
+    m_up = std::make_unique<Upstream>();
+    QVERIFY(m_up->listen());
+    m_fx = std::make_unique<ProxyFixture>();
+    m_fx->resolver->add(QStringLiteral("api.test"), {QHostAddress(QHostAddress::LocalHost)});
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    m_shim = std::make_unique<ShimHarness>();
+    QVERIFY(m_shim->start({QStringLiteral("--proxy-socket"), m_fx->socketPath(), QStringLiteral("--proxy-port"),
+                           QStringLiteral("0")}));
+    m_client = std::make_unique<ShimClient>();
+    QVERIFY(m_shim->connect(*m_client));
+    QVERIFY(m_client->shimInfo().capabilities.contains(QStringLiteral("proxy-bridge")));
+    m_port = m_client->shimInfo().proxyPort;
+    QVERIFY(m_port != 0);
+}
+
+void TestEgressBridge::cleanup()
+{
+    m_client.reset();
+    m_shim.reset();
+    m_fx.reset();
+    m_up.reset();
+}
+
+void TestEgressBridge::bridgedRequests()
+{
+    const QByteArray port = QByteArray::number(m_up->port());
+    QByteArray allowed = overTcp(m_port, "GET http://api.test:" + port + "/via-shim HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n");
+    auto r = parseResponse(allowed, true);
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(r->body, QByteArray("hello /via-shim"));
+
+    QByteArray denied = overTcp(m_port, "GET http://elsewhere.test/ HTTP/1.1\r\nHost: elsewhere.test\r\nConnection: close\r\n\r\n");
+    r = parseResponse(denied, true);
+    QVERIFY(r);
+    QCOMPARE(r->status, 403);
+
+    const QByteArray inner = "GET /tunnelled HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n";
+    const QByteArray tunnel = overTcp(m_port, "CONNECT api.test:" + port + " HTTP/1.1\r\nHost: api.test\r\n\r\n" + inner);
+    QVERIFY2(tunnel.startsWith("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK"), tunnel.constData());
+    QVERIFY(tunnel.endsWith("hello /tunnelled"));
+
+    QByteArray smuggled = overTcp(m_port, "POST http://api.test:" + port + "/ HTTP/1.1\r\nHost: api.test\r\n"
+                                          "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    r = parseResponse(smuggled, true);
+    QVERIFY(r);
+    QCOMPARE(r->status, 400);
+
+    // A refused upload: the proxy answers before reading the body, and the answer still arrives
+    // through the bridge rather than a reset.
+    QByteArray upload = overTcp(m_port, "POST http://elsewhere.test/ HTTP/1.1\r\nHost: elsewhere.test\r\n"
+                                        "Content-Length: 2097152\r\n\r\n" + QByteArray(2 * 1024 * 1024, 'u'));
+    r = parseResponse(upload, true);
+    QVERIFY(r);
+    QCOMPARE(r->status, 403);
+
+    const auto records = m_fx->waitRecords(5);
+    QCOMPARE(records.size(), 5);
+    QCOMPARE(records.at(0).session, QStringLiteral("s1"));
+    QCOMPARE(m_up->requests.size(), 2);
+}
+
+void TestEgressBridge::curlThroughShimExec()
+{
+    // A program started by the shim with the proxy variables the session sets, as an agent's tool is.
+    const QString curl = QStandardPaths::findExecutable(QStringLiteral("curl"));
+    if (curl.isEmpty())
+        QSKIP("curl is not installed");
+    ExecRecorder rec(m_client.get());
+    // curl reads only the lowercase http_proxy (the uppercase one is ignored since httpoxy).
+    const QString proxy = QStringLiteral("http_proxy=http://127.0.0.1:%1").arg(m_port);
+    ExecRequest req;
+    req.argv = {curl, QStringLiteral("-s"), QStringLiteral("-S"), QStringLiteral("-w"), QStringLiteral(" %{http_code}"),
+                QStringLiteral("http://api.test:%1/from-curl").arg(m_up->port())};
+    req.env = {proxy, QStringLiteral("PATH=/usr/bin:/bin")};
+    auto id = m_client->exec(req);
+    QVERIFY(id);
+    QVERIFY(rec.wait(*id, 20000));
+    QVERIFY2(rec[*id].out == "hello /from-curl 200", rec[*id].err.constData());
+
+    ExecRequest denied = req;
+    denied.argv.last() = QStringLiteral("http://blocked.test/");
+    auto id2 = m_client->exec(denied);
+    QVERIFY(id2);
+    QVERIFY(rec.wait(*id2, 20000));
+    QVERIFY2(rec[*id2].out.endsWith(" 403"), rec[*id2].out.constData());
+}
+
+void TestEgressBridge::insideBubblewrap()
+{
+    QSKIP("needs the local (bubblewrap) backend, which has not landed: the same requests from inside a "
+          "real sandbox, plus the bypass attempts (unset proxy variables, raw IP, DNS from inside)");
+}
+
+QTEST_GUILESS_MAIN(TestEgressBridge)
+#include "tst_egress_bridge.moc"

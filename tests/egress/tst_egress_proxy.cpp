@@ -1,0 +1,525 @@
+// The proxy end to end on this host: a sandbox's socket in, test servers on 127.0.0.1 out. Names
+// resolve through a StaticResolver (there is no DNS here), and every loopback upstream therefore has
+// to be named exactly by the policy, which is itself one of the rules under test.
+#include "egresstestutil.h"
+
+#include "store/storereader.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace airlock;
+using namespace airlock::egress;
+using namespace airlock::egress::test;
+
+namespace {
+
+const QHostAddress kLoopback(QHostAddress::LocalHost);
+
+QString url(const char *host, quint16 port, const char *path = "/")
+{
+    return QStringLiteral("http://%1:%2%3").arg(QLatin1String(host)).arg(port).arg(QLatin1String(path));
+}
+
+} // namespace
+
+class TestEgressProxy : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void allowedRequest();
+    void deniedRequest();
+    void decisions_data();
+    void decisions();
+    void hostPorts();
+    void connectTunnel();
+    void connectDenied_data();
+    void connectDenied();
+    void malformed_data();
+    void malformed();
+    void badChunkAfterHead();
+    void connectionTokensKeepFraming();
+    void trickledHead();
+    void oversizedNeverBuffered();
+    void keepAliveAndPipelining();
+    void requestBodies_data();
+    void requestBodies();
+    void responseUntilClose();
+    void chunkedToHttp10();
+    void headRequest();
+
+private:
+    std::unique_ptr<ProxyFixture> m_fx;
+    std::unique_ptr<Upstream> m_up;
+};
+
+void TestEgressProxy::init()
+{
+    m_fx = std::make_unique<ProxyFixture>();
+    m_up = std::make_unique<Upstream>();
+    QVERIFY(m_up->listen());
+    m_fx->resolver->add(QStringLiteral("api.test"), {kLoopback});
+    m_fx->resolver->add(QStringLiteral("other.test"), {kLoopback});
+}
+
+void TestEgressProxy::cleanup()
+{
+    m_fx.reset();
+    m_up.reset();
+}
+
+void TestEgressProxy::allowedRequest()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    QSignalSpy opened(m_fx->proxy.get(), &EgressProxy::connectionOpened);
+    QSignalSpy closed(m_fx->proxy.get(), &EgressProxy::connectionClosed);
+    const auto r = request(m_fx->socketPath(),
+                           get(url("api.test", m_up->port(), "/hello?x=1"),
+                               "Proxy-Authorization: Basic Zm9vOmJhcg==\r\nProxy-Connection: keep-alive\r\nX-Mine: 1\r\n"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(r->body, QByteArray("hello /hello?x=1"));
+    QCOMPARE(m_up->requests.size(), 1);
+    const SeenRequest &seen = m_up->requests.first();
+    QCOMPARE(seen.target, QByteArray("/hello?x=1"));
+    QCOMPARE(seen.header("host"), "api.test:" + QByteArray::number(m_up->port()));
+    QCOMPARE(seen.header("connection"), QByteArray("close"));
+    QCOMPARE(seen.header("x-mine"), QByteArray("1"));
+    QCOMPARE(seen.count("proxy-authorization"), 0);
+    QCOMPARE(seen.count("proxy-connection"), 0);
+
+    const QList<EgressRecord> records = m_fx->waitRecords(1);
+    QCOMPARE(records.size(), 1);
+    const EgressRecord &e = records.first();
+    QCOMPARE(e.session, QStringLiteral("s1"));
+    QCOMPARE(e.method, QStringLiteral("GET"));
+    QCOMPARE(e.host, QStringLiteral("api.test"));
+    QCOMPARE(e.port, m_up->port());
+    QCOMPARE(e.decision, Verdict::Allow);
+    QCOMPARE(e.rule, QStringLiteral("policy allow api.test"));
+    QCOMPARE(e.route, Route::Http);
+    QCOMPARE(e.address, QStringLiteral("127.0.0.1"));
+    QCOMPARE(e.status, 200);
+    QVERIFY(e.bytesUp > 50);
+    QCOMPARE(e.bytesDown, qint64(r->head.size() + r->body.size()));
+    QVERIFY(e.durationMs >= 0);
+    QTRY_COMPARE(closed.size(), 1);
+    QCOMPARE(opened.size(), 1);
+    QCOMPARE(opened.first().first().value<EgressRecord>().id, e.id);
+    QCOMPARE(closed.first().first().value<EgressRecord>().toJson(), e.toJson());
+}
+
+void TestEgressProxy::deniedRequest()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    const auto r = request(m_fx->socketPath(), get(url("other.test", m_up->port())));
+    QVERIFY(r);
+    QCOMPARE(r->status, 403);
+    QCOMPARE(r->header("x-airlock-egress"), QByteArray("denied; rule=\"default deny\""));
+    QVERIFY(r->body.contains(QByteArray("other.test:" + QByteArray::number(m_up->port()) + " refused: no allow rule matches it")));
+    QCOMPARE(m_up->connections, 0);
+    QCOMPARE(m_fx->resolver->lookups(), 0); // a denied name is never resolved
+    const auto records = m_fx->waitRecords(1);
+    QCOMPARE(records.size(), 1);
+    QCOMPARE(records.first().decision, Verdict::Deny);
+    QCOMPARE(records.first().rule, QStringLiteral("default deny"));
+    QCOMPARE(records.first().status, 403);
+    QCOMPARE(records.first().bytesUp, 0);
+    QVERIFY(records.first().address.isEmpty());
+}
+
+void TestEgressProxy::decisions_data()
+{
+    QTest::addColumn<QStringList>("allow");
+    QTest::addColumn<QStringList>("deny");
+    QTest::addColumn<bool>("ipLiterals");
+    QTest::addColumn<QString>("host");     // %1 is the upstream's port
+    QTest::addColumn<QStringList>("resolvesTo");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QString>("rule");
+    const QStringList none;
+    QTest::newRow("exact name to loopback")
+        << QStringList{"named.test"} << none << false << "named.test" << QStringList{"127.0.0.1"} << 200 << "policy allow named.test";
+    QTest::newRow("wildcard name to loopback")
+        << QStringList{"*.test"} << none << false << "rebind.test" << QStringList{"127.0.0.1"} << 403 << "address 127.0.0.1 (loopback)";
+    QTest::newRow("star to loopback")
+        << QStringList{"*"} << none << false << "rebind.test" << QStringList{"127.0.0.1"} << 403 << "address 127.0.0.1 (loopback)";
+    QTest::newRow("wildcard to metadata")
+        << QStringList{"*.test"} << none << false << "meta.test" << QStringList{"169.254.169.254"} << 403 << "address 169.254.169.254 (cloud metadata)";
+    QTest::newRow("wildcard to private")
+        << QStringList{"*.test"} << none << false << "lan.test" << QStringList{"10.1.2.3"} << 403 << "address 10.1.2.3 (private)";
+    QTest::newRow("wildcard to cgnat")
+        << QStringList{"*.test"} << none << false << "cgnat.test" << QStringList{"100.64.1.1"} << 403 << "address 100.64.1.1 (shared (CGNAT))";
+    QTest::newRow("wildcard to link-local v6")
+        << QStringList{"*.test"} << none << false << "ll.test" << QStringList{"fe80::1"} << 403 << "address fe80::1 (link-local)";
+    QTest::newRow("public and loopback")
+        << QStringList{"*.test"} << none << false << "mixed.test" << QStringList{"93.184.216.34", "127.0.0.1"} << 403 << "address 127.0.0.1 (loopback)";
+    QTest::newRow("deny wins over exact allow")
+        << QStringList{"named.test"} << QStringList{"*.test"} << false << "named.test" << QStringList{"127.0.0.1"} << 403 << "policy deny *.test";
+    QTest::newRow("deny wins over wildcard")
+        << QStringList{"*.test"} << QStringList{"evil.test"} << false << "evil.test" << QStringList{"127.0.0.1"} << 403 << "policy deny evil.test";
+    QTest::newRow("deny by port")
+        << QStringList{"named.test"} << QStringList{"*:%1"} << false << "named.test" << QStringList{"127.0.0.1"} << 403 << "policy deny *:%1";
+    QTest::newRow("allow by port")
+        << QStringList{"named.test:%1"} << none << false << "named.test" << QStringList{"127.0.0.1"} << 200 << "policy allow named.test:%1";
+    QTest::newRow("ip literal")
+        << QStringList{"*"} << none << false << "127.0.0.1" << none << 403 << "ip literal";
+    QTest::newRow("ip literal allowed but loopback")
+        << QStringList{"*"} << none << true << "127.0.0.1" << none << 403 << "address 127.0.0.1 (loopback)";
+    QTest::newRow("decimal ip literal")
+        << QStringList{"*"} << none << true << "2130706433" << none << 403 << "address 127.0.0.1 (loopback)";
+    QTest::newRow("short ip literal")
+        << QStringList{"*"} << none << false << "127.1" << none << 403 << "ip literal";
+    QTest::newRow("hex ip literal")
+        << QStringList{"*"} << none << true << "0x7f.0.0.1" << none << 403 << "address 127.0.0.1 (loopback)";
+    QTest::newRow("ipv6 loopback literal")
+        << QStringList{"*"} << none << true << "[::1]" << none << 403 << "address ::1 (loopback)";
+    QTest::newRow("mapped ipv6 literal")
+        << QStringList{"*"} << none << true << "[::ffff:127.0.0.1]" << none << 403 << "address ::ffff:127.0.0.1 (loopback)";
+    QTest::newRow("metadata literal")
+        << QStringList{"*"} << none << true << "169.254.169.254" << none << 403 << "address 169.254.169.254 (cloud metadata)";
+    QTest::newRow("ip literal named exactly")
+        << QStringList{"127.0.0.1:%1"} << none << false << "127.0.0.1" << none << 200 << "policy allow 127.0.0.1:%1";
+    QTest::newRow("localhost by wildcard")
+        << QStringList{"*"} << none << false << "localhost" << QStringList{"127.0.0.1"} << 403 << "address 127.0.0.1 (loopback)";
+    QTest::newRow("trailing dot is the same name")
+        << QStringList{"*.test"} << QStringList{"evil.test"} << false << "EVIL.test." << QStringList{"127.0.0.1"} << 403 << "policy deny evil.test";
+}
+
+void TestEgressProxy::decisions()
+{
+    QFETCH(QStringList, allow);
+    QFETCH(QStringList, deny);
+    QFETCH(bool, ipLiterals);
+    QFETCH(QString, host);
+    QFETCH(QStringList, resolvesTo);
+    QFETCH(int, status);
+    QFETCH(QString, rule);
+    const QString port = QString::number(m_up->port());
+    for (QString &a : allow)
+        a.replace(QStringLiteral("%1"), port);
+    for (QString &d : deny)
+        d.replace(QStringLiteral("%1"), port);
+    rule.replace(QStringLiteral("%1"), port);
+    policy::Policy p = proxyPolicy(allow, deny);
+    p.network.allowIpLiterals = ipLiterals;
+    QList<QHostAddress> addresses;
+    for (const QString &a : resolvesTo)
+        addresses << QHostAddress(a);
+    if (!addresses.isEmpty())
+        m_fx->resolver->add(host.toLower().chopped(host.endsWith(u'.') ? 1 : 0), addresses);
+    QVERIFY(m_fx->start(p));
+    const auto r = request(m_fx->socketPath(), get(QStringLiteral("http://%1:%2/").arg(host, port)));
+    QVERIFY(r);
+    QCOMPARE(r->status, status);
+    QCOMPARE(m_up->requests.size(), status == 200 ? 1 : 0);
+    const auto records = m_fx->waitRecords(1);
+    QCOMPARE(records.size(), 1);
+    QCOMPARE(records.first().rule, rule);
+    QCOMPARE(records.first().decision, status == 200 ? Verdict::Allow : Verdict::Deny);
+}
+
+void TestEgressProxy::hostPorts()
+{
+    policy::Policy p = proxyPolicy({});
+    p.network.hostPorts = {int(m_up->port())};
+    QVERIFY(m_fx->start(p));
+    auto r = request(m_fx->socketPath(), get(url("localhost", m_up->port())));
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    r = request(m_fx->socketPath(), get(url("127.0.0.1", m_up->port())));
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(m_fx->resolver->lookups(), 0); // localhost is the host's loopback, never looked up
+    r = request(m_fx->socketPath(), get(url("localhost", quint16(m_up->port() == 1 ? 2 : 1))));
+    QVERIFY(r);
+    QCOMPARE(r->status, 403);
+    const auto records = m_fx->waitRecords(3);
+    QCOMPARE(records.first().rule, QStringLiteral("policy hostPorts %1").arg(m_up->port()));
+}
+
+void TestEgressProxy::connectTunnel()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test:%1").arg(m_up->port())})));
+    RawClient c;
+    QVERIFY(c.connectTo(m_fx->socketPath()));
+    const QByteArray inner = "GET /inside HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n";
+    // The first bytes of the tunnel may follow the CONNECT head in the same write.
+    c.send("CONNECT api.test:" + QByteArray::number(m_up->port()) + " HTTP/1.1\r\nHost: api.test\r\n\r\n" + inner);
+    const QByteArray all = c.readAll();
+    QVERIFY2(all.startsWith("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n"), all.constData());
+    QVERIFY(all.endsWith("hello /inside"));
+    QCOMPARE(m_up->requests.size(), 1);
+    QCOMPARE(m_up->requests.first().rawHead, inner); // bytes in a tunnel pass untouched
+    const auto records = m_fx->waitRecords(1);
+    QCOMPARE(records.first().method, QStringLiteral("CONNECT"));
+    QCOMPARE(records.first().route, Route::Connect);
+    QCOMPARE(records.first().status, 200);
+    QCOMPARE(records.first().bytesUp, qint64(inner.size()));
+    QCOMPARE(records.first().bytesDown, qint64(all.size()) - 39);
+}
+
+void TestEgressProxy::connectDenied_data()
+{
+    QTest::addColumn<QStringList>("allow");
+    QTest::addColumn<QStringList>("deny");
+    QTest::addColumn<QByteArray>("target");
+    QTest::addColumn<QString>("rule");
+    QTest::newRow("other port") << QStringList{"api.test:443"} << QStringList{} << QByteArray("api.test:22") << "default deny";
+    QTest::newRow("denied port") << QStringList{"*.test"} << QStringList{"*:22"} << QByteArray("api.test:22") << "policy deny *:22";
+    QTest::newRow("ip literal") << QStringList{"*"} << QStringList{} << QByteArray("127.0.0.1:22") << "ip literal";
+    QTest::newRow("metadata") << QStringList{"*"} << QStringList{} << QByteArray("169.254.169.254:80") << "ip literal";
+}
+
+void TestEgressProxy::connectDenied()
+{
+    QFETCH(QStringList, allow);
+    QFETCH(QStringList, deny);
+    QFETCH(QByteArray, target);
+    QFETCH(QString, rule);
+    QVERIFY(m_fx->start(proxyPolicy(allow, deny)));
+    const auto r = request(m_fx->socketPath(), "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n");
+    QVERIFY(r);
+    QCOMPARE(r->status, 403);
+    QCOMPARE(m_fx->waitRecords(1).value(0).rule, rule);
+}
+
+void TestEgressProxy::malformed_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<int>("status");
+    const QByteArray target = "http://api.test:PORT/";
+    const QByteArray host = "Host: api.test:PORT\r\n";
+    QTest::newRow("duplicate content-length") << "POST " + target + " HTTP/1.1\r\n" + host + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello" << 400;
+    QTest::newRow("cl + te") << "POST " + target + " HTTP/1.1\r\n" + host + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET " + target + " HTTP/1.1\r\n\r\n" << 400;
+    QTest::newRow("te + cl") << "POST " + target + " HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n" << 400;
+    QTest::newRow("te obfuscated") << "POST " + target + " HTTP/1.1\r\n" + host + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n" << 400;
+    QTest::newRow("obs-fold") << "GET " + target + " HTTP/1.1\r\n" + host + "X-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n" << 400;
+    QTest::newRow("bare lf") << "GET " + target + " HTTP/1.1\n" + host + "\n" << 400;
+    QTest::newRow("bare cr") << "GET " + target + " HTTP/1.1\r\n" + host + "X: a\rb\r\n\r\n" << 400;
+    QTest::newRow("space before colon") << "POST " + target + " HTTP/1.1\r\n" + host + "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n" << 400;
+    QTest::newRow("two hosts") << "GET " + target + " HTTP/1.1\r\n" + host + "Host: evil.test\r\n\r\n" << 400;
+    QTest::newRow("request line too long") << "GET http://api.test/" + QByteArray(10000, 'a') + " HTTP/1.1\r\n" + host + "\r\n" << 414;
+    QTest::newRow("headers too large") << "GET " + target + " HTTP/1.1\r\n" + host + "X-Big: " + QByteArray(70000, 'b') + "\r\n\r\n" << 431;
+    QTest::newRow("http/1.2") << "GET " + target + " HTTP/1.2\r\n" + host + "\r\n" << 505;
+    QTest::newRow("origin form") << "GET / HTTP/1.1\r\n" + host + "\r\n" << 400;
+    QTest::newRow("https absolute") << QByteArray("GET https://api.test/ HTTP/1.1\r\nHost: api.test\r\n\r\n") << 400;
+    QTest::newRow("user info") << "GET http://u:p@api.test:PORT/ HTTP/1.1\r\n" + host + "\r\n" << 400;
+    QTest::newRow("websocket upgrade") << "GET " + target + " HTTP/1.1\r\n" + host + "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n" << 501;
+    QTest::newRow("binary") << QByteArray("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) << 400;
+}
+
+void TestEgressProxy::malformed()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(int, status);
+    bytes.replace("PORT", QByteArray::number(m_up->port()));
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    RawClient c;
+    QVERIFY(c.connectTo(m_fx->socketPath()));
+    c.send(bytes);
+    QByteArray all = c.readAll();
+    auto r = parseResponse(all, true);
+    QVERIFY(r);
+    QCOMPARE(r->status, status);
+    QVERIFY(all.isEmpty()); // one answer, then the connection is closed
+    QCOMPARE(m_up->connections, 0);
+    const auto records = m_fx->waitRecords(1);
+    QCOMPARE(records.size(), 1);
+    QCOMPARE(records.first().decision, Verdict::Deny);
+    QCOMPARE(records.first().status, status);
+}
+
+void TestEgressProxy::badChunkAfterHead()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    const QByteArray head = "POST http://api.test:" + QByteArray::number(m_up->port())
+                            + "/ HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\n\r\n";
+    RawClient c;
+    QVERIFY(c.connectTo(m_fx->socketPath()));
+    c.send(head + "5\r\nhello\r\nZZ\r\n");
+    QByteArray all = c.readAll();
+    const auto r = parseResponse(all, true);
+    QVERIFY(r);
+    QCOMPARE(r->status, 400);
+    QCOMPARE(m_up->requests.size(), 0); // the upstream never saw a complete request
+    QCOMPARE(m_fx->waitRecords(1).value(0).status, 400);
+}
+
+void TestEgressProxy::connectionTokensKeepFraming()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    const QByteArray req = "POST http://api.test:" + QByteArray::number(m_up->port())
+                           + "/ HTTP/1.1\r\nHost: api.test\r\nConnection: close, Content-Length, X-Hop\r\nX-Hop: 1\r\n"
+                             "Content-Length: 5\r\n\r\nhello";
+    const auto r = request(m_fx->socketPath(), req);
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(m_up->requests.size(), 1);
+    QCOMPARE(m_up->requests.first().header("content-length"), QByteArray("5"));
+    QCOMPARE(m_up->requests.first().body, QByteArray("hello"));
+    QCOMPARE(m_up->requests.first().count("x-hop"), 0);
+}
+
+void TestEgressProxy::trickledHead()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    RawClient c;
+    QVERIFY(c.connectTo(m_fx->socketPath()));
+    for (const char ch : get(url("api.test", m_up->port(), "/slow"))) {
+        c.send(QByteArray(1, ch));
+        QTest::qWait(0);
+    }
+    const auto r = c.readResponse();
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(r->body, QByteArray("hello /slow"));
+}
+
+void TestEgressProxy::oversizedNeverBuffered()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    RawClient c;
+    QVERIFY(c.connectTo(m_fx->socketPath()));
+    // An endless header: the proxy answers once it has seen its limit, however much more is coming.
+    c.send("GET http://api.test/ HTTP/1.1\r\nHost: api.test\r\nX-Endless: ");
+    const QByteArray block(16 * 1024, 'e');
+    bool answered = false;
+    for (int i = 0; i < 64 && !answered; ++i) {
+        if (c.socket().state() == QLocalSocket::ConnectedState)
+            c.send(block);
+        answered = QTest::qWaitFor([&] { return c.socket().bytesAvailable() > 0 || c.socket().state() != QLocalSocket::ConnectedState; }, 50);
+    }
+    QVERIFY(answered);
+    QByteArray all = c.readAll();
+    const auto r = parseResponse(all, true);
+    QVERIFY(r);
+    QCOMPARE(r->status, 431);
+}
+
+void TestEgressProxy::keepAliveAndPipelining()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test"), QStringLiteral("other.test")})));
+    // The upstream closes after each answer, as asked; the sandbox's connection stays all the same.
+    m_up->respond = [](const SeenRequest &r) { return Upstream::ok("hello " + r.target, "Connection: close\r\n"); };
+    RawClient c;
+    QVERIFY(c.connectTo(m_fx->socketPath()));
+    const QByteArray port = QByteArray::number(m_up->port());
+    // Two requests in one write, to two hosts, then a third after the first two were answered.
+    c.send("GET http://api.test:" + port + "/one HTTP/1.1\r\nHost: api.test\r\n\r\n"
+           "POST http://other.test:" + port + "/two HTTP/1.1\r\nHost: other.test\r\nContent-Length: 3\r\n\r\nabc");
+    auto one = c.readResponse();
+    auto two = c.readResponse();
+    QVERIFY(one && two);
+    QCOMPARE(one->body, QByteArray("hello /one"));
+    QCOMPARE(two->body, QByteArray("hello /two"));
+    QCOMPARE(one->header("connection"), QByteArray("keep-alive"));
+    c.send("GET http://api.test:" + port + "/three HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n");
+    auto three = c.readResponse();
+    QVERIFY(three);
+    QCOMPARE(three->body, QByteArray("hello /three"));
+    QCOMPARE(three->header("connection"), QByteArray("close"));
+    QVERIFY(c.waitClosed());
+    QCOMPARE(m_up->requests.size(), 3);
+    QCOMPARE(m_up->requests.at(1).body, QByteArray("abc"));
+    QCOMPARE(m_up->connections, 3); // upstream connections are never reused
+    const auto records = m_fx->waitRecords(3);
+    QCOMPARE(records.size(), 3);
+    QCOMPARE(records.at(1).host, QStringLiteral("other.test"));
+    QCOMPARE(records.at(1).method, QStringLiteral("POST"));
+}
+
+void TestEgressProxy::requestBodies_data()
+{
+    QTest::addColumn<QByteArray>("headers");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QByteArray>("expected");
+    QTest::newRow("length") << QByteArray("Content-Length: 11\r\n") << QByteArray("hello world") << QByteArray("hello world");
+    QTest::newRow("chunked") << QByteArray("Transfer-Encoding: chunked\r\n") << QByteArray("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+                             << QByteArray("hello world");
+    const QByteArray big(3 * 1024 * 1024 + 17, 'z');
+    QTest::newRow("3 MiB") << "Content-Length: " + QByteArray::number(big.size()) + "\r\n" << big << big;
+}
+
+void TestEgressProxy::requestBodies()
+{
+    QFETCH(QByteArray, headers);
+    QFETCH(QByteArray, body);
+    QFETCH(QByteArray, expected);
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    m_up->respond = [](const SeenRequest &r) { return Upstream::ok("got " + QByteArray::number(r.body.size())); };
+    const auto r = request(m_fx->socketPath(), "PUT http://api.test:" + QByteArray::number(m_up->port())
+                                                   + "/up HTTP/1.1\r\nHost: api.test\r\n" + headers
+                                                   + "Connection: close\r\n\r\n" + body, 30000);
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(r->body, "got " + QByteArray::number(expected.size()));
+    QCOMPARE(m_up->requests.first().body, expected);
+}
+
+void TestEgressProxy::responseUntilClose()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    const QByteArray big(700 * 1024, 'r');
+    m_up->respond = [big](const SeenRequest &) { return "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + big; };
+    m_up->closeAfterResponse = true;
+    RawClient c;
+    QVERIFY(c.connectTo(m_fx->socketPath()));
+    c.send("GET http://api.test:" + QByteArray::number(m_up->port()) + "/ HTTP/1.1\r\nHost: api.test\r\n\r\n");
+    QByteArray all = c.readAll(); // keep-alive was asked, but a body that ends at close ends the connection
+    const auto r = parseResponse(all, true);
+    QVERIFY(r);
+    QCOMPARE(r->header("connection"), QByteArray("close"));
+    QCOMPARE(r->body, big);
+}
+
+void TestEgressProxy::chunkedToHttp10()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    m_up->respond = [](const SeenRequest &) {
+        return QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+    };
+    const QByteArray port = QByteArray::number(m_up->port());
+    // HTTP/1.1 gets the chunks (re-framed), HTTP/1.0 the bare body and a closed connection.
+    auto r = request(m_fx->socketPath(), "GET http://api.test:" + port + "/ HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n");
+    QVERIFY(r);
+    QCOMPARE(r->header("transfer-encoding"), QByteArray("chunked"));
+    QCOMPARE(r->body, QByteArray("hello world"));
+    RawClient c;
+    QVERIFY(c.connectTo(m_fx->socketPath()));
+    c.send("GET http://api.test:" + port + "/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    QByteArray all = c.readAll();
+    QVERIFY2(!all.contains("chunked") && all.endsWith("\r\n\r\nhello world"), all.constData());
+    QVERIFY(all.contains("Connection: close\r\n"));
+}
+
+void TestEgressProxy::headRequest()
+{
+    QVERIFY(m_fx->start(proxyPolicy({QStringLiteral("api.test")})));
+    m_up->respond = [](const SeenRequest &) { return QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"); };
+    RawClient c;
+    QVERIFY(c.connectTo(m_fx->socketPath()));
+    const QByteArray port = QByteArray::number(m_up->port());
+    c.send("HEAD http://api.test:" + port + "/ HTTP/1.1\r\nHost: api.test\r\n\r\n");
+    // The answer to HEAD has no body, whatever its Content-Length says; the connection stays usable.
+    QVERIFY(QTest::qWaitFor([&] { return c.socket().bytesAvailable() > 0; }, 5000));
+    QByteArray head;
+    QVERIFY(QTest::qWaitFor([&] {
+        head += c.socket().readAll();
+        return head.endsWith("\r\n\r\n");
+    }, 5000));
+    QVERIFY(head.startsWith("HTTP/1.1 200 OK\r\n"));
+    QVERIFY(head.endsWith("\r\n\r\n"));
+    m_up->respond = nullptr;
+    c.send("GET http://api.test:" + port + "/after HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n");
+    const auto r = c.readResponse();
+    QVERIFY(r);
+    QCOMPARE(r->body, QByteArray("hello /after"));
+}
+
+QTEST_GUILESS_MAIN(TestEgressProxy)
+#include "tst_egress_proxy.moc"

@@ -1,0 +1,328 @@
+// TLS routes and credential injection, against TLS servers on 127.0.0.1 with a CA this test makes
+// with the openssl command. The credential must reach the bound host and nothing else: not another
+// host, not a plain-HTTP request, not the sandbox's answer, not the store, not the log.
+#include "egresstestutil.h"
+
+#include <QLoggingCategory>
+#include <QMutex>
+#include <QTest>
+
+using namespace airlock;
+using namespace airlock::egress;
+using namespace airlock::egress::test;
+
+namespace {
+
+const QByteArray kSecret = "sk-airlock-test-4f1d2c3b9a8e7d6c";
+const char kSecretVar[] = "AIRLOCK_EGRESS_TEST_KEY";
+
+QMutex g_logMutex;
+QStringList g_log;
+QtMessageHandler g_previous = nullptr;
+
+void captureLog(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    {
+        QMutexLocker lock(&g_logMutex);
+        g_log << message;
+    }
+    if (g_previous)
+        g_previous(type, context, message);
+}
+
+policy::Secret apiKey(const QString &host = QStringLiteral("api.test"))
+{
+    policy::Secret s;
+    s.name = QStringLiteral("test-api");
+    s.host = host;
+    s.header = QStringLiteral("x-api-key");
+    s.source = policy::Secret::Source::HostEnv;
+    s.ref = QString::fromLatin1(kSecretVar);
+    return s;
+}
+
+// Echoes the request's headers in the body, as a debugging endpoint would.
+QByteArray echo(const SeenRequest &r)
+{
+    return Upstream::ok("seen:\n" + r.rawHead);
+}
+
+} // namespace
+
+class TestEgressTls : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+    void cleanupTestCase();
+
+    void routeByName();
+    void routeByPath();
+    void agentCannotOverride();
+    void notForOtherHosts();
+    void neverOnPlainHttp();
+    void routeStillNeedsAllow();
+    void untrustedCertificate();
+    void wrongName();
+    void missingSecret();
+    void unsafeSecret();
+    void keychainUnavailable();
+
+private:
+    std::unique_ptr<ProxyFixture> start(policy::Policy policy, bool trustCa = true);
+    QByteArray routeGet(const char *path, const QByteArray &extra = {}) const;
+
+    TestCa m_ca;
+    QSslCertificate m_cert;
+    QSslKey m_key;
+    std::unique_ptr<Upstream> m_tls;
+};
+
+void TestEgressTls::initTestCase()
+{
+    const QString why = m_ca.create();
+    if (!why.isEmpty())
+        QSKIP(qPrintable(why));
+    QString error;
+    QVERIFY2(m_ca.issue({QStringLiteral("api.test"), QStringLiteral("other.test")}, &m_cert, &m_key, &error),
+             qPrintable(error));
+    g_previous = qInstallMessageHandler(captureLog);
+    QLoggingCategory::setFilterRules(QStringLiteral("airlock.*=true"));
+}
+
+void TestEgressTls::cleanupTestCase()
+{
+    qInstallMessageHandler(g_previous);
+    QMutexLocker lock(&g_logMutex);
+    for (const QString &line : std::as_const(g_log))
+        QVERIFY2(!line.contains(QString::fromLatin1(kSecret)), "the secret appeared in a log message");
+}
+
+void TestEgressTls::init()
+{
+    qputenv(kSecretVar, kSecret);
+    m_tls = std::make_unique<Upstream>();
+    QVERIFY(m_tls->listenTls(m_cert, m_key));
+    m_tls->respond = echo;
+}
+
+void TestEgressTls::cleanup()
+{
+    m_tls.reset();
+    qunsetenv(kSecretVar);
+}
+
+std::unique_ptr<ProxyFixture> TestEgressTls::start(policy::Policy policy, bool trustCa)
+{
+    auto fx = std::make_unique<ProxyFixture>();
+    fx->resolver->add(QStringLiteral("api.test"), {QHostAddress(QHostAddress::LocalHost)});
+    fx->resolver->add(QStringLiteral("other.test"), {QHostAddress(QHostAddress::LocalHost)});
+    ProxyOptions options;
+    if (trustCa)
+        options.extraCaFile = m_ca.caFile();
+    if (!fx->start(policy, options))
+        return {};
+    return fx;
+}
+
+QByteArray TestEgressTls::routeGet(const char *path, const QByteArray &extra) const
+{
+    return "GET http://api.test.airlock:" + QByteArray::number(m_tls->port()) + path
+           + " HTTP/1.1\r\nHost: api.test.airlock\r\n" + extra + "Connection: close\r\n\r\n";
+}
+
+void TestEgressTls::routeByName()
+{
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), routeGet("/v1/messages?stream=1"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(m_tls->requests.size(), 1);
+    const SeenRequest &seen = m_tls->requests.first();
+    QVERIFY(seen.tls);
+    QCOMPARE(seen.target, QByteArray("/v1/messages?stream=1"));
+    QCOMPARE(seen.header("x-api-key"), kSecret);
+    QCOMPARE(seen.count("x-api-key"), 1);
+    QCOMPARE(seen.header("host"), "api.test:" + QByteArray::number(m_tls->port()));
+    // The upstream echoed the key back; the sandbox gets it masked, at the same length.
+    QVERIFY(!r->body.contains(kSecret));
+    QVERIFY(r->body.contains(QByteArray("x-api-key: " + QByteArray(kSecret.size(), '*'))));
+    const auto records = fx->waitRecords(1);
+    QCOMPARE(records.size(), 1);
+    QCOMPARE(records.first().route, Route::TlsRoute);
+    QCOMPARE(records.first().host, QStringLiteral("api.test"));
+    QCOMPARE(records.first().secret, QStringLiteral("test-api"));
+    QCOMPARE(records.first().status, 200);
+    QVERIFY(!fx->storeBytes().contains(kSecret));
+}
+
+void TestEgressTls::routeByPath()
+{
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    // Sent to the proxy itself, as a client that ignores HTTP_PROXY would.
+    const QByteArray req = "POST /airlock/api.test:" + QByteArray::number(m_tls->port())
+                           + "/v1/x HTTP/1.1\r\nHost: 127.0.0.1:3128\r\nContent-Length: 4\r\nConnection: close\r\n\r\nping";
+    const auto r = request(fx->socketPath(), req);
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(m_tls->requests.first().target, QByteArray("/v1/x"));
+    QCOMPARE(m_tls->requests.first().header("x-api-key"), kSecret);
+    QCOMPARE(m_tls->requests.first().body, QByteArray("ping"));
+    QVERIFY(!r->body.contains(kSecret));
+}
+
+void TestEgressTls::agentCannotOverride()
+{
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), routeGet("/", "X-API-Key: agent-chosen\r\nConnection: x-api-key\r\n"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(m_tls->requests.first().count("x-api-key"), 1);
+    QCOMPARE(m_tls->requests.first().header("x-api-key"), kSecret);
+}
+
+void TestEgressTls::notForOtherHosts()
+{
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test"), QStringLiteral("other.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), "GET http://other.test.airlock:" + QByteArray::number(m_tls->port())
+                                                 + "/ HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n");
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(m_tls->requests.first().count("x-api-key"), 0);
+    QVERIFY(fx->waitRecords(1).value(0).secret.isEmpty());
+}
+
+void TestEgressTls::neverOnPlainHttp()
+{
+    // The same bound host over plain HTTP (a TLS server reads it as garbage): no credential goes out.
+    Upstream plain;
+    QVERIFY(plain.listen());
+    plain.respond = echo;
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), get(QStringLiteral("http://api.test:%1/").arg(plain.port())));
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(plain.requests.first().count("x-api-key"), 0);
+}
+
+void TestEgressTls::routeStillNeedsAllow()
+{
+    policy::Policy p = proxyPolicy({});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), routeGet("/"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 403);
+    QCOMPARE(m_tls->connections, 0);
+}
+
+void TestEgressTls::untrustedCertificate()
+{
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p, false); // only the system's CAs: the test CA is not among them
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), routeGet("/"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 502);
+    QVERIFY(r->body.contains("TLS verification failed"));
+    QCOMPARE(m_tls->requests.size(), 0); // nothing, let alone the key, was sent
+    QVERIFY(fx->waitRecords(1).value(0).error.contains(QStringLiteral("TLS")));
+}
+
+void TestEgressTls::wrongName()
+{
+    Upstream elsewhere;
+    QSslCertificate cert;
+    QSslKey key;
+    QString error;
+    QVERIFY2(m_ca.issue({QStringLiteral("not-api.test")}, &cert, &key, &error), qPrintable(error));
+    QVERIFY(elsewhere.listenTls(cert, key));
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), "GET http://api.test.airlock:" + QByteArray::number(elsewhere.port())
+                                                 + "/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    QVERIFY(r);
+    QCOMPARE(r->status, 502);
+    QCOMPARE(elsewhere.requests.size(), 0);
+}
+
+void TestEgressTls::missingSecret()
+{
+    qunsetenv(kSecretVar);
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), routeGet("/"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 502);
+    QVERIFY(r->body.contains(kSecretVar));
+    QCOMPARE(m_tls->connections, 0);
+}
+
+void TestEgressTls::unsafeSecret()
+{
+    qputenv(kSecretVar, "sk-abc\r\nX-Injected: 1");
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), routeGet("/"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 502);
+    QVERIFY(r->body.contains("line break"));
+    QCOMPARE(m_tls->connections, 0);
+}
+
+void TestEgressTls::keychainUnavailable()
+{
+    // No session bus here (CI has none): the keychain read fails, and says so, instead of hanging.
+    const QByteArray bus = qgetenv("DBUS_SESSION_BUS_ADDRESS");
+    qputenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/airlock-test-bus");
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    policy::Secret s = apiKey();
+    s.source = policy::Secret::Source::Keychain;
+    s.ref = QStringLiteral("airlock-egress-test-item");
+    p.secrets = {s};
+    ProxyLimits limits;
+    limits.connectTimeoutMs = 8000;
+    auto fx = std::make_unique<ProxyFixture>();
+    fx->resolver->add(QStringLiteral("api.test"), {QHostAddress(QHostAddress::LocalHost)});
+    ProxyOptions options;
+    options.limits = limits;
+    options.extraCaFile = m_ca.caFile();
+    QVERIFY(fx->start(p, options));
+    const auto r = request(fx->socketPath(), routeGet("/"), 20000);
+    if (bus.isEmpty())
+        qunsetenv("DBUS_SESSION_BUS_ADDRESS");
+    else
+        qputenv("DBUS_SESSION_BUS_ADDRESS", bus);
+    QVERIFY(r);
+    QVERIFY2(r->status == 502 || r->status == 504, r->head.constData());
+    QCOMPARE(m_tls->connections, 0);
+}
+
+QTEST_GUILESS_MAIN(TestEgressTls)
+#include "tst_egress_tls.moc"
