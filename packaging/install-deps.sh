@@ -12,8 +12,8 @@ build_pkgs=(
 )
 # What the app needs at run time beyond the libraries above.
 run_pkgs=( bubblewrap fonts-dejavu-core )
-# What only the tests need: validators for the desktop entry and metainfo, util-linux for setpriv.
-test_pkgs=( desktop-file-utils appstream util-linux procps openssl socat curl dbus-daemon )
+# What only the tests need: validators for the desktop entry and metainfo, util-linux for setpriv; node and npm for the ACP conformance test.
+test_pkgs=( desktop-file-utils appstream util-linux procps openssl socat curl dbus-daemon nodejs npm )
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 if [[ "${1:-}" == "--tests" ]]; then want+=("${test_pkgs[@]}"); fi

@@ -1,0 +1,90 @@
+#pragma once
+
+#include "agentprocess.h"
+#include "error.h"
+#include "store/sqlite.h"
+
+#include <QProcessEnvironment>
+#include <QStringList>
+
+#include <optional>
+
+// The agents Airlock can start: built-in presets for real ACP agents and the bundled demo agent, and
+// profiles the user stored (the agent_profiles table). A stored profile named like a preset shadows it.
+namespace airlock::agent {
+
+// Where the agent process runs. An agent whose tools all go through the client's fs/* and terminal/*
+// methods is isolated by the sandbox even on the host; one with built-in tools is isolated only when
+// the agent itself runs in the sandbox.
+enum class Placement { Sandbox, Host };
+QString nameOf(Placement placement);
+std::optional<Placement> placementFrom(const QString &name);
+
+struct AgentProfile {
+    QString name;         // the key: letters, digits, '-', '_', '.'
+    QString title;        // for people; the name when empty
+    QString description;
+    QString command;      // a program name looked up on PATH, or an absolute path
+    QStringList args;
+    QStringList envAllow; // host variables passed to the agent: exact names, or prefixes ending in '*'
+    Placement placement = Placement::Sandbox;
+    QString defaultPolicy; // a policy name, or empty for the user's default
+    bool builtIn = false;
+    QString installHint;   // presets: how to get the agent
+    qint64 created = 0;
+    qint64 updated = 0;
+};
+
+struct Availability {
+    bool available = false;
+    QString program;     // the absolute path that would run, when found
+    QString detail;      // what was found, or what is missing
+    QString installHint; // when missing: what to run to get it
+};
+
+// Refuses a profile that cannot be stored or started, naming the field.
+Result<void> validateProfile(const AgentProfile &profile);
+
+// The presets, in the order they are listed: demo, claude-code, codex, gemini, deepagents.
+QList<AgentProfile> presetProfiles();
+
+// Is the profile's program there? For a sandboxed agent, also says when the program lives outside the
+// system folders a sandbox sees.
+Availability checkAvailability(const AgentProfile &profile,
+                               const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment());
+
+// The launch for running the profile on the host: the program resolved on PATH, only the base
+// variables (PATH, HOME, locale …) and the allowlisted ones from hostEnv, in workspace.
+Result<AgentLaunch> hostLaunch(const AgentProfile &profile, const QString &workspace,
+                               const QProcessEnvironment &hostEnv = QProcessEnvironment::systemEnvironment());
+
+// The airlock-demo-agent binary: $AIRLOCK_DEMO_AGENT, next to the running program, in the build
+// tree, in libexec, then PATH. Empty when not found.
+QString locateDemoAgent();
+// The bundled demo workspace (a template; copy it before a session edits it). Empty when not found.
+QString locateDemoWorkspace();
+// Copies the demo workspace into target (created; must be empty if it exists); returns its path.
+Result<QString> copyDemoWorkspace(const QString &target);
+
+class AgentCatalogue
+{
+public:
+    // Opens (creating or upgrading) the database at dbPath.
+    static Result<AgentCatalogue> open(const QString &dbPath);
+
+    // Presets first (in their order), then stored profiles by name; a stored profile replaces the
+    // preset of the same name in place.
+    Result<QList<AgentProfile>> list();
+    Result<std::optional<AgentProfile>> find(const QString &name);
+    // Stores a new profile; refuses a name already stored unless replace is true.
+    Result<void> save(const AgentProfile &profile, bool replace = false);
+    // Removes a stored profile; false when there was none (presets cannot be removed).
+    Result<bool> remove(const QString &name);
+
+private:
+    explicit AgentCatalogue(store::Connection db) : m_db(std::move(db)) {}
+    Result<QList<AgentProfile>> stored();
+    store::Connection m_db;
+};
+
+} // namespace airlock::agent

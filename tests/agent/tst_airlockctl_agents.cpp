@@ -1,0 +1,147 @@
+// airlockctl agents list|add|remove, run as a separate process the way a user or a script runs it.
+#include "testutil.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace airlock;
+
+class TestAirlockctlAgents : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    QString m_db;
+
+    test::Run ctl(const QStringList &args)
+    {
+        return test::run(QStringLiteral(AIRLOCKCTL_PATH), QStringList{QStringLiteral("--db"), m_db} + args);
+    }
+    QJsonObject listed(const QString &name)
+    {
+        const auto r = ctl({QStringLiteral("agents"), QStringLiteral("list"), QStringLiteral("--json")});
+        const QJsonArray all = QJsonDocument::fromJson(r.out).array();
+        for (const QJsonValue &v : all)
+            if (v[QStringLiteral("name")].toString() == name)
+                return v.toObject();
+        return {};
+    }
+
+private Q_SLOTS:
+    void initTestCase() { m_db = m_dir.filePath(QStringLiteral("agents.db")); }
+
+    void presetsOnAFreshMachine()
+    {
+        auto r = ctl({QStringLiteral("agents"), QStringLiteral("list"), QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonArray all = QJsonDocument::fromJson(r.out).array();
+        QStringList names;
+        for (const QJsonValue &v : all) {
+            names << v[QStringLiteral("name")].toString();
+            QVERIFY(v[QStringLiteral("builtIn")].toBool());
+            QVERIFY(v[QStringLiteral("available")].isBool());
+            // Missing means a hint; present means a program.
+            QVERIFY(v[QStringLiteral("available")].toBool() ? v[QStringLiteral("program")].isString()
+                                                          : !v[QStringLiteral("installHint")].toString().isEmpty());
+        }
+        QCOMPARE(names, (QStringList{"demo", "claude-code", "codex", "gemini", "deepagents"}));
+        QCOMPARE(all.at(0)[QStringLiteral("placement")].toString(), QStringLiteral("host"));
+        QCOMPARE(all.at(1)[QStringLiteral("placement")].toString(), QStringLiteral("sandbox"));
+        QCOMPARE(all.at(3)[QStringLiteral("args")].toArray(), QJsonArray{QStringLiteral("--experimental-acp")});
+
+        r = ctl({QStringLiteral("agents"), QStringLiteral("list")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out.startsWith("NAME"));
+        QVERIFY(r.out.contains("claude-code"));
+    }
+
+    void addTakesTheCommandAfterDashes()
+    {
+        auto r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("mine"), QStringLiteral("--placement"),
+                      QStringLiteral("host"), QStringLiteral("--env"), QStringLiteral("MY_KEY"), QStringLiteral("--env"),
+                      QStringLiteral("OTEL_*"), QStringLiteral("--policy"), QStringLiteral("standard"), QStringLiteral("--"),
+                      QStringLiteral("/bin/sh"), QStringLiteral("--json"), QStringLiteral("-c"), QStringLiteral("two words"),
+                      QStringLiteral("--"), QStringLiteral("--placement")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(r.out.contains("saved agent mine"));
+        QVERIFY(r.err.contains("unconfined")); // the host placement's warning
+        const QJsonObject mine = listed(QStringLiteral("mine"));
+        QCOMPARE(mine[QStringLiteral("command")].toString(), QStringLiteral("/bin/sh"));
+        // Everything after the first -- is the agent's, options and later dashes included.
+        QCOMPARE(mine[QStringLiteral("args")].toArray(),
+                 (QJsonArray{QStringLiteral("--json"), QStringLiteral("-c"), QStringLiteral("two words"), QStringLiteral("--"),
+                             QStringLiteral("--placement")}));
+        QCOMPARE(mine[QStringLiteral("placement")].toString(), QStringLiteral("host"));
+        QCOMPARE(mine[QStringLiteral("envAllow")].toArray(), (QJsonArray{QStringLiteral("MY_KEY"), QStringLiteral("OTEL_*")}));
+        QCOMPARE(mine[QStringLiteral("defaultPolicy")].toString(), QStringLiteral("standard"));
+        QVERIFY(mine[QStringLiteral("available")].toBool());
+        QVERIFY(!mine[QStringLiteral("builtIn")].toBool());
+
+        r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("mine"), QStringLiteral("--"), QStringLiteral("/bin/true")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY(r.err.contains("already stored"));
+        r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("mine"), QStringLiteral("--replace"), QStringLiteral("--"),
+                 QStringLiteral("/bin/true")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QCOMPARE(listed(QStringLiteral("mine"))[QStringLiteral("placement")].toString(), QStringLiteral("sandbox"));
+    }
+
+    void addWithoutDashesAndMissingPrograms()
+    {
+        auto r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("later"), QStringLiteral("not-installed-agent")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY2(r.err.contains("not-installed-agent was not found on PATH"), r.err.constData());
+        QVERIFY(!listed(QStringLiteral("later"))[QStringLiteral("available")].toBool());
+        r = ctl({QStringLiteral("agents"), QStringLiteral("list")});
+        QVERIFY(r.out.contains("later"));
+        QVERIFY(r.out.contains("missing"));
+        QVERIFY(r.out.contains("install: install not-installed-agent"));
+    }
+
+    void badCommandLines_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QString>("says");
+        QTest::newRow("no name") << QStringList{"agents", "add"} << 2 << "needs a name";
+        QTest::newRow("no command") << QStringList{"agents", "add", "x", "--"} << 2 << "needs the command";
+        QTest::newRow("name only") << QStringList{"agents", "add", "x"} << 2 << "needs the command";
+        QTest::newRow("command before dashes") << QStringList{"agents", "add", "x", "foo", "--", "bar"} << 2 << "after --";
+        QTest::newRow("bad placement") << QStringList{"agents", "add", "x", "--placement", "cloud", "--", "a"} << 2 << "sandbox or host";
+        QTest::newRow("bad name") << QStringList{"agents", "add", "no good", "--", "a"} << 2 << "not an agent name";
+        QTest::newRow("bad variable") << QStringList{"agents", "add", "x", "--env", "A-B", "--", "a"} << 2 << "environment variable";
+        QTest::newRow("unknown option") << QStringList{"agents", "add", "x", "--frobnicate", "--", "a"} << 2 << "frobnicate";
+        QTest::newRow("remove nothing") << QStringList{"agents", "remove", "nobody"} << 1 << "no stored agent";
+        QTest::newRow("remove a preset") << QStringList{"agents", "remove", "codex"} << 1 << "built-in preset";
+        QTest::newRow("unknown verb") << QStringList{"agents", "launch"} << 2 << "unknown command";
+    }
+
+    void badCommandLines()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(int, exitCode);
+        QFETCH(QString, says);
+        const auto r = ctl(args);
+        QCOMPARE(r.exitCode, exitCode);
+        QVERIFY2(QString::fromUtf8(r.err).contains(says), r.err.constData());
+    }
+
+    void removeAndHelp()
+    {
+        QVERIFY(ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("gone"), QStringLiteral("--"), QStringLiteral("/bin/true")}).exitCode == 0);
+        auto r = ctl({QStringLiteral("agents"), QStringLiteral("remove"), QStringLiteral("gone")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(listed(QStringLiteral("gone")).isEmpty());
+        r = test::run(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--help")});
+        QVERIFY(r.out.contains("agents add NAME"));
+        r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("--help")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out.contains("--placement"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAirlockctlAgents)
+#include "tst_airlockctl_agents.moc"
