@@ -1,0 +1,200 @@
+#pragma once
+
+#include "docker/dockerclient.h"
+#include "docker/dockerstats.h"
+#include "docker/reconcile.h"
+#include "sandbox/backend.h"
+
+#include <QElapsedTimer>
+#include <QFuture>
+#include <QJsonObject>
+#include <QPointer>
+
+#include <functional>
+#include <optional>
+
+class QFileSystemWatcher;
+class QTimer;
+
+// The Docker backend of the sandbox contract (ARCHITECTURE.md): each sandbox is one container made from
+// the policy's compiled create body, whose first process is airlock-shim, bind-mounted read-only from the
+// host. The shim's control socket appears in a per-sandbox host folder bound at /airlock/control, so
+// exec, files and the egress bridge go through ShimClient exactly as in the local backend; Docker itself
+// only creates, starts, stops, removes, reports stats and tells when a container dies or runs out of
+// memory. Nothing here blocks on the daemon.
+
+namespace airlock::docker {
+
+class DockerBackend;
+
+struct DockerBackendOptions
+{
+    QString shimPath;          // the static airlock-shim; empty: AIRLOCK_SHIM, beside the program, /usr/libexec/airlock
+    QString runtimeDir;        // where control folders go; empty: $XDG_RUNTIME_DIR/airlock/docker, else /tmp/airlock-UID/docker
+    int startTimeoutMs = 30000; // create, start and the shim's socket together
+    int statsIntervalMs = 0;   // 0: stats only when asked
+};
+
+class DockerSandbox : public sandbox::Sandbox
+{
+    Q_OBJECT
+public:
+    ~DockerSandbox() override;
+
+    QString containerId() const { return m_containerId; }
+    QString containerName() const { return m_containerName; }
+    QString controlDir() const { return m_controlDir; }
+    QString image() const { return m_image; }
+
+    void stop(int graceMs = -1) override;
+    void destroy() override;
+    // Starts a Stopped persistent sandbox's container again and reconnects to its shim.
+    void start();
+
+    // One sample now; statsUpdated() follows too. Fails unless the container runs.
+    QFuture<Result<ContainerStats>> stats();
+    std::optional<ContainerStats> lastStats() const { return m_lastStats; }
+
+Q_SIGNALS:
+    void statsUpdated(const airlock::docker::ContainerStats &stats);
+    // The kernel's OOM killer ended a process in the container; the sandbox may still run.
+    void outOfMemory();
+
+protected:
+    void shimReady() override;
+    void shimLost(const Error &error) override;
+    void refreshInfo(sandbox::SandboxInfo &info) const override;
+
+private:
+    friend class DockerBackend;
+    DockerSandbox(DockerBackend *backend, sandbox::SandboxInfo info, QString controlDir, QString image);
+
+    DockerClient *client() const;
+    void launch(const QJsonObject &createBody);
+    void startContainer();
+    void attach();
+    void waitForSocket();
+    void checkSocket();
+    void lost(const Error &why);
+    void finalize(const Error &why);
+    void failWith(const Error &error);
+    void finishDestroy();
+    void noteEvent(const QString &action, const QJsonObject &attributes);
+    void inspectDetails();
+    QJsonObject eventPayload() const;
+
+    DockerBackend *m_backend; // the parent: it outlives its sandboxes
+    QString m_controlDir;
+    QString m_image;
+    QString m_containerId;
+    QString m_containerName;
+    QString m_user; // the container's User, "uid:gid"; empty: the image's (root here)
+    std::optional<qint64> m_memoryLimit;
+    bool m_autoRemove = false;
+    QFileSystemWatcher *m_watcher = nullptr;
+    QTimer *m_socketPoll = nullptr;
+    QTimer *m_startDeadline = nullptr;
+    bool m_stopping = false;
+    bool m_creating = false;
+    bool m_launched = false; // this process created it (not adopted)
+    bool m_destroyRequested = false;
+    bool m_removed = false;
+    bool m_losing = false;
+    bool m_finalized = false;
+    bool m_oomSeen = false;
+    bool m_announced = false;
+    std::optional<qint64> m_exitCode;
+    std::optional<ContainerStats> m_lastStats;
+    QElapsedTimer m_clock; // for the debug log of how long each step took
+};
+
+class DockerBackend : public sandbox::Backend
+{
+    Q_OBJECT
+public:
+    // A client from DOCKER_HOST and friends.
+    explicit DockerBackend(QObject *parent = nullptr);
+    DockerBackend(DockerClient *client, DockerBackendOptions options, QObject *parent = nullptr);
+    ~DockerBackend() override;
+
+    QString name() const override { return QStringLiteral("docker"); }
+    // Cheap, local checks only (DOCKER_HOST, the socket file, its permissions, the last failure seen);
+    // probe() asks the daemon itself.
+    std::optional<QString> unavailableReason() const override;
+    Result<sandbox::Sandbox *> create(const sandbox::SandboxSpec &spec) override;
+    QList<sandbox::Sandbox *> sandboxes() const override;
+    // Reconciles; the report arrives through reconciled().
+    void discover() override;
+
+    DockerClient *client() const { return m_client; }
+    const DockerBackendOptions &options() const { return m_options; }
+
+    // Pings the daemon (negotiating the API version) and reads what it can enforce.
+    QFuture<Result<PingInfo>> probe();
+    // Reaps containers of unknown or ended sessions and of dead Airlock processes, re-adopts persistent
+    // ones, attaches those another live Airlock process uses; records sandbox.destroyed for each reaped
+    // container and one docker.reconciled event with the whole report.
+    QFuture<Result<ReconcileReport>> reconcile();
+    // Where reconcile() learns a session's state; by default the attached event store's sessions table.
+    void setSessionLookup(std::function<SessionStatus(const QString &session)> lookup);
+
+    QFuture<Result<ContainerStats>> stats(const QString &sandboxId);
+    // Samples every running sandbox this often (0: never); each sample comes through statsUpdated().
+    void setStatsInterval(int ms);
+
+    QString shimPath() const;
+    QString runtimeDir() const;
+    // host:path of the attached event store, the airlock.store label; empty without one.
+    QString storeIdentity() const;
+
+Q_SIGNALS:
+    void reconciled(const airlock::docker::ReconcileReport &report);
+    void statsUpdated(const QString &sandboxId, const airlock::docker::ContainerStats &stats);
+
+private:
+    friend class DockerSandbox;
+    struct Prepared
+    {
+        QJsonObject body;
+        QString controlDir;
+        QString image;
+    };
+    Result<Prepared> prepare(const sandbox::SandboxSpec &spec, const QString &id) const;
+    Result<QString> makeControlDir(const QString &id, const policy::Policy &policy) const;
+    // Opens the folder to the container's user (uid:gid from its User; empty: root) and no one else.
+    static Result<void> setupControlDir(const QString &path, const QString &user);
+    sandbox::LimitReport limitsFor(const policy::Policy &policy, const QString &containerName) const;
+    sandbox::LimitReport limitsFor(const QJsonObject &hostConfig, const QString &containerName) const;
+    DockerSandbox *findReusable(const sandbox::SandboxSpec &spec) const;
+    DockerSandbox *adopt(const ContainerRecord &container, bool owned);
+    void add(DockerSandbox *sandbox);
+    void forget(DockerSandbox *sandbox);
+    void ensureEvents();
+    void onEvent(const QJsonObject &event);
+    void fetchDaemonInfo();
+    SessionStatus sessionStatus(const QString &session) const;
+    void recordFor(const DockerSandbox *sandbox, const char *kind, const QJsonObject &payload) const;
+
+    DockerClient *m_client = nullptr;
+    DockerBackendOptions m_options;
+    QList<DockerSandbox *> m_sandboxes; // each leaves the list before it is deleted
+    std::function<SessionStatus(const QString &)> m_sessionLookup;
+    QJsonObject m_daemonInfo;
+    bool m_infoRequested = false;
+    mutable std::optional<QString> m_lastFailure;
+    quint64 m_eventsCall = 0;
+    QTimer *m_eventsRetry = nullptr;
+    QTimer *m_statsTimer = nullptr;
+};
+
+// Event kinds this backend adds to the sandbox.* ones.
+namespace events {
+inline constexpr auto SandboxOom = "sandbox.oom";             // payload: sandbox, backend, container, memoryLimit
+inline constexpr auto DockerReconciled = "docker.reconciled"; // payload: ReconcileReport::toJson()
+} // namespace events
+
+// Writes the Docker form of the strict seccomp profile: everything allowed except the syscalls a
+// sandboxed agent never needs and an escape would (namespaces, mount, ptrace, keyring, BPF, modules …).
+QString strictSeccompProfile();
+
+} // namespace airlock::docker

@@ -1,0 +1,275 @@
+// How a sandbox spec becomes a container: the create body, its control folder and its limit report.
+#include "docker/dockerbackend.h"
+
+#include "docker/dockererrors.h"
+#include "policy/codec.h"
+#include "policy/compiler.h"
+#include "policy/sandboxlayout.h"
+#include "store/eventstore.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QHostInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcessEnvironment>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace airlock::docker {
+
+using sandbox::LimitMechanism;
+using sandbox::LimitReport;
+
+QString strictSeccompProfile()
+{
+    static const char *const denied[] = {
+        "acct", "add_key", "bpf", "chroot", "clock_adjtime", "clock_settime", "delete_module", "fanotify_init",
+        "finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "init_module", "io_uring_enter",
+        "io_uring_register", "io_uring_setup", "ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl",
+        "lookup_dcookie", "mknod", "mknodat", "mount", "mount_setattr", "move_mount", "name_to_handle_at",
+        "nfsservctl", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root", "process_vm_readv",
+        "process_vm_writev", "ptrace", "quotactl", "reboot", "request_key", "setns", "settimeofday", "swapoff",
+        "swapon", "syslog", "umount", "umount2", "unshare", "uselib", "userfaultfd", "vhangup",
+    };
+    QJsonArray names;
+    for (const char *name : denied)
+        names.append(QString::fromLatin1(name));
+    QJsonArray rules{
+        QJsonObject{{QStringLiteral("names"), names},
+                    {QStringLiteral("action"), QStringLiteral("SCMP_ACT_ERRNO")},
+                    {QStringLiteral("errnoRet"), 1}},
+        // clone3 hides its flags in memory a filter cannot read: ENOSYS makes libc fall back to clone.
+        QJsonObject{{QStringLiteral("names"), QJsonArray{QStringLiteral("clone3")}},
+                    {QStringLiteral("action"), QStringLiteral("SCMP_ACT_ERRNO")},
+                    {QStringLiteral("errnoRet"), 38}},
+    };
+    // clone with any new-namespace flag: one rule per flag, since rules are or-ed and arguments and-ed.
+    for (const qint64 flag : {0x00020000LL, 0x02000000LL, 0x04000000LL, 0x08000000LL, 0x10000000LL, 0x20000000LL,
+                              0x40000000LL, 0x00000080LL}) {
+        rules.append(QJsonObject{
+            {QStringLiteral("names"), QJsonArray{QStringLiteral("clone")}},
+            {QStringLiteral("action"), QStringLiteral("SCMP_ACT_ERRNO")},
+            {QStringLiteral("errnoRet"), 1},
+            {QStringLiteral("args"), QJsonArray{QJsonObject{{QStringLiteral("index"), 0},
+                                                            {QStringLiteral("value"), flag},
+                                                            {QStringLiteral("valueTwo"), flag},
+                                                            {QStringLiteral("op"), QStringLiteral("SCMP_CMP_MASKED_EQ")}}}}});
+    }
+    const QJsonObject profile{
+        {QStringLiteral("defaultAction"), QStringLiteral("SCMP_ACT_ALLOW")},
+        {QStringLiteral("architectures"), QJsonArray{QStringLiteral("SCMP_ARCH_X86_64"), QStringLiteral("SCMP_ARCH_X86"),
+                                                     QStringLiteral("SCMP_ARCH_AARCH64")}},
+        {QStringLiteral("syscalls"), rules},
+    };
+    return QString::fromUtf8(QJsonDocument(profile).toJson(QJsonDocument::Compact));
+}
+
+QString DockerBackend::shimPath() const
+{
+    if (!m_options.shimPath.isEmpty())
+        return m_options.shimPath;
+    QStringList candidates;
+    if (const QString env = qEnvironmentVariable("AIRLOCK_SHIM"); !env.isEmpty())
+        candidates << env;
+    const QString dir = QCoreApplication::applicationDirPath();
+    candidates << dir + QStringLiteral("/airlock-shim") << dir + QStringLiteral("/../airlock-shim/airlock-shim")
+               << dir + QStringLiteral("/../../app/airlock-shim/airlock-shim")
+               << dir + QStringLiteral("/../libexec/airlock/airlock-shim")
+               << QStringLiteral("/usr/libexec/airlock/airlock-shim");
+    for (const QString &candidate : std::as_const(candidates)) {
+        const QFileInfo info(candidate);
+        if (info.isFile() && info.isExecutable())
+            return info.canonicalFilePath();
+    }
+    return {};
+}
+
+QString DockerBackend::runtimeDir() const
+{
+    if (!m_options.runtimeDir.isEmpty())
+        return m_options.runtimeDir;
+    const QString xdg = qEnvironmentVariable("XDG_RUNTIME_DIR");
+    if (!xdg.isEmpty() && QFileInfo(xdg).isDir())
+        return xdg + QStringLiteral("/airlock/docker");
+    return QDir::tempPath() + QStringLiteral("/airlock-%1/docker").arg(::geteuid());
+}
+
+QString DockerBackend::storeIdentity() const
+{
+    if (!eventStore())
+        return {};
+    return QHostInfo::localHostName() + u':' + QFileInfo(eventStore()->path()).absoluteFilePath();
+}
+
+Result<QString> DockerBackend::makeControlDir(const QString &id, const policy::Policy &policy) const
+{
+    const QString base = runtimeDir();
+    // Every folder on the way is private to this user, so the sandbox's own folder may be opened up
+    // to the container's user without opening it to anyone else on the host.
+    QDir().mkpath(base);
+    for (QString dir = base; dir.size() > 1 && dir.contains(QLatin1String("airlock")); dir = QFileInfo(dir).path())
+        ::chmod(QFile::encodeName(dir).constData(), 0700);
+    const QString path = base + u'/' + id;
+    if (QFileInfo::exists(path))
+        QDir(path).removeRecursively();
+    const QString user = policy.privileges.uid && policy.privileges.gid
+        ? QStringLiteral("%1:%2").arg(*policy.privileges.uid).arg(*policy.privileges.gid)
+        : QString();
+    if (auto opened = setupControlDir(path, user); !opened)
+        return std::unexpected(opened.error());
+    return path;
+}
+
+Result<void> DockerBackend::setupControlDir(const QString &path, const QString &user)
+{
+    if (!QDir().mkpath(path))
+        return fail(ErrorCode::Io, QStringLiteral("cannot create the sandbox's control folder %1").arg(path));
+    const QByteArray native = QFile::encodeName(path);
+    const QStringList ids = user.split(u':');
+    const qint64 uid = user.isEmpty() ? 0 : ids.value(0).toLongLong();
+    const qint64 gid = ids.size() > 1 ? ids.value(1).toLongLong() : uid;
+    const uid_t me = ::geteuid();
+    if (me == 0) {
+        if (::chown(native.constData(), uid_t(uid), gid_t(gid)) != 0 || ::chmod(native.constData(), 0700) != 0)
+            return fail(ErrorCode::Io, QStringLiteral("cannot hand the control folder %1 to uid %2").arg(path).arg(uid));
+    } else if (qint64(me) == uid) {
+        ::chmod(native.constData(), 0700);
+    } else {
+        // Another uid inside must create the socket here, and we must reach it; every parent is 0700.
+        ::chmod(native.constData(), 0777);
+    }
+    return {};
+}
+
+Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpec &spec, const QString &id) const
+{
+    const policy::Policy &p = spec.policy;
+    const QString shim = shimPath();
+    if (shim.isEmpty())
+        return fail(ErrorCode::NotFound, QStringLiteral("airlock-shim was not found (looked at $AIRLOCK_SHIM, beside %1 and in "
+                                                        "/usr/libexec/airlock); reinstall Airlock or set AIRLOCK_SHIM")
+                                             .arg(QCoreApplication::applicationDirPath()));
+    policy::LaunchContext context;
+    context.sessionId = spec.sessionId;
+    context.workspace = QDir::cleanPath(spec.workspace);
+    context.shim = shim;
+    context.controlDir = runtimeDir() + u'/' + id;
+    context.home = QDir::homePath();
+    const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const QString &key : env.keys())
+        context.hostEnvironment.insert(key, env.value(key));
+    for (const QString &relative : p.filesystem.protectedPaths) {
+        if (QFileInfo::exists(context.workspace + u'/' + relative))
+            context.existingProtectedPaths << relative;
+    }
+    if (p.privileges.seccomp == policy::SeccompMode::Strict) {
+        context.seccompProfileJson = strictSeccompProfile();
+    } else if (p.privileges.seccomp == policy::SeccompMode::Custom) {
+        QFile profile(p.privileges.seccompProfile);
+        if (!profile.open(QIODevice::ReadOnly))
+            return fail(ErrorCode::NotFound, QStringLiteral("cannot read the seccomp profile %1: %2")
+                                                 .arg(p.privileges.seccompProfile, profile.errorString()));
+        context.seccompProfileJson = QString::fromUtf8(profile.readAll());
+    }
+    auto compiled = policy::compileDockerCreate(p, context);
+    if (!compiled)
+        return std::unexpected(compiled.error());
+
+    auto controlDir = makeControlDir(id, p);
+    if (!controlDir)
+        return std::unexpected(controlDir.error());
+
+    QJsonObject body = *compiled;
+    const policy::Lifecycle lifecycle = spec.effectiveLifecycle();
+    QJsonObject labelObject = body.value(u"Labels").toObject();
+    labelObject.insert(QLatin1StringView(labels::Sandbox), id);
+    labelObject.insert(QLatin1StringView(labels::Lifecycle), policy::nameOf(lifecycle));
+    labelObject.insert(QLatin1StringView(labels::PolicyName), spec.policyName);
+    labelObject.insert(QLatin1StringView(labels::Workspace), context.workspace);
+    labelObject.insert(QLatin1StringView(labels::ControlDir), *controlDir);
+    labelObject.insert(QLatin1StringView(labels::Owner), currentOwner());
+    if (const QString store = storeIdentity(); !store.isEmpty())
+        labelObject.insert(QLatin1StringView(labels::Store), store);
+    body.insert(QStringLiteral("Labels"), labelObject);
+
+    QJsonObject host = body.value(u"HostConfig").toObject();
+    // The spec may override the policy's lifecycle (the CLI keeps its sandboxes); only ephemeral ones
+    // may vanish on their own.
+    host.insert(QStringLiteral("AutoRemove"), lifecycle == policy::Lifecycle::Ephemeral);
+    body.insert(QStringLiteral("HostConfig"), host);
+
+    if (::geteuid() != 0 && qint64(::geteuid()) != p.privileges.uid.value_or(0)) {
+        QJsonArray cmd = body.value(u"Cmd").toArray();
+        cmd.append(QStringLiteral("--socket-mode"));
+        cmd.append(QStringLiteral("666"));
+        body.insert(QStringLiteral("Cmd"), cmd);
+    }
+    return Prepared{body, *controlDir, p.runtime.image};
+}
+
+LimitReport DockerBackend::limitsFor(const policy::Policy &policy, const QString &containerName) const
+{
+    QJsonObject host;
+    const policy::Resources &r = policy.resources;
+    if (r.memoryBytes)
+        host.insert(QStringLiteral("Memory"), *r.memoryBytes);
+    if (r.cpus)
+        host.insert(QStringLiteral("NanoCpus"), qint64(*r.cpus * 1e9));
+    if (r.pids)
+        host.insert(QStringLiteral("PidsLimit"), *r.pids);
+    if (r.maxFileBytes)
+        host.insert(QStringLiteral("Ulimits"), QJsonArray{QJsonObject{{QStringLiteral("Name"), QStringLiteral("fsize")},
+                                                                      {QStringLiteral("Hard"), *r.maxFileBytes}}});
+    return limitsFor(host, containerName);
+}
+
+LimitReport DockerBackend::limitsFor(const QJsonObject &host, const QString &containerName) const
+{
+    LimitReport report;
+    const QString cgroup = m_daemonInfo.value(u"CgroupVersion").toString();
+    report.mechanism = cgroup == QLatin1String("2") ? LimitMechanism::CgroupV2 : LimitMechanism::CgroupV1;
+    const QString driver = m_daemonInfo.value(u"CgroupDriver").toString();
+    report.where = QStringLiteral("docker container %1%2").arg(containerName,
+                                                               driver.isEmpty() ? QString() : QStringLiteral(" (cgroup driver %1)").arg(driver));
+    const QString version = report.mechanism == LimitMechanism::CgroupV2 ? QStringLiteral("cgroup v2") : QStringLiteral("cgroup v1");
+    const auto supported = [this](const char *key) {
+        const QJsonValue v = m_daemonInfo.value(QLatin1StringView(key));
+        return v.isUndefined() || v.toBool(); // unknown until the daemon told us: assume the usual
+    };
+    const qint64 memory = qint64(host.value(u"Memory").toDouble());
+    if (memory > 0) {
+        if (supported("MemoryLimit"))
+            report.enforced << QStringLiteral("memory %1: Docker HostConfig.Memory (%2), no swap on top").arg(formatBytes(memory), version);
+        else
+            report.unenforced << QStringLiteral("memory %1: the daemon reports no memory cgroup").arg(formatBytes(memory));
+        if (!supported("SwapLimit"))
+            report.unenforced << QStringLiteral("swap: the kernel has no swap accounting, so the container may swap");
+    }
+    const qint64 nanoCpus = qint64(host.value(u"NanoCpus").toDouble());
+    if (nanoCpus > 0) {
+        const QString cpus = QString::number(double(nanoCpus) / 1e9, 'g', 3);
+        if (supported("CpuCfsQuota"))
+            report.enforced << QStringLiteral("cpus %1: Docker HostConfig.NanoCpus (CFS quota)").arg(cpus);
+        else
+            report.unenforced << QStringLiteral("cpus %1: the daemon reports no CFS quota support").arg(cpus);
+    }
+    const qint64 pids = qint64(host.value(u"PidsLimit").toDouble());
+    if (pids > 0) {
+        if (supported("PidsLimit"))
+            report.enforced << QStringLiteral("processes %1: Docker HostConfig.PidsLimit (pids cgroup)").arg(pids);
+        else
+            report.unenforced << QStringLiteral("processes %1: the daemon reports no pids cgroup").arg(pids);
+    }
+    const QJsonArray ulimits = host.value(u"Ulimits").toArray();
+    for (const QJsonValue &u : ulimits) {
+        if (u.toObject().value(u"Name").toString() == QLatin1String("fsize"))
+            report.enforced << QStringLiteral("file size %1: RLIMIT_FSIZE").arg(formatBytes(qint64(u.toObject().value(u"Hard").toDouble())));
+    }
+    return report;
+}
+
+} // namespace airlock::docker

@@ -1,0 +1,460 @@
+#include "docker/dockerbackend.h"
+
+#include "docker/dockererrors.h"
+#include "policy/sandboxlayout.h"
+#include "sandbox/shimclient.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QFileSystemWatcher>
+#include <QJsonArray>
+#include <QTimer>
+
+namespace airlock::docker {
+
+using sandbox::SandboxState;
+
+namespace {
+
+constexpr int kSocketPollMs = 20;
+constexpr int kShimConnectTimeoutMs = 10000;
+// After the shim's connection drops, how long the die event may take to say why.
+constexpr int kDieEventGraceMs = 2000;
+
+} // namespace
+
+DockerSandbox::DockerSandbox(DockerBackend *backend, sandbox::SandboxInfo info, QString controlDir, QString image)
+    : Sandbox(std::move(info), backend),
+      m_backend(backend),
+      m_controlDir(std::move(controlDir)),
+      m_image(std::move(image)),
+      m_socketPoll(new QTimer(this)),
+      m_startDeadline(new QTimer(this))
+{
+    m_containerName = QStringLiteral("airlock-") + id();
+    m_socketPoll->setInterval(kSocketPollMs);
+    connect(m_socketPoll, &QTimer::timeout, this, &DockerSandbox::checkSocket);
+    m_startDeadline->setSingleShot(true);
+    connect(m_startDeadline, &QTimer::timeout, this, [this] {
+        failWith(Error{ErrorCode::Io, QStringLiteral("the shim of sandbox %1 did not open its control socket within %2 s; "
+                                                     "the image may lack a loader for it, or the container cannot "
+                                                     "write to %3")
+                                          .arg(id())
+                                          .arg(m_backend->options().startTimeoutMs / 1000)
+                                          .arg(m_controlDir)});
+    });
+}
+
+DockerSandbox::~DockerSandbox() = default;
+
+DockerClient *DockerSandbox::client() const
+{
+    return m_backend->client();
+}
+
+QJsonObject DockerSandbox::eventPayload() const
+{
+    const sandbox::SandboxInfo i = info();
+    QJsonObject payload{{QStringLiteral("sandbox"), i.id},
+                        {QStringLiteral("backend"), QStringLiteral("docker")},
+                        {QStringLiteral("policy"), i.policyName},
+                        {QStringLiteral("policyHash"), i.policyHash},
+                        {QStringLiteral("limits"), i.limits.toJson()},
+                        {QStringLiteral("lifecycle"), policy::nameOf(i.lifecycle)},
+                        {QStringLiteral("workspace"), i.workspace},
+                        {QStringLiteral("image"), m_image},
+                        {QStringLiteral("container"), m_containerId.left(12)}};
+    return payload;
+}
+
+void DockerSandbox::launch(const QJsonObject &createBody)
+{
+    const QJsonObject host = createBody.value(u"HostConfig").toObject();
+    m_autoRemove = host.value(u"AutoRemove").toBool();
+    m_user = createBody.value(u"User").toString();
+    if (const qint64 memory = qint64(host.value(u"Memory").toDouble()); memory > 0)
+        m_memoryLimit = memory;
+    mutableInfo().limits = m_backend->limitsFor(host, m_containerName);
+    m_launched = true;
+    m_creating = true;
+    m_startDeadline->start(m_backend->options().startTimeoutMs);
+    m_clock.start();
+    client()->createContainer(createBody, m_containerName).then(this, [this](const Result<QString> &created) {
+        m_creating = false;
+        qCDebug(lcDocker) << id() << "created after" << m_clock.elapsed() << "ms";
+        if (!created) {
+            failWith(created.error());
+            return;
+        }
+        m_containerId = *created;
+        if (m_destroyRequested) {
+            finishDestroy();
+            return;
+        }
+        if (m_stopping) {
+            setState(SandboxState::Stopped, QStringLiteral("stopped before it started"));
+            return;
+        }
+        startContainer();
+    });
+}
+
+void DockerSandbox::startContainer()
+{
+    // A socket left by an earlier run of this container would look like a ready shim.
+    QFile::remove(m_controlDir + QStringLiteral("/shim.sock"));
+    waitForSocket();
+    client()->startContainer(m_containerId).then(this, [this](const Result<void> &started) {
+        qCDebug(lcDocker) << id() << "started after" << m_clock.elapsed() << "ms";
+        if (!started)
+            failWith(started.error());
+    });
+}
+
+void DockerSandbox::start()
+{
+    if (state() != SandboxState::Stopped && state() != SandboxState::Failed)
+        return;
+    if (m_containerId.isEmpty() || (m_autoRemove && !m_launched)) {
+        setState(state(), QStringLiteral("sandbox %1 has no container to start; create a new one").arg(id()));
+        return;
+    }
+    if (auto dir = DockerBackend::setupControlDir(m_controlDir, m_user); !dir) {
+        failWith(dir.error());
+        return;
+    }
+    m_stopping = false;
+    m_losing = false;
+    m_finalized = false;
+    m_oomSeen = false;
+    m_exitCode.reset();
+    setState(SandboxState::Starting);
+    m_backend->ensureEvents();
+    m_startDeadline->start(m_backend->options().startTimeoutMs);
+    startContainer();
+}
+
+void DockerSandbox::attach()
+{
+    m_stopping = false;
+    setState(SandboxState::Starting);
+    m_startDeadline->start(m_backend->options().startTimeoutMs);
+    waitForSocket();
+    inspectDetails();
+}
+
+void DockerSandbox::waitForSocket()
+{
+    if (!m_watcher) {
+        m_watcher = new QFileSystemWatcher(this);
+        connect(m_watcher, &QFileSystemWatcher::directoryChanged, this, &DockerSandbox::checkSocket);
+    }
+    if (QFileInfo(m_controlDir).isDir() && !m_watcher->directories().contains(m_controlDir))
+        m_watcher->addPath(m_controlDir);
+    m_socketPoll->start();
+    checkSocket();
+}
+
+void DockerSandbox::checkSocket()
+{
+    if (!m_socketPoll->isActive())
+        return;
+    const QString socket = m_controlDir + QStringLiteral("/shim.sock");
+    if (!QFileInfo::exists(socket))
+        return;
+    m_socketPoll->stop();
+    if (m_watcher)
+        m_watcher->removePaths(m_watcher->directories());
+    qCDebug(lcDocker) << id() << "shim socket after" << m_clock.elapsed() << "ms";
+    connectShim(socket, kShimConnectTimeoutMs);
+}
+
+void DockerSandbox::shimReady()
+{
+    m_startDeadline->stop();
+    if (m_stopping)
+        return;
+    qCDebug(lcDocker) << id() << "shim ready after" << m_clock.elapsed() << "ms";
+    setState(SandboxState::Running);
+    if (m_launched && !m_announced) {
+        m_announced = true;
+        m_backend->recordFor(this, sandbox::events::SandboxCreated, eventPayload());
+    }
+    // The host pid and user are for the Sandboxes dock; a one-shot run is over before it looks.
+    QTimer::singleShot(m_launched ? 1000 : 0, this, [this] {
+        if (state() == SandboxState::Running)
+            inspectDetails();
+    });
+}
+
+void DockerSandbox::inspectDetails()
+{
+    if (m_containerId.isEmpty())
+        return;
+    client()->inspectContainer(m_containerId).then(this, [this](const Result<QJsonObject> &inspected) {
+        if (!inspected)
+            return;
+        const QJsonObject state = inspected->value(u"State").toObject();
+        const QJsonObject host = inspected->value(u"HostConfig").toObject();
+        const QJsonObject config = inspected->value(u"Config").toObject();
+        sandbox::SandboxInfo &i = mutableInfo();
+        i.hostPid = qint64(state.value(u"Pid").toDouble());
+        m_user = config.value(u"User").toString();
+        const QString uid = m_user.isEmpty() ? QStringLiteral("0") : m_user.section(u':', 0, 0);
+        i.uidMapping = QStringLiteral("%1 -> %1").arg(uid);
+        if (!m_launched) {
+            // Adopted: what this run knows comes from the container itself.
+            m_autoRemove = host.value(u"AutoRemove").toBool();
+            if (const qint64 memory = qint64(host.value(u"Memory").toDouble()); memory > 0)
+                m_memoryLimit = memory;
+            i.limits = m_backend->limitsFor(host, m_containerName);
+            m_image = config.value(u"Image").toString();
+        }
+        Q_EMIT infoChanged();
+    });
+}
+
+void DockerSandbox::shimLost(const Error &error)
+{
+    if (m_stopping || state() == SandboxState::Stopped || state() == SandboxState::Destroyed
+        || state() == SandboxState::Failed)
+        return;
+    lost(error);
+}
+
+void DockerSandbox::lost(const Error &why)
+{
+    if (m_losing)
+        return;
+    m_losing = true;
+    m_startDeadline->stop();
+    m_socketPoll->stop();
+    disconnectShim();
+    if (m_exitCode) {
+        finalize(why);
+        return;
+    }
+    if (m_containerId.isEmpty()) {
+        finalize(why);
+        return;
+    }
+    client()->inspectContainer(m_containerId).then(this, [this, why](const Result<QJsonObject> &inspected) {
+        if (inspected) {
+            const QJsonObject state = inspected->value(u"State").toObject();
+            if (!state.value(u"Running").toBool()) {
+                m_exitCode = qint64(state.value(u"ExitCode").toDouble());
+                m_oomSeen = m_oomSeen || state.value(u"OOMKilled").toBool();
+                finalize(why);
+                return;
+            }
+        }
+        // Still running, or already removed: the die event tells the rest.
+        QTimer::singleShot(kDieEventGraceMs, this, [this, why] { finalize(why); });
+    });
+}
+
+void DockerSandbox::finalize(const Error &why)
+{
+    if (m_finalized)
+        return;
+    m_finalized = true;
+    if (m_oomSeen && (!m_exitCode || *m_exitCode == 137)) {
+        failWith(oomKilled(id(), m_memoryLimit));
+        return;
+    }
+    if (!m_exitCode) {
+        failWith(why);
+        return;
+    }
+    const qint64 status = *m_exitCode;
+    if (m_containerId.isEmpty()) {
+        failWith(containerExited(id(), status, {}));
+        return;
+    }
+    // The shim says on stderr why it gave up; the logs outlive the container only without AutoRemove.
+    client()->containerLogs(m_containerId, 20).then(this, [this, status](const Result<ContainerLogs> &logs) {
+        failWith(containerExited(id(), status, logs ? QString::fromUtf8(logs->err + logs->out) : QString()));
+    });
+}
+
+void DockerSandbox::failWith(const Error &error)
+{
+    m_startDeadline->stop();
+    m_socketPoll->stop();
+    if (state() == SandboxState::Destroyed)
+        return;
+    const bool wasStarting = state() == SandboxState::Starting;
+    disconnectShim();
+    m_stopping = true;
+    setState(SandboxState::Failed, error.message);
+    QJsonObject payload = eventPayload();
+    payload.insert(QStringLiteral("message"), error.message);
+    m_backend->recordFor(this, sandbox::events::SandboxFailed, payload);
+    if (error.message.contains(QLatin1String("Docker daemon")) || error.message.contains(QLatin1String("Docker socket")))
+        m_backend->m_lastFailure = error.message;
+    // A container that never got going is of no use to anyone; one that ran has exited already.
+    if (wasStarting && !m_containerId.isEmpty())
+        client()->removeContainer(m_containerId, true);
+}
+
+void DockerSandbox::noteEvent(const QString &action, const QJsonObject &attributes)
+{
+    if (action == QLatin1String("oom")) {
+        m_oomSeen = true;
+        Q_EMIT outOfMemory();
+        QJsonObject payload = eventPayload();
+        if (m_memoryLimit)
+            payload.insert(QStringLiteral("memoryLimit"), *m_memoryLimit);
+        m_backend->recordFor(this, events::SandboxOom, payload);
+        return;
+    }
+    if (action == QLatin1String("die")) {
+        bool ok = false;
+        const qint64 code = attributes.value(u"exitCode").toString().toLongLong(&ok);
+        m_exitCode = ok ? code : -1;
+        if (m_stopping)
+            return;
+        if (m_losing)
+            finalize(Error{ErrorCode::Io, QStringLiteral("the container of sandbox %1 stopped").arg(id())});
+        else if (state() == SandboxState::Starting || state() == SandboxState::Running)
+            lost(Error{ErrorCode::Io, QStringLiteral("the container of sandbox %1 stopped").arg(id())});
+        return;
+    }
+    if (action == QLatin1String("destroy") && !m_stopping
+        && (state() == SandboxState::Starting || state() == SandboxState::Running)) {
+        lost(containerGone(id()));
+    }
+}
+
+void DockerSandbox::stop(int graceMs)
+{
+    if (state() == SandboxState::Stopped || state() == SandboxState::Destroyed || state() == SandboxState::Failed)
+        return;
+    m_stopping = true;
+    m_startDeadline->stop();
+    m_socketPoll->stop();
+    disconnectShim();
+    setState(SandboxState::Stopping);
+    if (m_containerId.isEmpty()) {
+        if (!m_creating)
+            setState(SandboxState::Stopped);
+        return; // the create answer sees m_stopping
+    }
+    const int seconds = graceMs < 0 ? 3 : std::max(1, (graceMs + 999) / 1000);
+    client()->stopContainer(m_containerId, seconds).then(this, [this](const Result<void> &stopped) {
+        if (state() != SandboxState::Stopping)
+            return;
+        if (!stopped) {
+            setState(SandboxState::Failed, stopped.error().message);
+            return;
+        }
+        setState(SandboxState::Stopped, m_autoRemove ? QStringLiteral("stopped; Docker removed its container")
+                                                     : QStringLiteral("stopped; its container is kept"));
+        m_backend->recordFor(this, sandbox::events::SandboxStopped, eventPayload());
+    });
+}
+
+void DockerSandbox::destroy()
+{
+    if (state() == SandboxState::Destroyed || m_destroyRequested)
+        return;
+    m_destroyRequested = true;
+    m_stopping = true;
+    m_startDeadline->stop();
+    m_socketPoll->stop();
+    const bool running = state() == SandboxState::Running;
+    if (state() == SandboxState::Starting || running)
+        setState(SandboxState::Stopping);
+    if (running && m_autoRemove && shim() && shim()->isReady() && !m_containerId.isEmpty()) {
+        // A container whose first process exits is cheaper for the daemon to tear down than one it
+        // must kill: ask the shim to leave, and let AutoRemove do the rest while we wait for it.
+        auto removed = client()->waitContainer(m_containerId, QStringLiteral("removed"));
+        shim()->shutdown(0);
+        auto *guard = new QTimer(this);
+        guard->setSingleShot(true);
+        connect(guard, &QTimer::timeout, this, [this] {
+            disconnectShim();
+            finishDestroy(); // the shim did not go: force it
+        });
+        guard->start(5000);
+        m_clock.start();
+        removed.then(this, [this, guard](const Result<qint64> &gone) {
+            qCDebug(lcDocker) << id() << "left after" << m_clock.elapsed() << "ms"
+                              << (gone ? QString() : gone.error().message);
+            if (!guard->isActive())
+                return;
+            guard->stop();
+            disconnectShim();
+            if (gone) {
+                m_removed = true; // the daemon removed it: nothing left to delete
+                finishDestroy();
+                return;
+            }
+            finishDestroy(); // the wait failed: delete it (a 404 is fine)
+        });
+        return;
+    }
+    disconnectShim();
+    if (m_creating)
+        return; // the create answer finishes it
+    finishDestroy();
+}
+
+void DockerSandbox::finishDestroy()
+{
+    const auto cleanUp = [this] {
+        if (!m_controlDir.isEmpty())
+            QDir(m_controlDir).removeRecursively();
+        setState(SandboxState::Destroyed);
+        m_backend->recordFor(this, sandbox::events::SandboxDestroyed, eventPayload());
+        m_backend->forget(this);
+    };
+    if (m_containerId.isEmpty() || m_removed) {
+        cleanUp();
+        return;
+    }
+    m_clock.start();
+    client()->removeContainer(m_containerId, true).then(this, [this, cleanUp](const Result<void> &removed) {
+        qCDebug(lcDocker) << id() << "removed after" << m_clock.elapsed() << "ms";
+        if (!removed) {
+            m_destroyRequested = false;
+            setState(SandboxState::Failed, QStringLiteral("could not remove the container of sandbox %1: %2. Try again, or "
+                                                          "run 'airlockctl docker reconcile' once the daemon is back.")
+                                               .arg(id(), removed.error().message));
+            return;
+        }
+        cleanUp();
+    });
+}
+
+QFuture<Result<ContainerStats>> DockerSandbox::stats()
+{
+    if (m_containerId.isEmpty() || (state() != SandboxState::Running && state() != SandboxState::Starting))
+        return QtFuture::makeReadyFuture(Result<ContainerStats>(std::unexpected(notRunning())));
+    return client()->containerStats(m_containerId).then(this, [this](const Result<QJsonObject> &raw) -> Result<ContainerStats> {
+        if (!raw)
+            return std::unexpected(raw.error());
+        auto parsed = parseStats(*raw, m_lastStats ? &*m_lastStats : nullptr);
+        if (!parsed)
+            return parsed;
+        parsed->sandboxId = id();
+        if (parsed->containerId.isEmpty())
+            parsed->containerId = m_containerId;
+        m_lastStats = *parsed;
+        if (parsed->pids >= 0)
+            mutableInfo().processes = int(parsed->pids);
+        Q_EMIT statsUpdated(*parsed);
+        Q_EMIT infoChanged();
+        return parsed;
+    });
+}
+
+void DockerSandbox::refreshInfo(sandbox::SandboxInfo &info) const
+{
+    Sandbox::refreshInfo(info);
+    if (info.state != SandboxState::Running)
+        info.processes = -1;
+}
+
+} // namespace airlock::docker

@@ -1,0 +1,355 @@
+// DockerBackend against the real daemon: the Hardened preset on the offline base image, exec and files
+// through the shim, labels and HostConfig as compiled, persistent reuse, adoption after a restart,
+// reaping, stats, and the failures a user meets (image missing, OOM, container exited, no daemon).
+// Skips with the reason when no Docker daemon can be used.
+#include "dockertestutil.h"
+
+#include "docker/dockererrors.h"
+#include "store/eventstore.h"
+#include "store/storereader.h"
+
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace airlock;
+using namespace airlock::docker;
+using namespace airlock::docker::test;
+using sandbox::SandboxState;
+
+class TestDockerBackend : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+    void hardenedRunsExecsAndIsRemoved();
+    void filesInAWritableWorkspace();
+    void persistentIsReusedAndAdoptedAfterRestart();
+    void reconcileReapsEndedAndUnknownSessions();
+    void statsAndLimits();
+    void imageMissing();
+    void outOfMemoryIsReported();
+    void containerExitIsReported();
+    void noDaemon_data();
+    void noDaemon();
+
+private:
+    QStringList kinds();
+    DockerBackend *newBackend();
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<store::EventStore> m_store;
+    QString m_workspace;
+    QList<DockerBackend *> m_backends;
+};
+
+void TestDockerBackend::initTestCase()
+{
+    if (const auto why = dockerUnavailable())
+        QSKIP(qPrintable(*why));
+}
+
+void TestDockerBackend::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    m_workspace = m_dir->filePath(QStringLiteral("ws"));
+    QVERIFY(QDir().mkpath(m_workspace));
+    QFile readme(m_workspace + QStringLiteral("/README"));
+    QVERIFY(readme.open(QIODevice::WriteOnly));
+    readme.write("hello from the host\n");
+    readme.close();
+    // uid 1000 inside must be able to read it while the host user may be root.
+    QFile::setPermissions(m_dir->path(), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ExeOther | QFile::ReadOther);
+    auto store = store::EventStore::open(m_dir->filePath(QStringLiteral("airlock.db")));
+    QVERIFY(store);
+    m_store = std::move(*store);
+}
+
+void TestDockerBackend::cleanup()
+{
+    for (DockerBackend *b : std::as_const(m_backends)) {
+        for (sandbox::Sandbox *s : b->sandboxes()) {
+            if (auto *d = qobject_cast<DockerSandbox *>(s))
+                destroyAndWait(*b, d, 15000);
+        }
+        delete b;
+    }
+    m_backends.clear();
+    m_store.reset();
+}
+
+DockerBackend *TestDockerBackend::newBackend()
+{
+    DockerBackendOptions options;
+    options.shimPath = QStringLiteral(AIRLOCK_SHIM_PATH);
+    options.runtimeDir = m_dir->filePath(QStringLiteral("run"));
+    auto *b = new DockerBackend(DockerClient::fromEnvironment(), options);
+    b->client()->setParent(b);
+    b->setEventStore(m_store.get());
+    m_backends << b;
+    return b;
+}
+
+QStringList TestDockerBackend::kinds()
+{
+    m_store->flush();
+    auto reader = store::StoreReader::open(m_store->path());
+    QStringList out;
+    if (!reader)
+        return out;
+    auto events = reader->events({});
+    for (const auto &e : events.value_or(QList<store::Event>{}))
+        out << e.kind;
+    return out;
+}
+
+void TestDockerBackend::hardenedRunsExecsAndIsRemoved()
+{
+    DockerBackend *backend = newBackend();
+    QString why;
+    DockerSandbox *s = start(*backend, {hardened(), QStringLiteral("hardened"), m_workspace, QStringLiteral("session-1"), {}, {}}, &why);
+    QVERIFY2(s, qPrintable(why));
+    QCOMPARE(s->info().backend, QStringLiteral("docker"));
+
+    const Outcome cat = run(s, {QStringLiteral("cat"), m_workspace + QStringLiteral("/README")});
+    QCOMPARE(cat.code(), 0);
+    QCOMPARE(cat.out, QByteArray("hello from the host\n"));
+    const Outcome id = run(s, {QStringLiteral("id"), QStringLiteral("-u")});
+    QCOMPARE(id.out.trimmed(), QByteArray("1000"));
+    const Outcome ro = run(s, {QStringLiteral("touch"), m_workspace + QStringLiteral("/new")});
+    QVERIFY(ro.code() != 0);
+    QVERIFY(!QFileInfo::exists(m_workspace + QStringLiteral("/new")));
+    QVERIFY(!await(s->writeFile(QStringLiteral("new"), "x")));
+
+    auto inspected = await(backend->client()->inspectContainer(s->containerId()));
+    QVERIFY(inspected);
+    const QJsonObject labelsObject = inspected->value(u"Config").toObject().value(u"Labels").toObject();
+    QCOMPARE(labelsObject.value(u"airlock.session").toString(), QStringLiteral("session-1"));
+    QCOMPARE(labelsObject.value(u"airlock.sandbox").toString(), s->id());
+    QVERIFY(!labelsObject.value(u"airlock.policy-hash").toString().isEmpty());
+    QVERIFY(!labelsObject.value(u"airlock.version").toString().isEmpty());
+    const QJsonObject host = inspected->value(u"HostConfig").toObject();
+    QVERIFY(host.value(u"AutoRemove").toBool());
+    QVERIFY(host.value(u"ReadonlyRootfs").toBool());
+    QCOMPARE(host.value(u"NetworkMode").toString(), QStringLiteral("none"));
+    QCOMPARE(host.value(u"CapDrop").toArray().first().toString(), QStringLiteral("ALL"));
+    QVERIFY(host.value(u"Binds").toArray().contains(QString(QStringLiteral(AIRLOCK_SHIM_PATH) + QStringLiteral(":/airlock/shim:ro")))
+            || QJsonDocument(host).toJson().contains(":/airlock/shim:ro"));
+    QCOMPARE(inspected->value(u"Config").toObject().value(u"Entrypoint").toArray().first().toString(), QStringLiteral("/airlock/shim"));
+
+    const QString container = s->containerId();
+    const QString control = s->controlDir();
+    QVERIFY(destroyAndWait(*backend, s));
+    auto gone = await(backend->client()->inspectContainer(container));
+    QVERIFY(!gone);
+    QCOMPARE(gone.error().code, ErrorCode::NotFound);
+    QVERIFY(!QFileInfo::exists(control));
+    const QStringList recorded = kinds();
+    QVERIFY2(recorded.contains(QStringLiteral("sandbox.created")) && recorded.contains(QStringLiteral("sandbox.destroyed")),
+             qPrintable(recorded.join(u',')));
+}
+
+void TestDockerBackend::filesInAWritableWorkspace()
+{
+    DockerBackend *backend = newBackend();
+    policy::Policy p = hardened();
+    p.filesystem.workspace = policy::Access::ReadWrite;
+    p.privileges.uid.reset();
+    p.privileges.gid.reset(); // root inside, so it may write the host user's folder
+    QString why;
+    DockerSandbox *s = start(*backend, {p, QStringLiteral("rw"), m_workspace, {}, {}, {}}, &why);
+    QVERIFY2(s, qPrintable(why));
+    auto written = await(s->writeFile(QStringLiteral("notes/today.txt"), "written through the shim", {sandbox::wire::WriteMode::Truncate, 0644, true}));
+    QVERIFY2(written, qPrintable(written ? QString() : written.error().message));
+    QFile onHost(m_workspace + QStringLiteral("/notes/today.txt"));
+    QVERIFY(onHost.open(QIODevice::ReadOnly));
+    QCOMPARE(onHost.readAll(), QByteArray("written through the shim"));
+    auto read = await(s->readFile(QStringLiteral("README")));
+    QVERIFY(read);
+    QCOMPARE(*read, QByteArray("hello from the host\n"));
+    auto listing = await(s->listDir(QStringLiteral(".")));
+    QVERIFY(listing);
+    QCOMPARE(listing->entries.size(), 2);
+    QVERIFY(!await(s->readFile(QStringLiteral("../../etc/shadow"))));
+}
+
+void TestDockerBackend::persistentIsReusedAndAdoptedAfterRestart()
+{
+    DockerBackend *first = newBackend();
+    first->setSessionLookup([](const QString &) { return SessionStatus::Live; });
+    const sandbox::SandboxSpec spec{hardened(), QStringLiteral("hardened"), m_workspace, QStringLiteral("session-p"), {},
+                                    policy::Lifecycle::Persistent};
+    QString why;
+    DockerSandbox *s = start(*first, spec, &why);
+    QVERIFY2(s, qPrintable(why));
+    const QString id = s->id();
+    const QString container = s->containerId();
+    QVERIFY(run(s, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("echo warm > /tmp/state")}).code() == 0);
+
+    s->stop(1000);
+    QVERIFY(waitForState(s, {SandboxState::Stopped, SandboxState::Failed}));
+    QCOMPARE(s->state(), SandboxState::Stopped);
+    QVERIFY(await(first->client()->inspectContainer(container))); // kept
+    auto again = first->create(spec);
+    QVERIFY(again);
+    QCOMPARE(*again, static_cast<sandbox::Sandbox *>(s)); // the same sandbox, started again
+    QVERIFY(waitForState(s, {SandboxState::Running, SandboxState::Failed}));
+    QCOMPARE(s->state(), SandboxState::Running);
+    QCOMPARE(s->containerId(), container);
+
+    // Airlock restarts: the object goes, the container stays, a new backend adopts it.
+    m_backends.removeAll(first);
+    delete first;
+    DockerBackend *second = newBackend();
+    second->setSessionLookup([](const QString &) { return SessionStatus::Live; });
+    QSignalSpy reconciled(second, &DockerBackend::reconciled);
+    auto report = await(second->reconcile());
+    QVERIFY2(report, qPrintable(report ? QString() : report.error().message));
+    QCOMPARE(report->count(QStringLiteral("adopted")), 1);
+    QCOMPARE(reconciled.size(), 1);
+    auto *adopted = qobject_cast<DockerSandbox *>(second->sandbox(id));
+    QVERIFY(adopted);
+    QVERIFY(waitForState(adopted, {SandboxState::Running, SandboxState::Failed}));
+    QCOMPARE(adopted->state(), SandboxState::Running);
+    QCOMPARE(run(adopted, {QStringLiteral("echo"), QStringLiteral("adopted")}).out, QByteArray("adopted\n"));
+    QVERIFY(kinds().contains(QStringLiteral("docker.reconciled")));
+}
+
+void TestDockerBackend::reconcileReapsEndedAndUnknownSessions()
+{
+    DockerBackend *first = newBackend();
+    first->setSessionLookup([](const QString &) { return SessionStatus::Live; });
+    QString why;
+    DockerSandbox *ended = start(*first, {hardened(), QStringLiteral("hardened"), m_workspace, QStringLiteral("s-ended"), {},
+                                          policy::Lifecycle::Persistent}, &why);
+    QVERIFY2(ended, qPrintable(why));
+    DockerSandbox *unknown = start(*first, {hardened(), QStringLiteral("hardened"), m_workspace, QStringLiteral("s-unknown"), {},
+                                            policy::Lifecycle::Persistent}, &why);
+    QVERIFY2(unknown, qPrintable(why));
+    const QStringList containers{ended->containerId(), unknown->containerId()};
+    m_backends.removeAll(first);
+    delete first;
+
+    DockerBackend *second = newBackend();
+    second->setSessionLookup([](const QString &session) {
+        return session == QLatin1String("s-ended") ? SessionStatus::Ended : SessionStatus::Unknown;
+    });
+    auto report = await(second->reconcile());
+    QVERIFY(report);
+    QCOMPARE(report->count(QStringLiteral("reaped")), 2);
+    QVERIFY2(report->summary().contains(QLatin1String("2 containers reaped")), qPrintable(report->summary()));
+    for (const QString &c : containers)
+        QCOMPARE(await(second->client()->inspectContainer(c)).error().code, ErrorCode::NotFound);
+    QVERIFY(second->sandboxes().isEmpty());
+}
+
+void TestDockerBackend::statsAndLimits()
+{
+    DockerBackend *backend = newBackend();
+    QString why;
+    DockerSandbox *s = start(*backend, {hardened(), QStringLiteral("hardened"), m_workspace, {}, {}, {}}, &why);
+    QVERIFY2(s, qPrintable(why));
+    auto stats = await(s->stats());
+    QVERIFY2(stats, qPrintable(stats ? QString() : stats.error().message));
+    QCOMPARE(stats->memoryLimit, qint64(2147483648));
+    QVERIFY(stats->memoryBytes > 0);
+    QVERIFY(stats->pids >= 1);
+    QCOMPARE(s->info().processes, int(stats->pids));
+    const sandbox::LimitReport limits = s->info().limits;
+    QVERIFY2(limits.enforced.join(u'\n').contains(QLatin1String("memory 2.0 GiB")), qPrintable(limits.enforced.join(u'\n')));
+    QVERIFY(limits.enforced.join(u'\n').contains(QLatin1String("processes 100")));
+
+    QSignalSpy live(backend, &DockerBackend::statsUpdated);
+    backend->setStatsInterval(100);
+    QVERIFY(live.wait(10000));
+    QCOMPARE(live.first().first().toString(), s->id());
+    backend->setStatsInterval(0);
+}
+
+void TestDockerBackend::imageMissing()
+{
+    DockerBackend *backend = newBackend();
+    policy::Policy p = hardened();
+    p.runtime.image = QStringLiteral("airlock-test-missing:none");
+    auto created = backend->create({p, QStringLiteral("missing"), m_workspace, QStringLiteral("session-m"), {}, {}});
+    QVERIFY(created);
+    QVERIFY(waitForState(*created, {SandboxState::Failed, SandboxState::Running}));
+    QCOMPARE((*created)->state(), SandboxState::Failed);
+    const QString message = (*created)->info().message;
+    QVERIFY2(message.contains(QLatin1String("airlock-test-missing:none")) && message.contains(QLatin1String("airlockctl image build-base")),
+             qPrintable(message));
+    QVERIFY(kinds().contains(QStringLiteral("sandbox.failed")));
+}
+
+void TestDockerBackend::outOfMemoryIsReported()
+{
+    DockerBackend *backend = newBackend();
+    policy::Policy p = hardened();
+    p.resources.memoryBytes = 48LL * 1024 * 1024;
+    QString why;
+    DockerSandbox *s = start(*backend, {p, QStringLiteral("small"), m_workspace, {}, {}, {}}, &why);
+    QVERIFY2(s, qPrintable(why));
+    QSignalSpy oom(s, &DockerSandbox::outOfMemory);
+    // dd allocates its whole block: 256 MiB cannot fit in 48.
+    const Outcome bomb = run(s, {QStringLiteral("dd"), QStringLiteral("if=/dev/zero"), QStringLiteral("of=/dev/null"),
+                                 QStringLiteral("bs=256M"), QStringLiteral("count=1")});
+    QVERIFY(bomb.status || bomb.error);
+    if (bomb.status)
+        QVERIFY2(bomb.status->signal == 9 || bomb.code() != 0, bomb.err.constData());
+    QVERIFY(oom.size() > 0 || oom.wait(10000));
+    QTRY_VERIFY_WITH_TIMEOUT(kinds().contains(QStringLiteral("sandbox.oom")), 5000);
+    // The sandbox survives its process's death.
+    if (s->state() == SandboxState::Running)
+        QCOMPARE(run(s, {QStringLiteral("true")}).code(), 0);
+    else
+        QVERIFY2(s->info().message.contains(QLatin1String("ran out of memory")), qPrintable(s->info().message));
+}
+
+void TestDockerBackend::containerExitIsReported()
+{
+    DockerBackend *backend = newBackend();
+    QString why;
+    DockerSandbox *s = start(*backend, {hardened(), QStringLiteral("hardened"), m_workspace, {}, {}, {}}, &why);
+    QVERIFY2(s, qPrintable(why));
+    QVERIFY(await(backend->client()->killContainer(s->containerId())));
+    QVERIFY(waitForState(s, {SandboxState::Failed}, 15000));
+    const QString message = s->info().message;
+    QVERIFY2(message.contains(QLatin1String("exited with status 137")), qPrintable(message));
+    QVERIFY(!s->exec({}).has_value());
+}
+
+void TestDockerBackend::noDaemon_data()
+{
+    QTest::addColumn<QString>("host");
+    QTest::addColumn<QString>("expect");
+    QTest::newRow("no socket") << QStringLiteral("unix:///nonexistent/docker.sock") << QStringLiteral("not running");
+    QTest::newRow("refused") << QStringLiteral("tcp://127.0.0.1:1") << QStringLiteral("connection refused");
+}
+
+void TestDockerBackend::noDaemon()
+{
+    QFETCH(QString, host);
+    QFETCH(QString, expect);
+    DockerBackendOptions options;
+    options.shimPath = QStringLiteral(AIRLOCK_SHIM_PATH);
+    options.runtimeDir = m_dir->filePath(QStringLiteral("run"));
+    DockerBackend backend(new DockerClient(*DockerEndpoint::parse(host)), options);
+    backend.client()->setParent(&backend);
+    backend.setEventStore(m_store.get());
+    if (host.startsWith(QLatin1String("unix")))
+        QVERIFY(backend.unavailableReason().value_or(QString()).contains(expect));
+    auto created = backend.create({hardened(), QStringLiteral("hardened"), m_workspace, QStringLiteral("s-nd"), {}, {}});
+    QVERIFY(created);
+    QVERIFY(waitForState(*created, {SandboxState::Failed}, 15000));
+    QVERIFY2((*created)->info().message.contains(expect), qPrintable((*created)->info().message));
+    // Nothing the store had is lost, and the failure is in it.
+    QVERIFY(kinds().contains(QStringLiteral("sandbox.failed")));
+}
+
+QTEST_GUILESS_MAIN(TestDockerBackend)
+#include "tst_dockerbackend.moc"
