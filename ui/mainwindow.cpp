@@ -2,8 +2,14 @@
 
 #include "aboutdialog.h"
 #include "approvalspanel.h"
-#include "placeholderpanel.h"
+#include "checkpointspanel.h"
+#include "docker/dockerbackend.h"
+#include "egresspanel.h"
+#include "sandbox/sandboxmanager.h"
+#include "sandboxespanel.h"
 #include "policiespanel.h"
+#include "session/newsessiondialog.h"
+#include "session/sessioncontroller.h"
 #include "sessionsmodel.h"
 #include "store/eventfeed.h"
 #include "thread/threadmodel.h"
@@ -44,8 +50,10 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
     setDockOptions(AnimatedDocks | AllowTabbedDocks | AllowNestedDocks);
     setCentralWidget(m_thread);
 
+    // Before the docks: the Sandboxes and Checkpoints docks show what it owns.
+    m_controller = new SessionController(m_databasePath, m_store, this);
     createSessionsDock();
-    createPlaceholderDocks();
+    createDocks();
     createMenus();
 
     m_errorLabel->setObjectName(QStringLiteral("storeError"));
@@ -75,13 +83,33 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
     resize(1280, 800);
     resizeDocks({m_docks.at(0), m_docks.at(1)}, {340, 300}, Qt::Horizontal);
     resizeDocks({m_docks.at(4)}, {170}, Qt::Vertical);
+    connect(m_controller, &SessionController::runnerChanged, this, &MainWindow::updatePromptControls);
+    connect(m_controller, &SessionController::failed, this, [this](const QString &, const Error &e) { showStoreError(e); });
+    connect(m_thread, &ThreadView::demoRequested, this, [this] { newSession(true); });
+    connect(m_thread, &ThreadView::promptSubmitted, this, [this](const QString &text) {
+        if (auto *runner = m_controller->runner(m_thread->currentSession()); runner) {
+            if (auto r = runner->prompt(text); !r)
+                showStoreError(r.error());
+        }
+    });
+    connect(m_thread, &ThreadView::cancelRequested, this, [this] {
+        if (auto *runner = m_controller->runner(m_thread->currentSession()))
+            runner->cancel();
+    });
+
     m_defaultState = saveState();
     restoreLayout();
     updateStatus();
     m_feed->start();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // The panels that show what the controller owns go first, then the controller (its sessions end).
+    delete m_sandboxPanel;
+    delete m_checkpoints;
+    delete m_controller;
+}
 
 QDockWidget *MainWindow::addDock(const QString &objectName, const QString &title, QWidget *body,
                                  Qt::DockWidgetArea area)
@@ -136,27 +164,25 @@ void MainWindow::createSessionsDock()
     addDock(QStringLiteral("sessionsDock"), tr("Sessions"), body, Qt::LeftDockWidgetArea);
 }
 
-void MainWindow::createPlaceholderDocks()
+void MainWindow::createDocks()
 {
     struct Spec {
         const char *name;
-        QString title, heading, text;
+        QString title;
+        QWidget *body;
         Qt::DockWidgetArea area;
     };
+    m_checkpoints = new CheckpointsPanel(m_databasePath, m_store, this);
+    m_checkpoints->setCheckpointJobs(m_controller->checkpoints());
+    connect(m_checkpoints, &CheckpointsPanel::sessionForked, this, &MainWindow::selectSession);
+    m_egress = new EgressPanel(m_databasePath, m_store, this);
+    m_sandboxPanel = new SandboxesPanel(m_controller->sandboxes(), this);
+    if (auto *docker = qobject_cast<docker::DockerBackend *>(m_controller->sandboxes()->backend(QStringLiteral("docker"))))
+        docker->setStatsInterval(5000); // the CPU and memory columns
     const Spec specs[] = {
-        {"checkpointsDock", tr("Checkpoints"), tr("Checkpoint history"),
-         tr("Snapshots of the workspace taken after each turn and each tool call that changes files, "
-            "with their diffs. Select one to compare, rewind the workspace to it, or fork a new session "
-            "from it."),
-         Qt::RightDockWidgetArea},
-        {"egressDock", tr("Egress"), tr("Egress log"),
-         tr("Every network connection a sandbox makes through Airlock's proxy: host, decision, rule and "
-            "bytes, live across sessions. Denied hosts can be allowed for a session or always."),
-         Qt::BottomDockWidgetArea},
-        {"sandboxesDock", tr("Sandboxes"), tr("Sandboxes"),
-         tr("Live sandboxes — bubblewrap or Docker — with their policy, lifecycle, limits and processes, "
-            "and controls to stop or destroy them."),
-         Qt::BottomDockWidgetArea},
+        {"checkpointsDock", tr("Checkpoints"), m_checkpoints, Qt::RightDockWidgetArea},
+        {"egressDock", tr("Egress"), m_egress, Qt::BottomDockWidgetArea},
+        {"sandboxesDock", tr("Sandboxes"), m_sandboxPanel, Qt::BottomDockWidgetArea},
     };
     m_approvals = new ApprovalsPanel(m_store, this);
     QDockWidget *firstRight = addDock(QStringLiteral("approvalsDock"), tr("Approvals"), m_approvals, Qt::RightDockWidgetArea);
@@ -172,8 +198,7 @@ void MainWindow::createPlaceholderDocks()
             tabifyDockWidget(firstRight, addDock(QStringLiteral("policyDock"), tr("Policy"), m_policies,
                                                  Qt::RightDockWidgetArea));
         }
-        auto *panel = new PlaceholderPanel(s.heading, s.text, this);
-        auto *dock = addDock(QString::fromLatin1(s.name), s.title, panel, s.area);
+        auto *dock = addDock(QString::fromLatin1(s.name), s.title, s.body, s.area);
         QDockWidget *&first = s.area == Qt::RightDockWidgetArea ? firstRight : firstBottom;
         if (first)
             tabifyDockWidget(first, dock);
@@ -187,6 +212,10 @@ void MainWindow::createPlaceholderDocks()
 void MainWindow::createMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *newSessionAction = file->addAction(tr("&New Session…"), this, [this] { newSession(); });
+    newSessionAction->setShortcut(QKeySequence::New);
+    newSessionAction->setObjectName(QStringLiteral("actionNewSession"));
+    file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     quit->setObjectName(QStringLiteral("actionQuit"));
@@ -287,12 +316,57 @@ void MainWindow::showCurrentSession()
     const store::SessionRow *row = current.isValid() ? m_sessions->session(current.row()) : nullptr;
     const bool changed = (row ? row->id : QString()) != m_thread->currentSession();
     m_thread->showSession(row);
+    updatePromptControls();
     if (!changed)
         return;
+    m_checkpoints->setSession(row ? row->id : QString());
     if (row)
         m_feed->follow(row->id, kThreadBacklog);
     else
         m_feed->stopFollowing();
+}
+
+void MainWindow::newSession(bool demo)
+{
+    NewSessionDialog dialog(m_databasePath, this);
+    if (demo)
+        dialog.selectAgent(QStringLiteral("demo"));
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    auto config = dialog.config();
+    if (!config) {
+        showStoreError(config.error());
+        return;
+    }
+    auto id = m_controller->start(*config, dialog.prompt());
+    if (!id) {
+        showStoreError(id.error());
+        return;
+    }
+    // The session row arrives through the feed; select it as soon as it is there.
+    const QString sessionId = *id;
+    auto *once = new QObject(this);
+    connect(m_sessions, &QAbstractItemModel::rowsInserted, once, [this, sessionId, once] {
+        if (m_sessions->indexOf(sessionId).isValid()) {
+            selectSession(sessionId);
+            once->deleteLater();
+        }
+    });
+    m_feed->poke();
+}
+
+void MainWindow::updatePromptControls()
+{
+    const QString id = m_thread->currentSession();
+    session::SessionRunner *runner = id.isEmpty() ? nullptr : m_controller->runner(id);
+    if (!runner) {
+        m_thread->setControls(false, false, id.isEmpty() ? QString() : tr("This session is not running in this window."));
+        return;
+    }
+    using S = session::SessionRunner::State;
+    const S state = runner->state();
+    m_thread->setControls(state == S::Idle, state == S::Running || state == S::Blocked,
+                          tr("Session %1").arg(session::SessionRunner::stateName(state)));
 }
 
 void MainWindow::showStoreError(const Error &error)

@@ -20,6 +20,10 @@ class EventStore;
 namespace airlock::ui {
 
 class ApprovalsPanel;
+class CheckpointsPanel;
+class EgressPanel;
+class SandboxesPanel;
+class SessionController;
 class PoliciesPanel;
 class SessionsModel;
 class ThreadView;
@@ -40,6 +44,9 @@ public:
     ThreadView *threadView() const { return m_thread; }
     PoliciesPanel *policiesPanel() const { return m_policies; }
     ApprovalsPanel *approvalsPanel() const { return m_approvals; }
+    SessionController *sessions() const { return m_controller; }
+    // Opens the new-session dialog (with the demo agent chosen when demo is set).
+    void newSession(bool demo = false);
     Theme theme() const { return m_theme; }
     void setTheme(Theme theme);
     void selectSession(const QString &id);
@@ -50,19 +57,24 @@ protected:
 private:
     QDockWidget *addDock(const QString &objectName, const QString &title, QWidget *body, Qt::DockWidgetArea area);
     void createSessionsDock();
-    void createPlaceholderDocks();
+    void createDocks();
     void createMenus();
     void restoreLayout();
     void saveLayout() const;
     void showCurrentSession();
     void showStoreError(const Error &error);
     void updateStatus();
+    void updatePromptControls();
 
     QString m_databasePath;
     store::EventStore *m_store;
     store::EventFeed *m_feed;
     PoliciesPanel *m_policies = nullptr;
     ApprovalsPanel *m_approvals = nullptr;
+    CheckpointsPanel *m_checkpoints = nullptr;
+    EgressPanel *m_egress = nullptr;
+    SandboxesPanel *m_sandboxPanel = nullptr;
+    SessionController *m_controller = nullptr;
     SessionsModel *m_sessions;
     QSortFilterProxyModel *m_sessionsProxy;
     QTreeView *m_sessionsView = nullptr;

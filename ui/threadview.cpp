@@ -4,7 +4,10 @@
 #include "thread/threadmodel.h"
 
 #include <QLabel>
+#include <QHBoxLayout>
 #include <QListView>
+#include <QPlainTextEdit>
+#include <QPushButton>
 #include <QScrollBar>
 #include <QShortcut>
 #include <QStackedWidget>
@@ -14,7 +17,9 @@ namespace airlock::ui {
 
 ThreadView::ThreadView(QWidget *parent)
     : QWidget(parent), m_stack(new QStackedWidget(this)), m_title(new QLabel(this)),
-      m_subtitle(new QLabel(this)), m_list(new QListView(this)), m_model(new ThreadModel(this))
+      m_subtitle(new QLabel(this)), m_list(new QListView(this)), m_model(new ThreadModel(this)),
+      m_prompt(new QPlainTextEdit(this)), m_send(new QPushButton(tr("&Send"), this)),
+      m_cancel(new QPushButton(tr("&Cancel Turn"), this)), m_hint(new QLabel(this))
 {
     auto *empty = new QLabel(tr("<h3>No session selected</h3>"
                                 "<p>Pick a session in the Sessions list to follow its thread: messages, "
@@ -23,6 +28,17 @@ ThreadView::ThreadView(QWidget *parent)
     empty->setAlignment(Qt::AlignCenter);
     empty->setWordWrap(true);
     empty->setObjectName(QStringLiteral("threadEmpty"));
+    auto *demo = new QPushButton(tr("Try the &demo agent"), this);
+    demo->setObjectName(QStringLiteral("tryDemo"));
+    demo->setToolTip(tr("A scripted agent fixes a failing test in a copy of a small project, inside a sandbox, "
+                        "asking you before it edits."));
+    connect(demo, &QPushButton::clicked, this, &ThreadView::demoRequested);
+    auto *emptyPage = new QWidget(this);
+    auto *emptyLayout = new QVBoxLayout(emptyPage);
+    emptyLayout->addStretch(1);
+    emptyLayout->addWidget(empty);
+    emptyLayout->addWidget(demo, 0, Qt::AlignHCenter);
+    emptyLayout->addStretch(1);
 
     auto *page = new QWidget(this);
     auto *pageLayout = new QVBoxLayout(page);
@@ -59,8 +75,40 @@ ThreadView::ThreadView(QWidget *parent)
     pageLayout->addWidget(m_title);
     pageLayout->addWidget(m_subtitle);
     pageLayout->addWidget(m_list, 1);
+    m_prompt->setObjectName(QStringLiteral("promptBox"));
+    m_prompt->setAccessibleName(tr("Prompt"));
+    m_prompt->setPlaceholderText(tr("Ask the agent… (Ctrl+Enter sends)"));
+    m_prompt->setMaximumHeight(80);
+    m_prompt->setTabChangesFocus(true);
+    m_send->setObjectName(QStringLiteral("sendPrompt"));
+    m_cancel->setObjectName(QStringLiteral("cancelTurn"));
+    m_hint->setForegroundRole(QPalette::PlaceholderText);
+    m_hint->setObjectName(QStringLiteral("promptHint"));
+    auto *buttons = new QVBoxLayout;
+    buttons->addWidget(m_send);
+    buttons->addWidget(m_cancel);
+    buttons->addStretch(1);
+    auto *promptRow = new QHBoxLayout;
+    promptRow->addWidget(m_prompt, 1);
+    promptRow->addLayout(buttons);
+    pageLayout->addLayout(promptRow);
+    pageLayout->addWidget(m_hint);
+    auto send = [this] {
+        const QString text = m_prompt->toPlainText().trimmed();
+        if (text.isEmpty() || !m_send->isEnabled())
+            return;
+        m_prompt->clear();
+        Q_EMIT promptSubmitted(text);
+    };
+    connect(m_send, &QPushButton::clicked, this, send);
+    for (auto key : {QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)}) {
+        auto *shortcut = new QShortcut(key, m_prompt, nullptr, nullptr, Qt::WidgetShortcut);
+        connect(shortcut, &QShortcut::activated, this, send);
+    }
+    connect(m_cancel, &QPushButton::clicked, this, &ThreadView::cancelRequested);
+    setControls(false, false, {});
 
-    m_stack->addWidget(empty);
+    m_stack->addWidget(emptyPage);
     m_stack->addWidget(page);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -87,6 +135,14 @@ void ThreadView::showSession(const store::SessionRow *s)
                             .arg(s->id, s->state, s->policy.isEmpty() ? tr("none") : s->policy)
                             .arg(s->eventCount));
     m_stack->setCurrentIndex(1);
+}
+
+void ThreadView::setControls(bool canPrompt, bool canCancel, const QString &hint)
+{
+    m_prompt->setEnabled(canPrompt);
+    m_send->setEnabled(canPrompt);
+    m_cancel->setEnabled(canCancel);
+    m_hint->setText(hint);
 }
 
 QString ThreadView::currentSession() const

@@ -6,6 +6,8 @@
 
 class QLabel;
 class QListView;
+class QPlainTextEdit;
+class QPushButton;
 class QStackedWidget;
 
 namespace airlock::ui {
@@ -25,6 +27,14 @@ public:
     // Shows a session (nullptr: none selected).
     void showSession(const store::SessionRow *session);
     QString currentSession() const;
+    // What the prompt box may do for the shown session: send (idle, run here), cancel (a turn runs).
+    void setControls(bool canPrompt, bool canCancel, const QString &hint);
+    QPlainTextEdit *promptBox() const { return m_prompt; }
+
+Q_SIGNALS:
+    void promptSubmitted(const QString &text);
+    void cancelRequested();
+    void demoRequested();
 
 private:
     QStackedWidget *m_stack;
@@ -32,6 +42,10 @@ private:
     QLabel *m_subtitle;
     QListView *m_list;
     ThreadModel *m_model;
+    QPlainTextEdit *m_prompt;
+    QPushButton *m_send;
+    QPushButton *m_cancel;
+    QLabel *m_hint;
 };
 
 } // namespace airlock::ui

@@ -35,7 +35,7 @@ struct SessionRow {
 
 // Event kinds the store itself projects.
 namespace kinds {
-inline constexpr auto SessionCreated = "session.created"; // payload: title, agent, policy, workspace, parent
+inline constexpr auto SessionCreated = "session.created"; // payload: title, agent, policy, workspace, parent, owner
 inline constexpr auto SessionState = "session.state";     // payload: state
 inline constexpr auto SessionRenamed = "session.renamed"; // payload: title
 inline constexpr auto PolicySaved = "policy.saved";       // payload: name, document (object), note

@@ -1,13 +1,18 @@
 // Conformance with a third-party ACP agent: the official TypeScript SDK's example agent
 // (@agentclientprotocol/sdk@1.9.0, dist/examples/agent.js), run with node and driven through
-// AcpClient along its allow path, its reject path and a cancelled turn, in parallel sessions.
+// AcpClient along its allow path, its reject path and a cancelled turn, in parallel sessions, and
+// through `airlockctl run` along both paths with the events checked in the store.
 //
 // The package is installed on first run with
 //   npm install --prefix <build>/npm @agentclientprotocol/sdk@1.9.0
 // and reused afterwards. Without node, npm or the registry the test is skipped, saying why.
 #include "agenttestutil.h"
+#include "store/storereader.h"
+#include "testutil.h"
 
+#include <QDir>
 #include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QStandardPaths>
 
@@ -182,6 +187,64 @@ private Q_SLOTS:
         QSignalSpy finished(client.process(), &AgentProcess::finished);
         client.stop(2000);
         QVERIFY(finished.wait(10000));
+    }
+
+    // The same agent driven the way a user drives it: `airlockctl run`, with the edit approved by a
+    // rule flag on one run and refused on the other; what happened is checked in the store.
+    void allowAndRejectThroughAirlockctl()
+    {
+#ifndef AIRLOCKCTL_PATH
+        QSKIP("airlockctl is not built");
+#else
+        if (QStandardPaths::findExecutable(QStringLiteral("bwrap")).isEmpty())
+            QSKIP("bubblewrap is not installed, so airlockctl cannot start a session's sandbox");
+        QTemporaryDir dir;
+        const QString db = dir.filePath(QStringLiteral("conformance.db"));
+        auto ctl = [&](const QStringList &args) {
+            return test::run(QStringLiteral(AIRLOCKCTL_PATH), QStringList{QStringLiteral("--db"), db} + args, 120000);
+        };
+        auto added = ctl(QStringList{QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("sdk-example"), QStringLiteral("--placement"),
+                                     QStringLiteral("host"), QStringLiteral("--"), m_node} + m_nodeFlags + QStringList{m_agentJs});
+        QVERIFY2(added.exitCode == 0, added.err.constData());
+        for (const bool allow : {true, false}) {
+            QDir().mkpath(dir.filePath(QStringLiteral("ws")));
+            const auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("sdk-example"), QStringLiteral("--workspace"),
+                                dir.filePath(QStringLiteral("ws")), allow ? QStringLiteral("--approve") : QStringLiteral("--deny"),
+                                QStringLiteral("edit"), QStringLiteral("--json"), QStringLiteral("Improve the configuration.")});
+            QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
+            auto reader = store::StoreReader::open(db);
+            QVERIFY(reader);
+            auto sessions = reader->sessions();
+            QVERIFY(sessions && !sessions->isEmpty());
+            store::EventQuery q;
+            q.session = std::max_element(sessions->begin(), sessions->end(), [](const auto &a, const auto &b) {
+                            return a.firstSeq < b.firstSeq;
+                        })->id;
+            q.limit = 100000;
+            auto events = reader->events(q);
+            QVERIFY(events);
+            QString text, decision, by, stopReason, finalState;
+            for (const store::Event &e : *events) {
+                const QJsonObject u = e.payload.value(QStringLiteral("update")).toObject();
+                if (e.kind == QLatin1String("agent.update") && u.value(QStringLiteral("sessionUpdate")).toString() == QLatin1String("agent_message_chunk"))
+                    text += u.value(QStringLiteral("content")).toObject().value(QStringLiteral("text")).toString();
+                if (e.kind == QLatin1String("permission.decided")) {
+                    decision = e.payload.value(QStringLiteral("decision")).toString();
+                    by = e.payload.value(QStringLiteral("by")).toString();
+                }
+                if (e.kind == QLatin1String("turn.ended"))
+                    stopReason = e.payload.value(QStringLiteral("stopReason")).toString();
+                if (e.kind == QLatin1String("session.state"))
+                    finalState = e.payload.value(QStringLiteral("state")).toString();
+            }
+            QCOMPARE(decision, allow ? QStringLiteral("allow") : QStringLiteral("deny"));
+            QCOMPARE(by, QStringLiteral("rule"));
+            QCOMPARE(stopReason, QStringLiteral("end_turn"));
+            QCOMPARE(finalState, QStringLiteral("ended"));
+            QVERIFY2(text.endsWith(allow ? QLatin1String("The changes have been applied.") : QLatin1String("I'll skip the configuration update.")),
+                     qPrintable(text));
+        }
+#endif
     }
 };
 

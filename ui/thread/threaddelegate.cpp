@@ -16,10 +16,10 @@ constexpr int kGap = 4;
 QString kindGlyph(const QString &toolKind)
 {
     static const QHash<QString, QString> glyphs{
-        {QStringLiteral("read"), QStringLiteral("📄")},    {QStringLiteral("edit"), QStringLiteral("✎")},
-        {QStringLiteral("delete"), QStringLiteral("🗑")},  {QStringLiteral("move"), QStringLiteral("⇄")},
-        {QStringLiteral("search"), QStringLiteral("🔍")},  {QStringLiteral("execute"), QStringLiteral("▶")},
-        {QStringLiteral("think"), QStringLiteral("💭")},   {QStringLiteral("fetch"), QStringLiteral("🌐")},
+        {QStringLiteral("read"), QStringLiteral("☰")},    {QStringLiteral("edit"), QStringLiteral("✎")},
+        {QStringLiteral("delete"), QStringLiteral("✖")},  {QStringLiteral("move"), QStringLiteral("⇄")},
+        {QStringLiteral("search"), QStringLiteral("⚲")},  {QStringLiteral("execute"), QStringLiteral("▶")},
+        {QStringLiteral("think"), QStringLiteral("✱")},   {QStringLiteral("fetch"), QStringLiteral("☁")},
     };
     return glyphs.value(toolKind, QStringLiteral("⚙"));
 }

@@ -1,0 +1,343 @@
+// airlockctl run: one turn of an agent in a sandbox, from the terminal.
+#include "agent/agentcatalogue.h"
+#include "cli.h"
+#include "docker/dockerbackend.h"
+#include "policy/policylibrary.h"
+#include "sandbox/localbackend.h"
+#include "session/sessionowner.h"
+#include "session/sessionrunner.h"
+#include "store/eventfeed.h"
+#include "store/eventstore.h"
+#include "store/storereader.h"
+#include "workspace/checkpointjobs.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSocketNotifier>
+#include <QStandardPaths>
+
+#include <cstdio>
+#include <unistd.h>
+
+namespace airlock::cli {
+
+namespace {
+
+// Exit statuses of `run`: how the turn ended.
+enum RunExit { EndTurn = 0, Failed_ = 1, Refused = 3, MaxTokens = 4, Guardrail = 5, Cancelled = 130 };
+
+int exitFor(const QString &stopReason)
+{
+    if (stopReason == QLatin1String("end_turn"))
+        return EndTurn;
+    if (stopReason == QLatin1String("refusal"))
+        return Refused;
+    if (stopReason == QLatin1String("max_tokens") || stopReason == QLatin1String("max_turn_requests"))
+        return MaxTokens;
+    if (stopReason == QLatin1String("cancelled"))
+        return Cancelled;
+    return Failed_;
+}
+
+// "execute:npm test*" → a rule for that kind and command pattern; "read" → every read.
+Result<policy::ApprovalRule> parseRuleFlag(const QString &flag, policy::Verdict verdict)
+{
+    const QString kindText = flag.section(u':', 0, 0);
+    const QString pattern = flag.section(u':', 1);
+    auto kind = policy::parseEnum<policy::ToolKind>(kindText);
+    if (!kind)
+        return fail(ErrorCode::InvalidArgument, QStringLiteral("'%1' names no tool kind (one of %2)")
+                                                    .arg(kindText, policy::joinedNames<policy::ToolKind>()));
+    policy::ApprovalRule rule;
+    rule.kind = *kind;
+    rule.decision = verdict;
+    if (!pattern.isEmpty()) {
+        if (*kind == policy::ToolKind::Fetch)
+            rule.domain = pattern;
+        else if (*kind == policy::ToolKind::Execute)
+            rule.command = pattern;
+        else
+            rule.path = pattern;
+    }
+    return rule;
+}
+
+// Prints the session's events as a readable transcript.
+class Transcript
+{
+public:
+    explicit Transcript(bool json) : m_json(json) {}
+
+    void print(const store::Event &e)
+    {
+        if (m_json) {
+            outJson(eventToJson(e));
+            return;
+        }
+        const QJsonObject &p = e.payload;
+        if (e.kind == QLatin1String("agent.update")) {
+            const QJsonObject u = p.value(QStringLiteral("update")).toObject();
+            const QString kind = u.value(QStringLiteral("sessionUpdate")).toString();
+            if (kind == QLatin1String("agent_message_chunk") || kind == QLatin1String("agent_thought_chunk")) {
+                const bool thought = kind == QLatin1String("agent_thought_chunk");
+                if (m_open != kind) {
+                    endLine();
+                    std::fputs(thought ? "  (thinking) " : "agent: ", stdout);
+                    m_open = kind;
+                }
+                std::fputs(u.value(QStringLiteral("content")).toObject().value(QStringLiteral("text")).toString().toUtf8().constData(), stdout);
+                std::fflush(stdout);
+                return;
+            }
+            endLine();
+            if (kind == QLatin1String("tool_call")) {
+                out(QStringLiteral("  ▶ [%1] %2").arg(u.value(QStringLiteral("kind")).toString(), u.value(QStringLiteral("title")).toString()));
+            } else if (kind == QLatin1String("tool_call_update")) {
+                const QString status = u.value(QStringLiteral("status")).toString();
+                if (status == QLatin1String("completed") || status == QLatin1String("failed"))
+                    out(QStringLiteral("  %1 %2").arg(status == QLatin1String("completed") ? QStringLiteral("✓") : QStringLiteral("✗"),
+                                                      u.value(QStringLiteral("toolCallId")).toString()));
+            } else if (kind == QLatin1String("plan")) {
+                out(QStringLiteral("  plan:"));
+                for (const QJsonValue &entry : u.value(QStringLiteral("entries")).toArray())
+                    out(QStringLiteral("    [%1] %2").arg(entry[QStringLiteral("status")].toString(), entry[QStringLiteral("content")].toString()));
+            }
+            return;
+        }
+        endLine();
+        if (e.kind == QLatin1String("turn.started"))
+            out(QStringLiteral("you: %1").arg(p.value(QStringLiteral("prompt")).toArray().first()[QStringLiteral("text")].toString()));
+        else if (e.kind == QLatin1String("turn.ended"))
+            out(QStringLiteral("— turn ended: %1 %2").arg(p.value(QStringLiteral("stopReason")).toString(), p.value(QStringLiteral("message")).toString()));
+        else if (e.kind == QLatin1String("permission.decided"))
+            out(QStringLiteral("  %1 by %2 %3").arg(p.value(QStringLiteral("decision")).toString(), p.value(QStringLiteral("by")).toString(),
+                                                   p.value(QStringLiteral("explanation")).toString()));
+        else if (e.kind == QLatin1String("session.state"))
+            out(QStringLiteral("— session %1 %2").arg(p.value(QStringLiteral("state")).toString(), p.value(QStringLiteral("reason")).toString()));
+        else if (e.kind == QLatin1String("guardrail.tripped") || e.kind == QLatin1String("tool.outside")
+                 || e.kind == QLatin1String("agent.error"))
+            out(QStringLiteral("! %1 %2").arg(e.kind, QString::fromUtf8(QJsonDocument(p).toJson(QJsonDocument::Compact))));
+    }
+
+    void endLine()
+    {
+        if (!m_open.isEmpty())
+            std::fputc('\n', stdout);
+        m_open.clear();
+    }
+
+private:
+    bool m_json;
+    QString m_open;
+};
+
+int runAgent(const QString &, const Context &ctx)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Run one turn of an agent in a sandbox and print its transcript. Requests the policy marks 'ask' "
+        "are put to you on the terminal, or answered by --approve/--deny rules. Exit status: 0 the turn "
+        "ended normally, 1 it failed, 3 the agent refused, 4 it ran out of tokens, 5 a guardrail stopped it, "
+        "130 it was cancelled."));
+    p.addPositionalArgument(QStringLiteral("prompt"), QStringLiteral("What to ask the agent."));
+    p.addOption({QStringLiteral("agent"), QStringLiteral("Agent profile (see 'airlockctl agents list')."), QStringLiteral("NAME"), QStringLiteral("demo")});
+    p.addOption({QStringLiteral("policy"), QStringLiteral("Policy name (default: the agent's, else standard)."), QStringLiteral("NAME")});
+    p.addOption({QStringLiteral("workspace"), QStringLiteral("The workspace (default: the current folder; the demo agent gets a copy of its demo project)."), QStringLiteral("DIR")});
+    p.addOption({QStringLiteral("title"), QStringLiteral("Session title."), QStringLiteral("TEXT")});
+    p.addOption({QStringLiteral("approve"), QStringLiteral("Allow calls matching KIND[:PATTERN] without asking (repeatable)."), QStringLiteral("RULE")});
+    p.addOption({QStringLiteral("deny"), QStringLiteral("Deny calls matching KIND[:PATTERN] without asking (repeatable)."), QStringLiteral("RULE")});
+    p.addOption({QStringLiteral("json"), QStringLiteral("Print the session's events as JSON lines.")});
+    int exit = Ok;
+    if (!parse(p, ctx, &exit))
+        return exit;
+    if (p.positionalArguments().size() != 1)
+        return error(QStringLiteral("run needs one prompt (quote it)"), Usage);
+    const QString prompt = p.positionalArguments().first();
+
+    auto catalogue = agent::AgentCatalogue::open(ctx.dbPath);
+    if (!catalogue)
+        return error(catalogue.error());
+    auto profile = catalogue->find(p.value(QStringLiteral("agent")));
+    if (!profile)
+        return error(profile.error());
+    if (!*profile)
+        return error(QStringLiteral("no agent named '%1' (see 'airlockctl agents list')").arg(p.value(QStringLiteral("agent"))));
+
+    QString policyName = p.value(QStringLiteral("policy"));
+    if (policyName.isEmpty())
+        policyName = (*profile)->defaultPolicy.isEmpty() ? QStringLiteral("standard") : (*profile)->defaultPolicy;
+    auto reader = openReader(ctx.dbPath);
+    if (!reader)
+        return error(reader.error());
+    auto entry = policy::findPolicy(*reader, policyName);
+    if (!entry)
+        return error(entry.error());
+    policy::Policy pol = entry->policy;
+    QList<policy::ApprovalRule> flagRules;
+    for (const auto &[option, verdict] : {std::pair{QStringLiteral("deny"), policy::Verdict::Deny},
+                                          std::pair{QStringLiteral("approve"), policy::Verdict::Allow}}) {
+        for (const QString &flag : p.values(option)) {
+            auto rule = parseRuleFlag(flag, verdict);
+            if (!rule)
+                return error(rule.error());
+            flagRules << *rule;
+        }
+    }
+    pol.approvals.rules = flagRules + pol.approvals.rules;
+
+    QString workspace = p.value(QStringLiteral("workspace"));
+    if (workspace.isEmpty() && (*profile)->name == QLatin1String("demo")) {
+        const QString base = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation)
+            + QStringLiteral("/airlock/workspaces/demo-") + QString::number(QDateTime::currentMSecsSinceEpoch());
+        auto copied = agent::copyDemoWorkspace(base);
+        if (!copied)
+            return error(copied.error());
+        workspace = *copied;
+    }
+    if (workspace.isEmpty())
+        workspace = QDir::currentPath();
+    workspace = QDir(workspace).absolutePath();
+
+    auto store = store::EventStore::open(ctx.dbPath);
+    if (!store)
+        return error(store.error());
+    (void)session::reconcileOrphans(*reader, **store); // sessions whose process died are not left "running"
+    std::unique_ptr<sandbox::Backend> backend;
+    if (pol.runtime.backend == policy::Backend::Docker)
+        backend = std::make_unique<docker::DockerBackend>();
+    else
+        backend = std::make_unique<sandbox::LocalBackend>();
+    if (auto why = backend->unavailableReason())
+        return error(QStringLiteral("the %1 backend cannot run here: %2").arg(backend->name(), *why));
+    backend->setEventStore(store->get());
+
+    session::SessionConfig config;
+    config.title = p.isSet(QStringLiteral("title")) ? p.value(QStringLiteral("title")) : prompt.left(60);
+    config.agent = **profile;
+    config.policyName = policyName;
+    config.policy = pol;
+    config.workspace = workspace;
+    config.databasePath = ctx.dbPath;
+    session::SessionRunner runner(config, store->get(), backend.get());
+    workspace::CheckpointJobs checkpoints(**store);
+    runner.setCheckpoints(&checkpoints);
+
+    const bool json = p.isSet(QStringLiteral("json"));
+    Transcript transcript(json);
+    store::EventFeed feed(ctx.dbPath);
+    qint64 printed = 0;
+    auto print = [&](const QList<store::Event> &events) {
+        for (const auto &e : events) {
+            if (e.seq <= printed)
+                continue;
+            transcript.print(e);
+            printed = e.seq;
+        }
+    };
+    QObject::connect(&feed, &store::EventFeed::eventsAppended, &runner,
+                     [&](const QString &, const QList<store::Event> &events) { print(events); });
+    feed.follow(runner.id(), 0);
+    feed.start(50);
+
+    // The feed posts from its own thread; `&runner` as the context queues its signals to this one.
+    // Questions on the terminal, one at a time; without a terminal they are denied with advice.
+    const bool tty = ::isatty(STDIN_FILENO);
+    QString asking;
+    QSocketNotifier input(STDIN_FILENO, QSocketNotifier::Read);
+    input.setEnabled(false);
+    QObject::connect(&feed, &store::EventFeed::approvalsChanged, &runner, [&](const QList<store::ApprovalRow> &open) {
+        for (const store::ApprovalRow &a : open) {
+            if (a.session != runner.id() || !a.answer.isEmpty() || !asking.isEmpty())
+                continue;
+            if (!tty) {
+                runner.answer(a.request, a.options.isEmpty() ? QString()
+                                             : [&] {
+                                                   for (const QJsonValue &o : a.options)
+                                                       if (o[QStringLiteral("kind")].toString() == QLatin1String("reject_once"))
+                                                           return o[QStringLiteral("optionId")].toString();
+                                                   return a.options.last()[QStringLiteral("optionId")].toString();
+                                               }(),
+                              QStringLiteral("airlockctl (no terminal)"));
+                std::fprintf(stderr, "airlockctl: denied '%s': no terminal to ask; pass --approve to allow such calls\n",
+                             qPrintable(a.toolCall.value(QStringLiteral("title")).toString()));
+                continue;
+            }
+            transcript.endLine();
+            asking = a.request;
+            std::fprintf(stderr, "? %s — %s\n  [y] allow  [a] always allow  [n] deny  [d] always deny: ",
+                         qPrintable(a.toolCall.value(QStringLiteral("title")).toString()), qPrintable(a.explanation));
+            std::fflush(stderr);
+            QJsonArray options = a.options;
+            QObject::disconnect(&input, nullptr, nullptr, nullptr);
+            QObject::connect(&input, &QSocketNotifier::activated, [&, options] {
+                char buf[64] = {};
+                const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf - 1);
+                const char c = n > 0 ? buf[0] : 'n';
+                const char *kind = c == 'y' ? "allow_once" : c == 'a' ? "allow_always" : c == 'd' ? "reject_always" : "reject_once";
+                QString optionId;
+                for (const QJsonValue &o : options)
+                    if (o[QStringLiteral("kind")].toString() == QLatin1String(kind))
+                        optionId = o[QStringLiteral("optionId")].toString();
+                input.setEnabled(false);
+                runner.answer(asking, optionId, QStringLiteral("user"));
+                asking.clear();
+            });
+            input.setEnabled(true);
+        }
+    });
+
+    int status = Failed_;
+    QObject::connect(&runner, &session::SessionRunner::ready, [&] {
+        if (auto r = runner.prompt(prompt); !r) {
+            error(r.error());
+            runner.stop(QStringLiteral("the prompt was refused"));
+        }
+    });
+    QObject::connect(&runner, &session::SessionRunner::turnEnded, [&](const QString &reason) {
+        status = exitFor(reason);
+        runner.stop(QStringLiteral("the turn ended"));
+    });
+    QObject::connect(&runner, &session::SessionRunner::failed, [&](const Error &e) {
+        transcript.endLine();
+        error(e);
+        status = Failed_;
+        QCoreApplication::exit(status);
+    });
+    QObject::connect(&runner, &session::SessionRunner::ended, [&](const QString &reason) {
+        if (reason.startsWith(QLatin1String("guardrail")))
+            status = Guardrail;
+        // Print what the last events said straight from the store, then leave.
+        (void)(*store)->flush();
+        if (auto r = store::StoreReader::open(ctx.dbPath)) {
+            store::EventQuery q;
+            q.session = runner.id();
+            q.afterSeq = printed;
+            q.limit = 100000;
+            if (auto rest = r->events(q))
+                print(*rest);
+        }
+        transcript.endLine();
+        // The last turn's checkpoint is still being taken: leave when it is stored.
+        if (runner.pendingCheckpoints() == 0)
+            QCoreApplication::exit(status);
+        else
+            QObject::connect(&runner, &session::SessionRunner::checkpointsIdle, [&] { QCoreApplication::exit(status); });
+    });
+    // Started from the event loop, so a failure at once still reaches exec() and ends it.
+    QMetaObject::invokeMethod(&runner, &session::SessionRunner::start, Qt::QueuedConnection);
+    const int code = QCoreApplication::exec();
+    (void)(*store)->flush();
+    return code;
+}
+
+} // namespace
+
+AIRLOCKCTL_GROUP({QStringLiteral("run"), {QString()}, runAgent,
+                  "  run [--agent NAME] [--policy NAME] [--workspace DIR] [--approve R] [--deny R] [--json] PROMPT\n"
+                  "                                              one agent turn in a sandbox, with its transcript\n",
+                  40});
+
+} // namespace airlock::cli

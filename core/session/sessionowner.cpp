@@ -1,0 +1,77 @@
+#include "sessionowner.h"
+
+#include "store/eventstore.h"
+#include "store/storereader.h"
+
+#include <QCoreApplication>
+#include <QFile>
+
+#include <cerrno>
+#include <csignal>
+#include <unistd.h>
+
+namespace airlock::session {
+
+namespace {
+QString bootId()
+{
+    QFile f(QStringLiteral("/proc/sys/kernel/random/boot_id"));
+    return f.open(QIODevice::ReadOnly) ? QString::fromLatin1(f.readAll().trimmed()) : QString();
+}
+} // namespace
+
+QJsonObject currentOwner()
+{
+    return {{QStringLiteral("pid"), qint64(::getpid())},
+            {QStringLiteral("boot"), bootId()},
+            {QStringLiteral("program"), QCoreApplication::instance() ? QCoreApplication::applicationName() : QString()}};
+}
+
+bool ownerAlive(const QJsonObject &owner)
+{
+    const qint64 pid = owner.value(QStringLiteral("pid")).toInteger();
+    if (pid <= 0)
+        return true; // unknown: never declared dead
+    if (owner.value(QStringLiteral("boot")).toString() != bootId())
+        return false; // the machine restarted since
+    return ::kill(pid_t(pid), 0) == 0 || errno == EPERM;
+}
+
+Result<QStringList> reconcileOrphans(store::StoreReader &reader, store::EventStore &store)
+{
+    auto sessions = reader.sessions();
+    if (!sessions)
+        return std::unexpected(sessions.error());
+    static const QStringList live{QStringLiteral("starting"), QStringLiteral("running"), QStringLiteral("blocked"),
+                                  QStringLiteral("idle")};
+    QStringList marked;
+    for (const store::SessionRow &s : *sessions) {
+        if (!live.contains(s.state))
+            continue;
+        store::EventQuery q;
+        q.session = s.id;
+        q.limit = 1;
+        auto first = reader.events(q);
+        if (!first)
+            return std::unexpected(first.error());
+        if (first->isEmpty() || first->first().kind != QLatin1String(store::kinds::SessionCreated))
+            continue;
+        const QJsonObject owner = first->first().payload.value(QStringLiteral("owner")).toObject();
+        if (owner.isEmpty() || ownerAlive(owner))
+            continue;
+        const QString reason = QStringLiteral("the process running it (%1, pid %2) is gone")
+                                   .arg(owner.value(QStringLiteral("program")).toString(),
+                                        QString::number(owner.value(QStringLiteral("pid")).toInteger()));
+        if (auto r = store.append(s.id, QLatin1String(store::kinds::SessionState),
+                                  {{QStringLiteral("state"), QStringLiteral("failed")}, {QStringLiteral("reason"), reason}});
+            !r)
+            return std::unexpected(r.error());
+        marked << s.id;
+    }
+    if (!marked.isEmpty())
+        if (auto r = store.flush(); !r)
+            return std::unexpected(r.error());
+    return marked;
+}
+
+} // namespace airlock::session

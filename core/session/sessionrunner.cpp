@@ -1,0 +1,406 @@
+#include "sessionrunner.h"
+
+#include "sandbox/backend.h"
+#include "sessionowner.h"
+#include "store/eventfeed.h"
+#include "store/eventstore.h"
+#include "toolrouter.h"
+#include "workspace/checkpointjobs.h"
+
+#include <QJsonArray>
+#include <QLoggingCategory>
+#include <QRandomGenerator>
+#include <QTimer>
+
+Q_LOGGING_CATEGORY(lcSession, "airlock.session", QtWarningMsg)
+
+namespace airlock::session {
+
+namespace {
+QString newSessionId()
+{
+    return QStringLiteral("s-%1").arg(QRandomGenerator::global()->generate64() & 0xffffffffffffULL, 12, 16, QLatin1Char('0'));
+}
+
+// An agent's output stream is the protocol itself: it must not be capped like a command's output.
+constexpr quint64 kAgentOutputCap = quint64(1) << 40;
+} // namespace
+
+SessionRunner::SessionRunner(SessionConfig config, store::EventStore *store, sandbox::Backend *backend, QObject *parent)
+    : QObject(parent), m_config(std::move(config)), m_store(store), m_backend(backend),
+      m_client(new agent::AcpClient(this)), m_router(new ToolRouter(this))
+{
+    if (m_config.id.isEmpty())
+        m_config.id = newSessionId();
+    m_client->setHandler(m_router);
+    connect(m_client, &agent::AcpClient::sessionUpdate, this, &SessionRunner::onUpdate);
+    connect(m_client, &agent::AcpClient::toolCallChanged, this, &SessionRunner::onToolCall);
+    connect(m_client, &agent::AcpClient::updateRejected, this,
+            [this](const QString &, const Error &error, const QJsonObject &raw) {
+                record("agent.error", {{QStringLiteral("message"), error.message}, {QStringLiteral("detail"), raw}});
+            });
+    connect(m_client, &agent::AcpClient::protocolError, this, [this](const Error &error) {
+        record("agent.error", {{QStringLiteral("message"), error.message}});
+    });
+    connect(m_client, &agent::AcpClient::disconnected, this, [this](const Error &reason) {
+        if (m_stopping || m_state == State::Ended || m_state == State::Failed)
+            return;
+        fail(Error{reason.code, tr("the agent went away: %1").arg(reason.message)});
+    });
+    if (!m_config.databasePath.isEmpty()) {
+        // Answers given in another process (the window, airlockctl) arrive through the store.
+        m_answers = new store::EventFeed(m_config.databasePath, this);
+        connect(m_answers, &store::EventFeed::approvalsChanged, m_router, &ToolRouter::answerFromStore);
+    }
+}
+
+SessionRunner::~SessionRunner()
+{
+    if (m_state != State::Ended && m_state != State::Failed && m_state != State::New)
+        stop(tr("closed"));
+}
+
+QString SessionRunner::stateName(State state)
+{
+    switch (state) {
+    case State::New: return QStringLiteral("new");
+    case State::Starting: return QStringLiteral("starting");
+    case State::Idle: return QStringLiteral("idle");
+    case State::Running: return QStringLiteral("running");
+    case State::Blocked: return QStringLiteral("blocked");
+    case State::Failed: return QStringLiteral("failed");
+    case State::Ended: return QStringLiteral("ended");
+    }
+    return {};
+}
+
+void SessionRunner::record(const char *kind, const QJsonObject &payload)
+{
+    if (!m_store)
+        return;
+    if (auto r = m_store->append(m_config.id, QString::fromLatin1(kind), payload); !r)
+        qCWarning(lcSession) << "cannot record" << kind << r.error().message;
+}
+
+void SessionRunner::setState(State state, const QString &reason)
+{
+    if (state == m_state)
+        return;
+    m_state = state;
+    QJsonObject p{{QStringLiteral("state"), stateName(state)}};
+    if (!reason.isEmpty())
+        p.insert(QStringLiteral("reason"), reason);
+    record(store::kinds::SessionState, p);
+    Q_EMIT stateChanged(state);
+}
+
+void SessionRunner::fail(const Error &error)
+{
+    if (m_state == State::Failed || m_state == State::Ended)
+        return;
+    if (m_turnRunning)
+        finishTurn(QStringLiteral("error"), error.message);
+    m_router->cancelAll();
+    m_router->killAllTerminals();
+    m_stopping = true;
+    m_client->stop();
+    if (sandbox::Sandbox *box = m_sandbox.data())
+        box->destroy();
+    setState(State::Failed, error.message);
+    Q_EMIT failed(error);
+}
+
+void SessionRunner::start()
+{
+    if (m_state != State::New)
+        return;
+    record(store::kinds::SessionCreated, {{QStringLiteral("title"), m_config.title},
+                                          {QStringLiteral("agent"), m_config.agent.name},
+                                          {QStringLiteral("policy"), m_config.policyName},
+                                          {QStringLiteral("workspace"), m_config.workspace},
+                                          {QStringLiteral("owner"), currentOwner()}});
+    setState(State::Starting);
+    m_clock.start();
+    if (m_config.policy.guardrails.maxWallClockSeconds) {
+        auto *timer = new QTimer(this); // the wall clock runs out even while the agent is silent
+        timer->setInterval(1000);
+        connect(timer, &QTimer::timeout, this, [this] {
+            if (m_state == State::Idle || m_state == State::Running || m_state == State::Blocked)
+                checkGuardrails();
+        });
+        timer->start();
+    }
+    if (m_answers)
+        m_answers->start(150);
+    sandbox::SandboxSpec spec;
+    spec.policy = m_config.policy;
+    spec.policyName = m_config.policyName;
+    spec.workspace = m_config.workspace;
+    spec.sessionId = m_config.id;
+    auto created = m_backend->create(spec);
+    if (!created) {
+        fail(created.error());
+        return;
+    }
+    m_sandbox = *created;
+    checkpoint(int(workspace::Cause::Start));
+    connect(m_sandbox, &sandbox::Sandbox::stateChanged, this, [this](sandbox::SandboxState s) {
+        if (s == sandbox::SandboxState::Running && m_state == State::Starting)
+            startAgent();
+        else if ((s == sandbox::SandboxState::Failed || s == sandbox::SandboxState::Stopped) && !m_stopping)
+            fail(Error{ErrorCode::Io, tr("the sandbox stopped: %1").arg(m_sandbox ? m_sandbox->info().message : QString())});
+    });
+    if (m_sandbox->isRunning())
+        startAgent();
+}
+
+void SessionRunner::startAgent()
+{
+    if (m_config.agent.placement == agent::Placement::Sandbox) {
+        startAgentInSandbox();
+        return;
+    }
+    auto launch = agent::hostLaunch(m_config.agent, m_config.workspace);
+    if (!launch) {
+        fail(launch.error());
+        return;
+    }
+    m_client->start(*launch);
+    openAcpSession();
+}
+
+void SessionRunner::startAgentInSandbox()
+{
+    sandbox::ExecRequest req;
+    req.argv = QStringList{m_config.agent.command} + m_config.agent.args;
+    req.env = {QStringLiteral("HOME=/tmp"), QStringLiteral("PATH=/usr/local/bin:/usr/bin:/bin")};
+    const QProcessEnvironment host = QProcessEnvironment::systemEnvironment();
+    for (const QString &name : m_config.agent.envAllow) {
+        if (!name.endsWith(u'*') && host.contains(name))
+            req.env << name + u'=' + host.value(name);
+    }
+    req.inheritEnv = true; // the sandbox's own variables (proxy settings) stay
+    req.streamStdin = true;
+    req.outputCap = kAgentOutputCap;
+    auto process = m_sandbox->exec(req);
+    if (!process) {
+        fail(process.error());
+        return;
+    }
+    m_agentProcess = *process;
+    auto &rpc = m_client->connection();
+    rpc.setWriter([this](const QByteArray &bytes) {
+        if (!m_agentProcess)
+            return false;
+        m_agentProcess->writeStdin(bytes);
+        return true;
+    });
+    connect(m_agentProcess, &sandbox::SandboxProcess::stdoutReceived, this,
+            [this](const QByteArray &chunk) { m_client->connection().receive(chunk); });
+    connect(m_agentProcess, &sandbox::SandboxProcess::stderrReceived, this, [this](const QByteArray &chunk) {
+        qCDebug(lcSession) << "agent stderr:" << chunk.left(500);
+    });
+    auto gone = [this](const QString &why) {
+        m_client->connection().finishInput(Error{ErrorCode::Io, why});
+    };
+    connect(m_agentProcess, &sandbox::SandboxProcess::finished, this, [gone](const sandbox::ExitStatus &status) {
+        gone(status.exitCode ? QStringLiteral("it exited with status %1").arg(*status.exitCode)
+                             : QStringLiteral("it was killed by signal %1").arg(status.signal.value_or(0)));
+    });
+    connect(m_agentProcess, &sandbox::SandboxProcess::failed, this,
+            [gone](const Error &error) { gone(error.message); });
+    openAcpSession();
+}
+
+void SessionRunner::openAcpSession()
+{
+    auto init = m_client->initialize();
+    init.then(this, [this](const Result<agent::acp::InitializeResult> &r) {
+        if (!r) {
+            fail(r.error());
+            return;
+        }
+        m_client->newSession(m_config.workspace).then(this, [this](const Result<agent::acp::SessionSetup> &s) {
+            if (!s) {
+                fail(s.error());
+                return;
+            }
+            m_acpSession = s->sessionId;
+            setState(State::Idle);
+            Q_EMIT ready();
+        });
+    });
+}
+
+Result<void> SessionRunner::prompt(const QString &text)
+{
+    if (m_state != State::Idle)
+        return airlock::fail(ErrorCode::InvalidArgument,
+                             tr("the session is %1; a prompt needs it idle").arg(stateName(m_state)));
+    const auto &g = m_config.policy.guardrails;
+    if (g.maxTurns && m_turn >= *g.maxTurns) {
+        trip(QStringLiteral("maxTurns"), double(*g.maxTurns), double(m_turn));
+        return airlock::fail(ErrorCode::Cancelled, tr("the session reached its limit of %1 turns").arg(*g.maxTurns));
+    }
+    ++m_turn;
+    agent::acp::ContentBlock block;
+    block.type = agent::acp::ContentBlock::Type::Text;
+    block.text = text;
+    record("turn.started", {{QStringLiteral("turn"), m_turn},
+                            {QStringLiteral("prompt"), QJsonArray{QJsonObject{{QStringLiteral("type"), QStringLiteral("text")},
+                                                                              {QStringLiteral("text"), text}}}}});
+    m_turnRunning = true;
+    setState(State::Running);
+    m_client->prompt(m_acpSession, {block}).then(this, [this](const Result<agent::acp::PromptResult> &r) {
+        if (!m_turnRunning)
+            return;
+        if (!r) {
+            // An agent that went away fails the session; one that answered with an error only the turn.
+            if (!m_client->isConnected())
+                fail(Error{r.error().code, tr("the agent went away: %1").arg(r.error().message)});
+            else
+                finishTurn(QStringLiteral("error"), r.error().message);
+            return;
+        }
+        if (r->usage) {
+            // PromptResult usage totals (when the agent reports them) count toward the token budget.
+            m_tokens = std::max<qint64>(m_tokens, r->raw.value(QStringLiteral("usage")).toObject()
+                                                      .value(QStringLiteral("totalTokens")).toInteger());
+        }
+        finishTurn(agent::acp::nameOf(r->stopReason));
+        checkGuardrails();
+    });
+    return {};
+}
+
+void SessionRunner::finishTurn(const QString &stopReason, const QString &message)
+{
+    m_turnRunning = false;
+    QJsonObject p{{QStringLiteral("turn"), m_turn}, {QStringLiteral("stopReason"), stopReason}};
+    if (!message.isEmpty())
+        p.insert(QStringLiteral("message"), message);
+    record("turn.ended", p);
+    checkpoint(int(workspace::Cause::Turn));
+    if (m_state == State::Running || m_state == State::Blocked)
+        setState(State::Idle);
+    Q_EMIT turnEnded(stopReason);
+}
+
+void SessionRunner::cancel()
+{
+    if (!m_turnRunning)
+        return;
+    m_router->cancelAll();
+    m_client->cancel(m_acpSession);
+}
+
+void SessionRunner::stop(const QString &reason)
+{
+    if (m_state == State::Ended || m_state == State::Failed)
+        return;
+    m_stopping = true;
+    if (m_turnRunning) {
+        m_client->cancel(m_acpSession);
+        finishTurn(QStringLiteral("cancelled"), reason);
+    }
+    m_router->cancelAll();
+    m_router->killAllTerminals();
+    m_client->stop();
+    if (sandbox::Sandbox *box = m_sandbox.data()) {
+        if (m_config.policy.lifecycle == policy::Lifecycle::Persistent)
+            box->stop();
+        else
+            box->destroy();
+    }
+    setState(State::Ended, reason);
+    Q_EMIT ended(reason);
+}
+
+void SessionRunner::answer(const QString &request, const QString &optionId, const QString &by)
+{
+    m_router->answer(request, optionId, by);
+}
+
+void SessionRunner::onUpdate(const agent::acp::SessionUpdate &update)
+{
+    record("agent.update", {{QStringLiteral("update"), update.raw}});
+    if (update.kind == agent::acp::SessionUpdate::Kind::Usage) {
+        const QJsonObject u = update.raw;
+        m_tokens = std::max<qint64>(m_tokens, u.value(QStringLiteral("used")).toInteger());
+        const QJsonObject cost = u.value(QStringLiteral("cost")).toObject();
+        if (cost.contains(QStringLiteral("amount")))
+            m_cost = cost.value(QStringLiteral("amount")).toDouble();
+        checkGuardrails();
+    }
+}
+
+void SessionRunner::onToolCall(const QString &, const agent::acp::ToolCall &call, bool created)
+{
+    using agent::acp::ToolKind;
+    if (created) {
+        ++m_toolCalls;
+        checkGuardrails();
+    }
+    // An agent on the host that runs a mutating tool of its own, never asking Airlock to read, write
+    // or run anything, did it outside the sandbox: say so in the thread.
+    const bool changesFiles = call.kind == ToolKind::Edit || call.kind == ToolKind::Delete
+        || call.kind == ToolKind::Move || call.kind == ToolKind::Execute;
+    const bool finished = call.status == agent::acp::ToolStatus::Completed || call.status == agent::acp::ToolStatus::Failed;
+    if (changesFiles && finished && !m_checkpointedCalls.contains(call.id)) {
+        m_checkpointedCalls.insert(call.id);
+        checkpoint(int(workspace::Cause::ToolCall), call.id);
+    }
+    const bool mutating = changesFiles || call.kind == ToolKind::Fetch;
+    if (m_config.agent.placement != agent::Placement::Host || !mutating)
+        return;
+    if (created)
+        m_routedAtStart.insert(call.id, m_router->routedCount());
+    const bool done = call.status == agent::acp::ToolStatus::Completed || call.status == agent::acp::ToolStatus::Failed;
+    if (done && m_routedAtStart.contains(call.id)) {
+        if (m_router->routedCount() == m_routedAtStart.take(call.id))
+            record("tool.outside", {{QStringLiteral("toolCallId"), call.id}, {QStringLiteral("kind"), agent::acp::nameOf(call.kind)}});
+    }
+}
+
+bool SessionRunner::checkGuardrails()
+{
+    const auto &g = m_config.policy.guardrails;
+    if (g.maxToolCalls && m_toolCalls > *g.maxToolCalls)
+        trip(QStringLiteral("maxToolCalls"), double(*g.maxToolCalls), m_toolCalls);
+    else if (g.maxTokens && m_tokens > *g.maxTokens)
+        trip(QStringLiteral("maxTokens"), double(*g.maxTokens), double(m_tokens));
+    else if (g.maxCostUsd && m_cost > *g.maxCostUsd)
+        trip(QStringLiteral("maxCostUsd"), *g.maxCostUsd, m_cost);
+    else if (g.maxWallClockSeconds && m_clock.isValid() && m_clock.elapsed() / 1000 > *g.maxWallClockSeconds)
+        trip(QStringLiteral("maxWallClockSeconds"), double(*g.maxWallClockSeconds), double(m_clock.elapsed() / 1000));
+    else
+        return false;
+    return true;
+}
+
+void SessionRunner::trip(const QString &which, double limit, double value)
+{
+    record("guardrail.tripped", {{QStringLiteral("guardrail"), which}, {QStringLiteral("limit"), limit}, {QStringLiteral("value"), value}});
+    stop(tr("guardrail %1 reached").arg(which));
+}
+
+void SessionRunner::checkpoint(int cause, const QString &toolCallId)
+{
+    if (!m_checkpoints)
+        return;
+    workspace::CheckpointRequest req(m_config.id, workspace::Cause(cause));
+    req.turn = m_turn;
+    req.toolCallId = toolCallId;
+    req.workspace = m_config.workspace;
+    req.allowEmpty = cause == int(workspace::Cause::Start); // the history starts with the workspace as it was
+    if (m_store)
+        (void)m_store->flush(); // the checkpoint names the newest event, so that event must be stored
+    ++m_pendingCheckpoints;
+    // A snapshot that fails records checkpoint.failed itself, so the history shows the gap.
+    m_checkpoints->create(req).future().then(this, [this](const Result<workspace::CheckpointOutcome> &) {
+        if (--m_pendingCheckpoints == 0)
+            Q_EMIT checkpointsIdle();
+    });
+}
+
+} // namespace airlock::session

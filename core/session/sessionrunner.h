@@ -1,0 +1,119 @@
+#pragma once
+
+#include "agent/acpclient.h"
+#include "agent/agentcatalogue.h"
+#include "error.h"
+#include "policy/policy.h"
+#include "sandbox/backend.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QPointer>
+#include <QSet>
+
+namespace airlock::store {
+class EventFeed;
+class EventStore;
+} // namespace airlock::store
+
+namespace airlock::workspace {
+class CheckpointJobs;
+}
+
+
+namespace airlock::session {
+
+class ToolRouter;
+
+struct SessionConfig {
+    QString id;            // empty: a new id
+    QString title;
+    agent::AgentProfile agent;
+    QString policyName;
+    policy::Policy policy;
+    QString workspace;     // host folder, absolute
+    QString databasePath;  // where answers from other processes are read
+};
+
+// One session: a sandbox, an agent speaking ACP, the approvals gate and the guardrails. Every step
+// is an event in the store (docs/session-events.md); this object only drives, the store remembers.
+class SessionRunner : public QObject
+{
+    Q_OBJECT
+public:
+    enum class State { New, Starting, Idle, Running, Blocked, Failed, Ended };
+
+    SessionRunner(SessionConfig config, store::EventStore *store, sandbox::Backend *backend, QObject *parent = nullptr);
+    ~SessionRunner() override;
+
+    const QString &id() const { return m_config.id; }
+    State state() const { return m_state; }
+    static QString stateName(State state);
+
+    // Creates the sandbox, starts the agent per placement and opens an ACP session; ready() or failed().
+    void start();
+    // One turn; turnEnded() follows. Refused while a turn runs or after the session ended.
+    Result<void> prompt(const QString &text);
+    void cancel();
+    // Ends the agent and the sandbox (kept when persistent); state Ended with the reason.
+    void stop(const QString &reason);
+    // Answers an open approval of this session (the store path is used too; both are fine).
+    void answer(const QString &request, const QString &optionId, const QString &by = QStringLiteral("user"));
+
+    // Where checkpoints are taken (not owned; may be null for none): one when the session starts,
+    // after every tool call that may change files (edit, delete, move, execute) and after every turn.
+    // They run off this thread; checkpointsIdle() says when none is outstanding.
+    void setCheckpoints(workspace::CheckpointJobs *jobs) { m_checkpoints = jobs; }
+    int pendingCheckpoints() const { return m_pendingCheckpoints; }
+
+    agent::AcpClient *client() const { return m_client; }
+    sandbox::Sandbox *sandbox() const { return m_sandbox; }
+
+Q_SIGNALS:
+    void ready();
+    void stateChanged(airlock::session::SessionRunner::State state);
+    void turnEnded(const QString &stopReason);
+    void failed(const airlock::Error &error);
+    void ended(const QString &reason);
+    void checkpointsIdle();
+
+private:
+    friend class ToolRouter;
+    void record(const char *kind, const QJsonObject &payload);
+    void setState(State state, const QString &reason = {});
+    void fail(const Error &error);
+    void startAgent();
+    void startAgentInSandbox();
+    void openAcpSession();
+    void onUpdate(const agent::acp::SessionUpdate &update);
+    void onToolCall(const QString &sessionId, const agent::acp::ToolCall &call, bool created);
+    void finishTurn(const QString &stopReason, const QString &message = {});
+    // Checks the policy's guardrails; when one is crossed, records it, cancels and stops.
+    bool checkGuardrails();
+    void trip(const QString &which, double limit, double value);
+    void checkpoint(int cause, const QString &toolCallId = {});
+
+    SessionConfig m_config;
+    store::EventStore *m_store;
+    sandbox::Backend *m_backend;
+    QPointer<sandbox::Sandbox> m_sandbox;
+    QPointer<sandbox::SandboxProcess> m_agentProcess; // when the agent runs in the sandbox
+    agent::AcpClient *m_client;
+    ToolRouter *m_router;
+    store::EventFeed *m_answers = nullptr;
+    workspace::CheckpointJobs *m_checkpoints = nullptr;
+    int m_pendingCheckpoints = 0;
+    QSet<QString> m_checkpointedCalls;
+    State m_state = State::New;
+    QString m_acpSession;
+    int m_turn = 0;
+    int m_toolCalls = 0;
+    qint64 m_tokens = 0;
+    double m_cost = 0;
+    QElapsedTimer m_clock;
+    QHash<QString, quint64> m_routedAtStart; // tool call id -> routed requests when it began
+    bool m_turnRunning = false;
+    bool m_stopping = false;
+};
+
+} // namespace airlock::session

@@ -1,0 +1,82 @@
+#pragma once
+
+#include "agent/acpclienthandler.h"
+#include "policy/approvals.h"
+#include "sandbox/backend.h"
+#include "store/event.h"
+
+#include <QHash>
+#include <QObject>
+#include <QPointer>
+
+
+namespace airlock::session {
+
+class SessionRunner;
+
+// Serves the agent's requests for the session: permission requests and every file and terminal
+// operation go through the policy's approval rules (allow, ask, deny), and what is allowed runs in
+// the sandbox through the shim — never on the host. "Ask" parks the request in the approvals inbox
+// until someone answers, here or from another process.
+class ToolRouter : public QObject, public agent::AcpClientHandler
+{
+    Q_OBJECT
+public:
+    explicit ToolRouter(SessionRunner *runner);
+
+    void requestPermission(const agent::acp::PermissionRequest &request,
+                           agent::AcpReply<agent::acp::PermissionOutcome> reply) override;
+    void readTextFile(const agent::acp::ReadTextFileRequest &request, agent::AcpReply<QString> reply) override;
+    void writeTextFile(const agent::acp::WriteTextFileRequest &request, agent::AcpReply<void> reply) override;
+    void createTerminal(const agent::acp::CreateTerminalRequest &request, agent::AcpReply<QString> reply) override;
+    void terminalOutput(const agent::acp::TerminalRequest &request, agent::AcpReply<agent::acp::TerminalOutput> reply) override;
+    void waitForTerminalExit(const agent::acp::TerminalRequest &request,
+                             agent::AcpReply<agent::acp::TerminalExitStatus> reply) override;
+    void killTerminal(const agent::acp::TerminalRequest &request, agent::AcpReply<void> reply) override;
+    void releaseTerminal(const agent::acp::TerminalRequest &request, agent::AcpReply<void> reply) override;
+
+    // An answer to an open request (from the UI, the CLI or the store).
+    bool answer(const QString &request, const QString &optionId, const QString &by);
+    void answerFromStore(const QList<store::ApprovalRow> &open);
+    // Every open request is cancelled (the turn was cancelled or the session ends).
+    void cancelAll();
+    bool hasOpenRequests() const { return !m_open.isEmpty(); }
+    // Whether the agent used Airlock's fs/terminal methods since the mark (tool-outside detection).
+    quint64 routedCount() const { return m_routed; }
+    void killAllTerminals();
+
+private:
+    struct Open {
+        QJsonArray options;
+        std::function<void(const QString &optionId, const QString &by)> resolve;
+        std::function<void()> cancel;
+    };
+    struct Terminal {
+        QPointer<sandbox::SandboxProcess> process;
+        QByteArray output;
+        quint64 limit = 1 << 20;
+        bool truncated = false;
+        std::optional<agent::acp::TerminalExitStatus> exit;
+        QList<agent::AcpReply<agent::acp::TerminalExitStatus>> waiting;
+    };
+
+    // Runs the rules on a call; allowed → go(), denied → refuse(reason), ask → park it as `title`.
+    void gate(const policy::ToolCall &call, const QString &title, const QJsonObject &toolCall,
+              std::function<void()> go, std::function<void(const QString &why)> refuse);
+    QString park(const QJsonObject &toolCall, const QJsonArray &options, const policy::Decision &decision,
+                 std::function<void(const QString &optionId, const QString &by)> resolve, std::function<void()> cancel);
+    void decided(const QString &request, const QString &decision, const QString &by, const QString &explanation,
+                 const QString &optionId = {});
+    QString insideWorkspace(const QString &path, QString *error) const;
+    Terminal *terminal(const QString &id);
+
+    SessionRunner *m_runner;
+    QHash<QString, Open> m_open;
+    QHash<QString, Terminal> m_terminals;
+    QList<policy::ApprovalRule> m_sessionRules; // "always" answers, first in line
+    int m_nextRequest = 0;
+    int m_nextTerminal = 0;
+    quint64 m_routed = 0;
+};
+
+} // namespace airlock::session

@@ -1,0 +1,128 @@
+// A newcomer's first run, offscreen: "Try the demo agent" on the first screen opens the New Session
+// dialog with the demo chosen; Start runs it in a real sandbox; its requests wait in the Approvals
+// dock and are answered there; the thread fills in, the prompt box comes back when the turn ends,
+// and the checkpoint history has the fix. A screenshot of the finished thread is saved.
+#include "approvalspanel.h"
+#include "mainwindow.h"
+#include "session/newsessiondialog.h"
+#include "session/sessioncontroller.h"
+#include "store/eventstore.h"
+#include "store/storereader.h"
+#include "thread/threadmodel.h"
+#include "threadview.h"
+
+#include <QApplication>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+#include <QTreeWidget>
+
+using namespace airlock;
+using namespace airlock::ui;
+
+class TestSessionGui : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    QString m_db;
+    std::unique_ptr<store::EventStore> m_store;
+
+    int count(const QString &session, const QString &kind)
+    {
+        auto reader = store::StoreReader::open(m_db);
+        store::EventQuery q;
+        q.session = session;
+        q.limit = 100000;
+        int n = 0;
+        for (const auto &e : reader->events(q).value_or(QList<store::Event>{}))
+            n += e.kind == kind;
+        return n;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (QStandardPaths::findExecutable(QStringLiteral("bwrap")).isEmpty())
+            QSKIP("bubblewrap is not installed, so no session can start");
+        QStandardPaths::setTestModeEnabled(true);
+        QSettings().clear();
+        qputenv("AIRLOCK_DEMO_AGENT", AIRLOCK_DEMO_AGENT_PATH);
+        m_db = m_dir.filePath(QStringLiteral("gui.db"));
+        auto s = store::EventStore::open(m_db);
+        QVERIFY(s);
+        m_store = std::move(*s);
+    }
+
+    void demoFromTheFirstScreen()
+    {
+        MainWindow w(m_db, m_store.get());
+        w.resize(1400, 900);
+        w.show();
+        QApplication::setActiveWindow(&w);
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+
+        // The dialog is modal: it is answered once it shows.
+        bool dialogSeen = false;
+        QTimer::singleShot(0, this, [&] {
+            auto *dialog = qobject_cast<NewSessionDialog *>(QApplication::activeModalWidget());
+            QVERIFY(dialog);
+            dialogSeen = true;
+            QCOMPARE(dialog->findChild<QPlainTextEdit *>(QStringLiteral("firstPrompt"))->toPlainText(),
+                     QStringLiteral("Fix the failing test"));
+            auto *start = dialog->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
+            QTest::mouseClick(start, Qt::LeftButton);
+        });
+        auto *tryDemo = w.threadView()->findChild<QPushButton *>(QStringLiteral("tryDemo"));
+        QVERIFY(tryDemo);
+        QVERIFY(tryDemo->isVisible());
+        QTest::mouseClick(tryDemo, Qt::LeftButton);
+        QVERIFY(dialogSeen);
+
+        // The new session is selected as soon as it is stored, and its thread streams in.
+        QTRY_VERIFY_WITH_TIMEOUT(!w.threadView()->currentSession().isEmpty(), 10000);
+        const QString id = w.threadView()->currentSession();
+        QVERIFY(w.sessions()->runner(id));
+
+        // The Standard preset asks before commands and edits: answer each in the Approvals dock.
+        ApprovalsPanel *approvals = w.approvalsPanel();
+        int answered = 0;
+        QElapsedTimer clock;
+        clock.start();
+        while (clock.elapsed() < 60000) {
+            const auto state = w.sessions()->runner(id)->state();
+            if (state == session::SessionRunner::State::Idle && count(id, QStringLiteral("turn.ended")) == 1)
+                break;
+            if (approvals->openCount() > 0) {
+                approvals->list()->setCurrentItem(approvals->list()->topLevelItem(0));
+                auto *allow = approvals->findChild<QPushButton *>(QStringLiteral("answer_allow_once"));
+                QVERIFY(allow);
+                QTest::mouseClick(allow, Qt::LeftButton);
+                ++answered;
+                QTRY_VERIFY_WITH_TIMEOUT(approvals->openCount() == 0, 10000);
+            }
+            QTest::qWait(50);
+        }
+        QCOMPARE(count(id, QStringLiteral("turn.ended")), 1);
+        QVERIFY2(answered >= 2, QByteArray::number(answered)); // the test run and the edit at least
+        QVERIFY(count(id, QStringLiteral("checkpoint.created")) >= 2);
+        QTRY_VERIFY(w.threadView()->model()->rowCount() > 10);
+        // The turn is over: the prompt box takes the next one.
+        QTRY_VERIFY(w.threadView()->findChild<QPushButton *>(QStringLiteral("sendPrompt"))->isEnabled() ||
+                    w.threadView()->findChild<QPlainTextEdit *>(QStringLiteral("promptBox"))->isEnabled());
+        QVERIFY(!w.threadView()->findChild<QPushButton *>(QStringLiteral("cancelTurn"))->isEnabled());
+
+        QDir().mkpath(QStringLiteral(AIRLOCK_SCREENSHOT_DIR));
+        QVERIFY(w.grab().save(QStringLiteral(AIRLOCK_SCREENSHOT_DIR "/demo-session.png")));
+    }
+};
+
+QTEST_MAIN(TestSessionGui)
+#include "tst_sessiongui.moc"

@@ -1,0 +1,258 @@
+// `airlockctl run`, as a user or a script runs it: the demo agent fixes the demo workspace's failing
+// test in a real bubblewrap sandbox; approvals come from rule flags or are refused without a
+// terminal; the exit status says how the turn ended; the store holds the whole story afterwards.
+#include "store/storereader.h"
+#include "testutil.h"
+
+#include <QDir>
+#include <QDirIterator>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace airlock;
+
+namespace {
+bool copyTree(const QString &from, const QString &to)
+{
+    QDir().mkpath(to);
+    QDirIterator it(from, QDir::Files | QDir::Dirs | QDir::NoDotAndDotDot | QDir::Hidden, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString path = it.next();
+        const QString target = to + u'/' + QDir(from).relativeFilePath(path);
+        if (it.fileInfo().isDir()) {
+            QDir().mkpath(target);
+        } else if (!QFile::copy(path, target)) {
+            return false;
+        } else {
+            QFile::setPermissions(target, QFile(path).permissions());
+        }
+    }
+    return true;
+}
+} // namespace
+
+class TestAirlockctlRun : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    QString m_db;
+    int m_workspaces = 0;
+
+    test::Run ctl(const QStringList &args, int timeoutMs = 120000)
+    {
+        return test::run(QStringLiteral(AIRLOCKCTL_PATH), QStringList{QStringLiteral("--db"), m_db} + args, timeoutMs);
+    }
+    QString freshWorkspace()
+    {
+        const QString ws = m_dir.filePath(QStringLiteral("ws%1").arg(++m_workspaces));
+        if (!copyTree(QStringLiteral(AIRLOCK_TEST_SOURCE_DIR "/resources/demo-workspace"), ws))
+            return {};
+        return ws;
+    }
+    // The newest session's events, from the store as another reader sees it.
+    QList<store::Event> lastSessionEvents(QString *id = nullptr)
+    {
+        auto reader = store::StoreReader::open(m_db);
+        if (!reader)
+            return {};
+        auto sessions = reader->sessions();
+        if (!sessions || sessions->isEmpty())
+            return {};
+        const auto newest = std::max_element(sessions->begin(), sessions->end(),
+                                             [](const auto &a, const auto &b) { return a.firstSeq < b.firstSeq; });
+        if (id)
+            *id = newest->id;
+        store::EventQuery q;
+        q.session = newest->id;
+        q.limit = 100000;
+        auto events = reader->events(q);
+        return events ? *events : QList<store::Event>{};
+    }
+    static QList<store::Event> ofKind(const QList<store::Event> &all, const QString &kind)
+    {
+        QList<store::Event> out;
+        for (const auto &e : all)
+            if (e.kind == kind)
+                out << e;
+        return out;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        m_db = m_dir.filePath(QStringLiteral("run.db"));
+        if (QStandardPaths::findExecutable(QStringLiteral("bwrap")).isEmpty())
+            QSKIP("bubblewrap is not installed (apt install bubblewrap), so no session can start");
+        // The demo agent without its pauses, so the test is quick.
+        auto r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("fast-demo"), QStringLiteral("--placement"),
+                      QStringLiteral("host"), QStringLiteral("--"), QStringLiteral(AIRLOCK_DEMO_AGENT_PATH), QStringLiteral("--pace-ms"),
+                      QStringLiteral("0")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("crashing-demo"), QStringLiteral("--placement"),
+                 QStringLiteral("host"), QStringLiteral("--"), QStringLiteral(AIRLOCK_DEMO_AGENT_PATH), QStringLiteral("--pace-ms"),
+                 QStringLiteral("0"), QStringLiteral("--crash-mid-turn")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+    }
+
+    void approvedByRulesFixesTheTest()
+    {
+        const QString ws = freshWorkspace();
+        QVERIFY(!ws.isEmpty());
+        const auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("fast-demo"), QStringLiteral("--workspace"), ws,
+                            QStringLiteral("--approve"), QStringLiteral("execute"), QStringLiteral("--approve"), QStringLiteral("edit"),
+                            QStringLiteral("Fix the failing test")});
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
+        QVERIFY2(r.out.contains("you: Fix the failing test"), r.out.constData());
+        QVERIFY2(r.out.contains("— turn ended: end_turn"), r.out.constData());
+        QVERIFY2(r.out.contains("All tests pass now."), r.out.constData());
+
+        // The fix is in the workspace, made inside the sandbox, and the tests pass on the host too.
+        const auto tests = test::run(QStringLiteral("sh"), {ws + QStringLiteral("/tests/run.sh")});
+        QVERIFY2(tests.exitCode == 0, QByteArray(tests.out + tests.err).constData());
+
+        QString id;
+        const auto events = lastSessionEvents(&id);
+        QVERIFY(!events.isEmpty());
+        QCOMPARE(ofKind(events, QStringLiteral("turn.ended")).size(), 1);
+        QCOMPARE(ofKind(events, QStringLiteral("turn.ended")).first().payload[QStringLiteral("stopReason")].toString(), QStringLiteral("end_turn"));
+        // Every edit and command was decided by the flag's rule, which is named.
+        const auto decided = ofKind(events, QStringLiteral("permission.decided"));
+        QVERIFY(!decided.isEmpty());
+        for (const auto &d : decided) {
+            QCOMPARE(d.payload[QStringLiteral("decision")].toString(), QStringLiteral("allow"));
+            QCOMPARE(d.payload[QStringLiteral("by")].toString(), QStringLiteral("rule"));
+        }
+        // Checkpoints: the workspace as it was, then after the edit.
+        const auto checkpoints = ofKind(events, QStringLiteral("checkpoint.created"));
+        QVERIFY2(checkpoints.size() >= 2, QByteArray::number(checkpoints.size()));
+        QCOMPARE(checkpoints.first().payload[QStringLiteral("cause")].toString(), QStringLiteral("start"));
+        bool afterEdit = false;
+        for (const auto &c : checkpoints)
+            afterEdit |= c.payload[QStringLiteral("cause")].toString() == QLatin1String("tool")
+                && c.payload[QStringLiteral("files")].toArray().first()[QStringLiteral("path")].toString() == QLatin1String("slugify.sh");
+        QVERIFY(afterEdit);
+        const auto states = ofKind(events, QStringLiteral("session.state"));
+        QCOMPARE(states.last().payload[QStringLiteral("state")].toString(), QStringLiteral("ended"));
+        // The fetch of the last step never left: the Standard preset has no network.
+        bool fetchFailed = false;
+        for (const auto &e : ofKind(events, QStringLiteral("agent.update"))) {
+            const QJsonObject u = e.payload[QStringLiteral("update")].toObject();
+            if (u[QStringLiteral("sessionUpdate")].toString() == QLatin1String("tool_call_update")
+                && u[QStringLiteral("toolCallId")].toString() == QLatin1String("call-6"))
+                fetchFailed |= u[QStringLiteral("status")].toString() == QLatin1String("failed");
+        }
+        QVERIFY(fetchFailed);
+
+        // The history is there for airlockctl too.
+        const auto list = ctl({QStringLiteral("checkpoints"), QStringLiteral("list"), QStringLiteral("--session"), id});
+        QVERIFY2(list.exitCode == 0, list.err.constData());
+        QVERIFY2(list.out.contains("session start"), list.out.constData());
+    }
+
+    void withoutATerminalAskIsRefused()
+    {
+        const QString ws = freshWorkspace();
+        const QByteArray before = test::fileHash(ws + QStringLiteral("/slugify.sh"));
+        const auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("fast-demo"), QStringLiteral("--workspace"), ws,
+                            QStringLiteral("Fix the failing test")});
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
+        QVERIFY2(r.err.contains("no terminal to ask; pass --approve"), r.err.constData());
+        const auto events = lastSessionEvents();
+        const auto decided = ofKind(events, QStringLiteral("permission.decided"));
+        QVERIFY(!decided.isEmpty());
+        QCOMPARE(decided.first().payload[QStringLiteral("decision")].toString(), QStringLiteral("deny"));
+        QVERIFY(!ofKind(events, QStringLiteral("permission.requested")).isEmpty());
+        QCOMPARE(test::fileHash(ws + QStringLiteral("/slugify.sh")), before); // nothing was edited
+    }
+
+    void denyRuleRefusesWithoutAsking()
+    {
+        const QString ws = freshWorkspace();
+        const QByteArray before = test::fileHash(ws + QStringLiteral("/slugify.sh"));
+        const auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("fast-demo"), QStringLiteral("--workspace"), ws,
+                            QStringLiteral("--approve"), QStringLiteral("execute"), QStringLiteral("--deny"), QStringLiteral("edit"),
+                            QStringLiteral("--json"), QStringLiteral("Fix the failing test")});
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
+        QVERIFY(!r.err.contains("no terminal"));
+        // --json: one event per line, each a JSON object with a kind.
+        const QList<QByteArray> lines = r.out.trimmed().split('\n');
+        QVERIFY(lines.size() > 10);
+        bool deniedEdit = false;
+        for (const QByteArray &line : lines) {
+            QJsonParseError error;
+            const QJsonObject o = QJsonDocument::fromJson(line, &error).object();
+            QVERIFY2(error.error == QJsonParseError::NoError, line.constData());
+            QVERIFY(!o[QStringLiteral("kind")].toString().isEmpty());
+            if (o[QStringLiteral("kind")].toString() == QLatin1String("permission.decided"))
+                deniedEdit |= o[QStringLiteral("payload")][QStringLiteral("decision")].toString() == QLatin1String("deny")
+                    && o[QStringLiteral("payload")][QStringLiteral("by")].toString() == QLatin1String("rule");
+        }
+        QVERIFY(deniedEdit);
+        QCOMPARE(test::fileHash(ws + QStringLiteral("/slugify.sh")), before);
+    }
+
+    void guardrailStopsTheSession()
+    {
+        // A policy allowing two tool calls: the third trips the guardrail, exit status 5.
+        const auto shown = ctl({QStringLiteral("policy"), QStringLiteral("export"), QStringLiteral("standard")});
+        QVERIFY2(shown.exitCode == 0, shown.err.constData());
+        QJsonObject doc = QJsonDocument::fromJson(shown.out).object();
+        QJsonObject guardrails = doc[QStringLiteral("guardrails")].toObject();
+        guardrails[QStringLiteral("maxToolCalls")] = 2;
+        doc[QStringLiteral("guardrails")] = guardrails;
+        const QString file = m_dir.filePath(QStringLiteral("tight.json"));
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QJsonDocument(doc).toJson());
+        f.close();
+        auto r = ctl({QStringLiteral("policy"), QStringLiteral("import"), file, QStringLiteral("--name"), QStringLiteral("tight")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+
+        r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("fast-demo"), QStringLiteral("--policy"), QStringLiteral("tight"),
+                 QStringLiteral("--workspace"), freshWorkspace(), QStringLiteral("--approve"), QStringLiteral("execute"), QStringLiteral("Fix it")});
+        QVERIFY2(r.exitCode == 5, QByteArray(r.out + r.err).constData());
+        const auto events = lastSessionEvents();
+        const auto tripped = ofKind(events, QStringLiteral("guardrail.tripped"));
+        QCOMPARE(tripped.size(), 1);
+        QCOMPARE(tripped.first().payload[QStringLiteral("guardrail")].toString(), QStringLiteral("maxToolCalls"));
+        QCOMPARE(ofKind(events, QStringLiteral("session.state")).last().payload[QStringLiteral("state")].toString(), QStringLiteral("ended"));
+    }
+
+    void agentCrashFailsCleanly()
+    {
+        const auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("crashing-demo"), QStringLiteral("--workspace"),
+                            freshWorkspace(), QStringLiteral("Fix it")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("the agent went away"), r.err.constData());
+        const auto events = lastSessionEvents();
+        // What came before the crash is kept, and the session says it failed.
+        QVERIFY(!ofKind(events, QStringLiteral("agent.update")).isEmpty());
+        QCOMPARE(ofKind(events, QStringLiteral("session.state")).last().payload[QStringLiteral("state")].toString(), QStringLiteral("failed"));
+        QCOMPARE(ofKind(events, QStringLiteral("turn.ended")).last().payload[QStringLiteral("stopReason")].toString(), QStringLiteral("error"));
+    }
+
+    void clearErrors()
+    {
+        auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("fast-demo"), QStringLiteral("--workspace"),
+                      m_dir.filePath(QStringLiteral("missing")), QStringLiteral("x")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("is not an existing folder"), r.err.constData());
+        r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("nobody"), QStringLiteral("x")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("no agent named 'nobody'"), r.err.constData());
+        r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("fast-demo")});
+        QCOMPARE(r.exitCode, 2);
+        r = ctl({QStringLiteral("run"), QStringLiteral("--approve"), QStringLiteral("teleport"), QStringLiteral("x")});
+        QVERIFY(r.exitCode != 0);
+        QVERIFY2(r.err.contains("names no tool kind"), r.err.constData());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAirlockctlRun)
+#include "tst_airlockctl_run.moc"

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <QPointer>
+#include <QWidget>
+
+class QLabel;
+class QPushButton;
+class QStackedWidget;
+class QTableView;
+
+namespace airlock::sandbox {
+class SandboxManager;
+}
+
+namespace airlock::ui {
+
+class ExecConsole;
+class SandboxesModel;
+
+// The Sandboxes dock: every live sandbox of every backend (a table over SandboxManager that follows
+// its signals), Stop and Destroy for the selected one (Delete destroys, after asking), and a small
+// console that runs commands in it.
+class SandboxesPanel : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit SandboxesPanel(sandbox::SandboxManager *manager, QWidget *parent = nullptr);
+
+    SandboxesModel *model() const { return m_model; }
+    QTableView *view() const { return m_view; }
+    ExecConsole *console() const { return m_console; }
+    QString selectedId() const;
+    void select(const QString &id);
+
+public Q_SLOTS:
+    void stopSelected();
+    // Asks first; the sandbox's files and processes are gone for good afterwards.
+    void destroySelected();
+
+private:
+    void selectionChanged();
+    void updateEmptyState();
+
+    QPointer<sandbox::SandboxManager> m_manager;
+    SandboxesModel *m_model;
+    QStackedWidget *m_stack;
+    QTableView *m_view;
+    QLabel *m_empty;
+    QPushButton *m_stop;
+    QPushButton *m_destroy;
+    QLabel *m_consoleTitle;
+    ExecConsole *m_console;
+    QLabel *m_error;
+};
+
+} // namespace airlock::ui

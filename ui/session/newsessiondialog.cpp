@@ -1,0 +1,140 @@
+#include "newsessiondialog.h"
+
+#include "policy/policylibrary.h"
+#include "store/storereader.h"
+
+#include <QComboBox>
+#include <QDateTime>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QFileInfo>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QStandardPaths>
+
+namespace airlock::ui {
+
+NewSessionDialog::NewSessionDialog(const QString &databasePath, QWidget *parent)
+    : QDialog(parent), m_databasePath(databasePath), m_agent(new QComboBox(this)), m_agentInfo(new QLabel(this)),
+      m_workspace(new QLineEdit(this)), m_policy(new QComboBox(this)), m_title(new QLineEdit(this)),
+      m_prompt(new QPlainTextEdit(this))
+{
+    setWindowTitle(tr("New Session"));
+    setObjectName(QStringLiteral("newSessionDialog"));
+    m_agent->setObjectName(QStringLiteral("agentChoice"));
+    m_policy->setObjectName(QStringLiteral("policyChoice"));
+    m_workspace->setObjectName(QStringLiteral("workspaceEdit"));
+    m_prompt->setObjectName(QStringLiteral("firstPrompt"));
+    m_agentInfo->setWordWrap(true);
+    m_agentInfo->setForegroundRole(QPalette::PlaceholderText);
+
+    if (auto catalogue = agent::AgentCatalogue::open(databasePath)) {
+        if (auto list = catalogue->list())
+            m_profiles = *list;
+    }
+    for (const auto &p : std::as_const(m_profiles))
+        m_agent->addItem(p.title.isEmpty() ? p.name : p.title, p.name);
+    if (auto reader = store::StoreReader::open(databasePath)) {
+        if (auto policies = policy::listPolicies(*reader)) {
+            for (const auto &e : *policies)
+                m_policy->addItem(e.policy.name.isEmpty() ? e.name : e.policy.name, e.name);
+        }
+    }
+    m_policy->setCurrentIndex(std::max(0, m_policy->findData(QStringLiteral("standard"))));
+    m_workspace->setPlaceholderText(tr("a folder (the demo agent gets a copy of its demo project)"));
+    auto *browse = new QPushButton(tr("&Browse…"), this);
+    connect(browse, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Workspace"), m_workspace->text());
+        if (!dir.isEmpty())
+            m_workspace->setText(dir);
+    });
+    auto *row = new QHBoxLayout;
+    row->addWidget(m_workspace, 1);
+    row->addWidget(browse);
+    m_prompt->setPlaceholderText(tr("What should the agent do? (optional: you can prompt later)"));
+    m_prompt->setTabChangesFocus(true);
+    m_prompt->setMaximumHeight(110);
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("&Agent"), m_agent);
+    form->addRow(QString(), m_agentInfo);
+    form->addRow(tr("&Workspace"), row);
+    form->addRow(tr("&Policy"), m_policy);
+    form->addRow(tr("&Title"), m_title);
+    form->addRow(tr("First p&rompt"), m_prompt);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("&Start"));
+    connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(buttons);
+    connect(m_agent, &QComboBox::currentIndexChanged, this, &NewSessionDialog::updateAgentInfo);
+    updateAgentInfo();
+    setMinimumWidth(560);
+}
+
+void NewSessionDialog::selectAgent(const QString &name)
+{
+    m_agent->setCurrentIndex(std::max(0, m_agent->findData(name)));
+    // The demo knows one task; offering it makes the first run one click.
+    if (name == QLatin1String("demo") && m_prompt->toPlainText().trimmed().isEmpty())
+        m_prompt->setPlainText(tr("Fix the failing test"));
+}
+
+void NewSessionDialog::updateAgentInfo()
+{
+    const int i = m_agent->currentIndex();
+    if (i < 0 || i >= m_profiles.size())
+        return;
+    const agent::AgentProfile &p = m_profiles.at(i);
+    const agent::Availability a = agent::checkAvailability(p);
+    m_agentInfo->setText(a.available ? tr("%1 — runs %2").arg(p.description, a.program)
+                                     : tr("Not installed: %1 %2").arg(a.detail, a.installHint));
+    if (!p.defaultPolicy.isEmpty())
+        m_policy->setCurrentIndex(std::max(0, m_policy->findData(p.defaultPolicy)));
+}
+
+QString NewSessionDialog::prompt() const
+{
+    return m_prompt->toPlainText().trimmed();
+}
+
+Result<session::SessionConfig> NewSessionDialog::config() const
+{
+    const int i = m_agent->currentIndex();
+    if (i < 0 || i >= m_profiles.size())
+        return fail(ErrorCode::InvalidArgument, tr("choose an agent"));
+    session::SessionConfig c;
+    c.agent = m_profiles.at(i);
+    c.policyName = m_policy->currentData().toString();
+    auto reader = store::StoreReader::open(m_databasePath);
+    if (!reader)
+        return std::unexpected(reader.error());
+    auto entry = policy::findPolicy(*reader, c.policyName);
+    if (!entry)
+        return std::unexpected(entry.error());
+    c.policy = entry->policy;
+    QString workspace = m_workspace->text().trimmed();
+    if (workspace.isEmpty() && c.agent.name == QLatin1String("demo")) {
+        const QString target = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation)
+            + QStringLiteral("/airlock/workspaces/demo-") + QString::number(QDateTime::currentMSecsSinceEpoch());
+        auto copied = agent::copyDemoWorkspace(target);
+        if (!copied)
+            return std::unexpected(copied.error());
+        workspace = *copied;
+    }
+    if (workspace.isEmpty() || !QDir(workspace).exists())
+        return fail(ErrorCode::InvalidArgument, tr("choose an existing workspace folder"));
+    c.workspace = QDir(workspace).absolutePath();
+    c.title = m_title->text().trimmed().isEmpty() ? (prompt().isEmpty() ? QFileInfo(c.workspace).fileName() : prompt().left(60))
+                                                  : m_title->text().trimmed();
+    return c;
+}
+
+} // namespace airlock::ui

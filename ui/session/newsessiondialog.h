@@ -1,0 +1,40 @@
+#pragma once
+
+#include "session/sessionrunner.h"
+
+#include <QDialog>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+
+namespace airlock::ui {
+
+// Agent, workspace and policy for a new session, and its first prompt. The demo agent comes first
+// and, with no workspace chosen, gets a fresh copy of the bundled demo project.
+class NewSessionDialog : public QDialog
+{
+    Q_OBJECT
+public:
+    NewSessionDialog(const QString &databasePath, QWidget *parent = nullptr);
+
+    // The session to start; an error when a choice is missing or cannot be used.
+    Result<session::SessionConfig> config() const;
+    QString prompt() const;
+    void selectAgent(const QString &name);
+
+private:
+    void updateAgentInfo();
+
+    QString m_databasePath;
+    QComboBox *m_agent;
+    QLabel *m_agentInfo;
+    QLineEdit *m_workspace;
+    QComboBox *m_policy;
+    QLineEdit *m_title;
+    QPlainTextEdit *m_prompt;
+    QList<agent::AgentProfile> m_profiles;
+};
+
+} // namespace airlock::ui

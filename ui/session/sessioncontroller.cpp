@@ -1,0 +1,80 @@
+#include "sessioncontroller.h"
+
+#include "docker/dockerbackend.h"
+#include "sandbox/localbackend.h"
+#include "sandbox/sandboxmanager.h"
+#include "session/sessionowner.h"
+#include "store/storereader.h"
+#include "workspace/checkpointjobs.h"
+
+namespace airlock::ui {
+
+SessionController::SessionController(const QString &databasePath, store::EventStore *store, QObject *parent)
+    : QObject(parent), m_databasePath(databasePath), m_store(store), m_sandboxes(new sandbox::SandboxManager(this))
+{
+    // Both backends exist from the start, so sandboxes left by an earlier run (or airlockctl) are
+    // listed; neither touches its daemon or bubblewrap until asked to.
+    for (sandbox::Backend *backend : {static_cast<sandbox::Backend *>(new sandbox::LocalBackend),
+                                      static_cast<sandbox::Backend *>(new docker::DockerBackend)}) {
+        backend->setEventStore(m_store);
+        m_sandboxes->addBackend(backend);
+    }
+    if (m_store) {
+        m_checkpoints = std::make_unique<workspace::CheckpointJobs>(*m_store);
+        // Sessions whose process died (a crash, a kill, a reboot) are marked failed, not left running.
+        if (auto reader = store::StoreReader::open(m_databasePath))
+            (void)session::reconcileOrphans(*reader, *m_store);
+    }
+}
+
+SessionController::~SessionController()
+{
+    blockSignals(true); // whoever listens is being destroyed too
+    for (auto &runner : m_runners)
+        if (runner)
+            runner->stop(tr("Airlock closed"));
+    qDeleteAll(m_runners.values()); // before the backends their sandboxes belong to
+    m_runners.clear();
+    m_checkpoints.reset(); // waits for a snapshot still being taken
+}
+
+Result<sandbox::Backend *> SessionController::backendFor(const policy::Policy &policy)
+{
+    const QString name = policy.runtime.backend == policy::Backend::Docker ? QStringLiteral("docker") : QStringLiteral("local");
+    sandbox::Backend *backend = m_sandboxes->backend(name);
+    if (!backend)
+        return fail(ErrorCode::Io, tr("no %1 backend").arg(name));
+    if (auto why = backend->unavailableReason())
+        return fail(ErrorCode::Io, tr("the %1 backend cannot run here: %2").arg(name, *why));
+    return backend;
+}
+
+Result<QString> SessionController::start(session::SessionConfig config, const QString &firstPrompt)
+{
+    if (!m_store)
+        return fail(ErrorCode::Io, tr("no database is open for writing"));
+    auto backend = backendFor(config.policy);
+    if (!backend)
+        return std::unexpected(backend.error());
+    config.databasePath = m_databasePath;
+    auto *runner = new session::SessionRunner(std::move(config), m_store, *backend, this);
+    const QString id = runner->id();
+    m_runners.insert(id, runner);
+    runner->setCheckpoints(m_checkpoints.get());
+    connect(runner, &session::SessionRunner::stateChanged, this, [this, id] { Q_EMIT runnerChanged(id); });
+    connect(runner, &session::SessionRunner::failed, this, [this, id](const Error &e) { Q_EMIT failed(id, e); });
+    if (!firstPrompt.isEmpty()) {
+        connect(runner, &session::SessionRunner::ready, this, [runner, firstPrompt] { (void)runner->prompt(firstPrompt); },
+                Qt::SingleShotConnection);
+    }
+    runner->start();
+    Q_EMIT runnerChanged(id);
+    return id;
+}
+
+session::SessionRunner *SessionController::runner(const QString &sessionId) const
+{
+    return m_runners.value(sessionId);
+}
+
+} // namespace airlock::ui
