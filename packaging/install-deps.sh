@@ -13,10 +13,16 @@ build_pkgs=(
 # What the app needs at run time beyond the libraries above.
 run_pkgs=( bubblewrap fonts-dejavu-core )
 # What only the tests need: validators for the desktop entry and metainfo, util-linux for setpriv; node and npm for the ACP conformance test.
-test_pkgs=( desktop-file-utils appstream util-linux procps openssl socat curl dbus-daemon nodejs npm )
+test_pkgs=( desktop-file-utils appstream util-linux procps openssl socat curl dbus-daemon )
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
-if [[ "${1:-}" == "--tests" ]]; then want+=("${test_pkgs[@]}"); fi
+if [[ "${1:-}" == "--tests" ]]; then
+  want+=("${test_pkgs[@]}")
+  # Node may come from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm):
+  # a working command is enough; Debian's packages are installed only when a command is missing.
+  command -v node >/dev/null 2>&1 || want+=(nodejs)
+  command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do

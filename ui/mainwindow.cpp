@@ -108,6 +108,7 @@ MainWindow::~MainWindow()
     // The panels that show what the controller owns go first, then the controller (its sessions end).
     delete m_sandboxPanel;
     delete m_checkpoints;
+    delete m_egress;
     delete m_controller;
 }
 
@@ -176,6 +177,7 @@ void MainWindow::createDocks()
     m_checkpoints->setCheckpointJobs(m_controller->checkpoints());
     connect(m_checkpoints, &CheckpointsPanel::sessionForked, this, &MainWindow::selectSession);
     m_egress = new EgressPanel(m_databasePath, m_store, this);
+    m_egress->setProxy(m_controller->egress());
     m_sandboxPanel = new SandboxesPanel(m_controller->sandboxes(), this);
     if (auto *docker = qobject_cast<docker::DockerBackend *>(m_controller->sandboxes()->backend(QStringLiteral("docker"))))
         docker->setStatsInterval(5000); // the CPU and memory columns

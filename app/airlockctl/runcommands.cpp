@@ -2,6 +2,7 @@
 #include "agent/agentcatalogue.h"
 #include "cli.h"
 #include "docker/dockerbackend.h"
+#include "egress/egressproxy.h"
 #include "policy/policylibrary.h"
 #include "sandbox/localbackend.h"
 #include "session/sessionowner.h"
@@ -224,6 +225,15 @@ int runAgent(const QString &, const Context &ctx)
     session::SessionRunner runner(config, store->get(), backend.get());
     workspace::CheckpointJobs checkpoints(**store);
     runner.setCheckpoints(&checkpoints);
+    // A proxy-mode policy reaches the network only through this process's egress proxy, which
+    // records every connection and takes rules added meanwhile (airlockctl egress allow, the window).
+    std::unique_ptr<egress::EgressProxy> proxy;
+    if (pol.network.mode == policy::NetworkMode::Proxy) {
+        egress::ProxyOptions proxyOptions;
+        proxyOptions.store = store->get();
+        proxy = std::make_unique<egress::EgressProxy>(proxyOptions);
+        runner.setEgress(proxy.get());
+    }
 
     const bool json = p.isSet(QStringLiteral("json"));
     Transcript transcript(json);

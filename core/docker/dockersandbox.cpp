@@ -32,6 +32,7 @@ DockerSandbox::DockerSandbox(DockerBackend *backend, sandbox::SandboxInfo info, 
       m_socketPoll(new QTimer(this)),
       m_startDeadline(new QTimer(this))
 {
+    mutableInfo().controlDir = m_controlDir;
     m_containerName = QStringLiteral("airlock-") + id();
     m_socketPoll->setInterval(kSocketPollMs);
     connect(m_socketPoll, &QTimer::timeout, this, &DockerSandbox::checkSocket);

@@ -85,6 +85,7 @@ struct SandboxInfo
     int processes = -1;        // -1: unknown
     qint64 hostPid = 0;        // the outermost process on this host; 0 when none
     QString uidMapping;        // "0 -> 1000": the uid inside and the host uid it stands for
+    QString controlDir;        // the host folder bound at /airlock/control (shim and proxy sockets)
     bool owned = true;         // false: another Airlock process started it and ends it
 
     QJsonObject toJson() const;

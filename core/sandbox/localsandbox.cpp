@@ -108,6 +108,7 @@ LocalSandbox::LocalSandbox(LocalBackend *backend, LocalSandboxState state, QStri
     i.backend = backend->name();
     i.policyName = m_state.policyName;
     i.policyHash = m_state.policyHash;
+    i.controlDir = m_dir + QStringLiteral("/control");
     i.workspace = m_state.workspace;
     i.sessionId = m_state.sessionId;
     i.lifecycle = m_state.lifecycle;

@@ -4,6 +4,7 @@
 #include "sessionowner.h"
 #include "store/eventfeed.h"
 #include "store/eventstore.h"
+#include "egress/egressproxy.h"
 #include "toolrouter.h"
 #include "workspace/checkpointjobs.h"
 
@@ -104,6 +105,7 @@ void SessionRunner::fail(const Error &error)
     m_router->killAllTerminals();
     m_stopping = true;
     m_client->stop();
+    detachEgress();
     if (sandbox::Sandbox *box = m_sandbox.data())
         box->destroy();
     setState(State::Failed, error.message);
@@ -154,8 +156,36 @@ void SessionRunner::start()
         startAgent();
 }
 
+bool SessionRunner::attachEgress()
+{
+    if (!m_egress || m_egressAttached || m_config.policy.network.mode != policy::NetworkMode::Proxy || !m_sandbox)
+        return true;
+    const sandbox::SandboxInfo info = m_sandbox->info();
+    egress::SandboxSpec spec;
+    spec.session = m_config.id;
+    spec.socketPath = info.controlDir + QStringLiteral("/proxy.sock");
+    spec.policy = m_config.policy;
+    // A container's shim may run as another uid; the control folder itself stays closed to others.
+    spec.socketMode = info.backend == QLatin1String("local") ? 0600 : 0666;
+    if (auto r = m_egress->addSandbox(spec); !r) {
+        fail(Error{r.error().code, tr("the egress proxy cannot serve the sandbox: %1").arg(r.error().message)});
+        return false;
+    }
+    m_egressAttached = true;
+    return true;
+}
+
+void SessionRunner::detachEgress()
+{
+    if (m_egress && m_egressAttached)
+        m_egress->removeSandbox(m_config.id);
+    m_egressAttached = false;
+}
+
 void SessionRunner::startAgent()
 {
+    if (!attachEgress())
+        return;
     if (m_config.agent.placement == agent::Placement::Sandbox) {
         startAgentInSandbox();
         return;
@@ -306,6 +336,7 @@ void SessionRunner::stop(const QString &reason)
     m_router->cancelAll();
     m_router->killAllTerminals();
     m_client->stop();
+    detachEgress();
     if (sandbox::Sandbox *box = m_sandbox.data()) {
         if (m_config.policy.lifecycle == policy::Lifecycle::Persistent)
             box->stop();

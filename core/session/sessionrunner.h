@@ -20,6 +20,10 @@ namespace airlock::workspace {
 class CheckpointJobs;
 }
 
+namespace airlock::egress {
+class EgressProxy;
+}
+
 
 namespace airlock::session {
 
@@ -65,6 +69,10 @@ public:
     // They run off this thread; checkpointsIdle() says when none is outstanding.
     void setCheckpoints(workspace::CheckpointJobs *jobs) { m_checkpoints = jobs; }
     int pendingCheckpoints() const { return m_pendingCheckpoints; }
+    // The egress proxy (not owned) that serves the sandbox when its policy's network mode is proxy:
+    // the sandbox's proxy socket is opened before the agent starts and closed when the session ends.
+    // Without one, a proxy-mode sandbox reaches nothing.
+    void setEgress(egress::EgressProxy *proxy) { m_egress = proxy; }
 
     agent::AcpClient *client() const { return m_client; }
     sandbox::Sandbox *sandbox() const { return m_sandbox; }
@@ -83,6 +91,8 @@ private:
     void setState(State state, const QString &reason = {});
     void fail(const Error &error);
     void startAgent();
+    bool attachEgress();
+    void detachEgress();
     void startAgentInSandbox();
     void openAcpSession();
     void onUpdate(const agent::acp::SessionUpdate &update);
@@ -102,6 +112,8 @@ private:
     ToolRouter *m_router;
     store::EventFeed *m_answers = nullptr;
     workspace::CheckpointJobs *m_checkpoints = nullptr;
+    egress::EgressProxy *m_egress = nullptr;
+    bool m_egressAttached = false;
     int m_pendingCheckpoints = 0;
     QSet<QString> m_checkpointedCalls;
     State m_state = State::New;

@@ -3,6 +3,7 @@
 // host here (it has --proxy-socket/--proxy-port for that); inside a real bubblewrap sandbox the same
 // test needs the local backend.
 #include "egresstestutil.h"
+#include "sandboxtestutil.h"
 #include "shimharness.h"
 
 #include <QSignalSpy>
@@ -147,8 +148,53 @@ void TestEgressBridge::curlThroughShimExec()
 
 void TestEgressBridge::insideBubblewrap()
 {
-    QSKIP("needs the local (bubblewrap) backend, which has not landed: the same requests from inside a "
-          "real sandbox, plus the bypass attempts (unset proxy variables, raw IP, DNS from inside)");
+    // A real bubblewrap sandbox whose policy says "proxy": its processes get the proxy variables,
+    // the shim bridges 127.0.0.1:3128 inside to the sandbox's proxy socket, and nothing else leaves.
+    AIRLOCK_REQUIRE_BWRAP();
+    if (QStandardPaths::findExecutable(QStringLiteral("curl")).isEmpty())
+        QSKIP("curl is not installed (apt install curl)");
+    sandbox::test::SandboxFixture sfx;
+    policy::Policy p = sandbox::test::testPolicy();
+    p.network.mode = policy::NetworkMode::Proxy;
+    p.network.allow = {QStringLiteral("api.test")};
+    sandbox::SandboxSpec spec = sfx.spec(p);
+    spec.sessionId = QStringLiteral("s2");
+    sandbox::Sandbox *box = sfx.start(spec);
+    QVERIFY(box);
+    // What the session runner does for a proxy-mode sandbox.
+    QVERIFY(m_fx->proxy->addSandbox(egress::SandboxSpec{QStringLiteral("s2"), box->info().controlDir + QStringLiteral("/proxy.sock"), p}));
+    const QString port = QString::number(m_up->port());
+
+    auto allowed = sandbox::test::sh(box, QStringLiteral("curl -s -S -w ' %{http_code}' http://api.test:%1/inside").arg(port));
+    QVERIFY2(allowed.out == "hello /inside 200", QByteArray(allowed.out + allowed.err).constData());
+
+    auto denied = sandbox::test::sh(box, QStringLiteral("curl -s -w ' %{http_code}' http://blocked.test/"));
+    QVERIFY2(denied.out.endsWith(" 403"), denied.out.constData());
+
+    // An IP literal through the proxy (forced: no_proxy lists loopback) is refused: names are decided,
+    // addresses are not trusted.
+    auto literal = sandbox::test::sh(box, QStringLiteral("env -u no_proxy -u NO_PROXY curl -s -w ' %{http_code}' http://127.0.0.1:%1/literal").arg(port));
+    QVERIFY2(literal.out.endsWith(" 403"), literal.out.constData());
+
+    // Bypasses: no proxy variables and straight to the upstream's port; a raw public address; DNS.
+    auto direct = sandbox::test::sh(box, QStringLiteral("unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy; "
+                                                        "curl -s -m 5 http://127.0.0.1:%1/direct").arg(port));
+    QVERIFY2(direct.code() != 0, direct.out.constData());
+    auto raw = sandbox::test::sh(box, QStringLiteral("curl -s -m 5 --noproxy '*' http://1.1.1.1/"));
+    QVERIFY(raw.code() != 0);
+    auto dns = sandbox::test::sh(box, QStringLiteral("getent hosts example.com"));
+    QVERIFY2(dns.code() != 0, dns.out.constData());
+
+    // Only the allowed request arrived, and every decision was recorded for the sandbox's session.
+    QCOMPARE(m_up->requests.size(), 1);
+    QCOMPARE(m_up->requests.first().target, QByteArray("/inside"));
+    const auto records = m_fx->waitRecords(3);
+    QVERIFY(records.size() >= 3);
+    for (const EgressRecord &r : records)
+        QCOMPARE(r.session, QStringLiteral("s2"));
+
+    m_fx->proxy->removeSandbox(QStringLiteral("s2"));
+    QVERIFY(sandbox::test::destroyAndWait(box));
 }
 
 QTEST_GUILESS_MAIN(TestEgressBridge)

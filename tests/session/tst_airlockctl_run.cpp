@@ -139,7 +139,7 @@ private Q_SLOTS:
         QVERIFY(afterEdit);
         const auto states = ofKind(events, QStringLiteral("session.state"));
         QCOMPARE(states.last().payload[QStringLiteral("state")].toString(), QStringLiteral("ended"));
-        // The fetch of the last step never left: the Standard preset has no network.
+        // The fetch of the last step never left: the Standard preset allows no host.
         bool fetchFailed = false;
         for (const auto &e : ofKind(events, QStringLiteral("agent.update"))) {
             const QJsonObject u = e.payload[QStringLiteral("update")].toObject();
@@ -148,6 +148,11 @@ private Q_SLOTS:
                 fetchFailed |= u[QStringLiteral("status")].toString() == QLatin1String("failed");
         }
         QVERIFY(fetchFailed);
+        // It went to the session's egress proxy, which refused it and recorded the decision.
+        const auto egress = ofKind(events, QStringLiteral("egress.connection"));
+        QVERIFY(!egress.isEmpty());
+        QCOMPARE(egress.first().payload[QStringLiteral("host")].toString(), QStringLiteral("example.com"));
+        QCOMPARE(egress.first().payload[QStringLiteral("decision")].toString(), QStringLiteral("deny"));
 
         // The history is there for airlockctl too.
         const auto list = ctl({QStringLiteral("checkpoints"), QStringLiteral("list"), QStringLiteral("--session"), id});

@@ -1,6 +1,7 @@
 #include "sessioncontroller.h"
 
 #include "docker/dockerbackend.h"
+#include "egress/egressproxy.h"
 #include "sandbox/localbackend.h"
 #include "sandbox/sandboxmanager.h"
 #include "session/sessionowner.h"
@@ -21,6 +22,9 @@ SessionController::SessionController(const QString &databasePath, store::EventSt
     }
     if (m_store) {
         m_checkpoints = std::make_unique<workspace::CheckpointJobs>(*m_store);
+        egress::ProxyOptions proxyOptions;
+        proxyOptions.store = m_store;
+        m_egress = std::make_unique<egress::EgressProxy>(proxyOptions);
         // Sessions whose process died (a crash, a kill, a reboot) are marked failed, not left running.
         if (auto reader = store::StoreReader::open(m_databasePath))
             (void)session::reconcileOrphans(*reader, *m_store);
@@ -36,6 +40,7 @@ SessionController::~SessionController()
     qDeleteAll(m_runners.values()); // before the backends their sandboxes belong to
     m_runners.clear();
     m_checkpoints.reset(); // waits for a snapshot still being taken
+    m_egress.reset();
 }
 
 Result<sandbox::Backend *> SessionController::backendFor(const policy::Policy &policy)
@@ -61,6 +66,7 @@ Result<QString> SessionController::start(session::SessionConfig config, const QS
     const QString id = runner->id();
     m_runners.insert(id, runner);
     runner->setCheckpoints(m_checkpoints.get());
+    runner->setEgress(m_egress.get());
     connect(runner, &session::SessionRunner::stateChanged, this, [this, id] { Q_EMIT runnerChanged(id); });
     connect(runner, &session::SessionRunner::failed, this, [this, id](const Error &e) { Q_EMIT failed(id, e); });
     if (!firstPrompt.isEmpty()) {

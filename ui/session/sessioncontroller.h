@@ -18,6 +18,10 @@ namespace airlock::workspace {
 class CheckpointJobs;
 }
 
+namespace airlock::egress {
+class EgressProxy;
+}
+
 namespace airlock::ui {
 
 // The sessions this window runs: one SessionRunner each. It owns the sandbox manager (the local and
@@ -36,6 +40,8 @@ public:
     sandbox::SandboxManager *sandboxes() const { return m_sandboxes; }
     // Null without a store to write to.
     workspace::CheckpointJobs *checkpoints() const { return m_checkpoints.get(); }
+    // The egress proxy every session of this window uses; null without a store.
+    egress::EgressProxy *egress() const { return m_egress.get(); }
 
 Q_SIGNALS:
     // The session's runner changed state (or appeared): prompt and cancel controls follow it.
@@ -49,6 +55,7 @@ private:
     store::EventStore *m_store;
     sandbox::SandboxManager *m_sandboxes;
     std::unique_ptr<workspace::CheckpointJobs> m_checkpoints;
+    std::unique_ptr<egress::EgressProxy> m_egress;
     QHash<QString, QPointer<session::SessionRunner>> m_runners;
 };
 
