@@ -8,6 +8,8 @@
 #include "sandbox/sandboxmanager.h"
 #include "sandboxespanel.h"
 #include "policiespanel.h"
+#include "policydocument.h"
+#include "policyeditor.h"
 #include "session/newsessiondialog.h"
 #include "session/sessioncontroller.h"
 #include "sessionsmodel.h"
@@ -178,6 +180,20 @@ void MainWindow::createDocks()
     connect(m_checkpoints, &CheckpointsPanel::sessionForked, this, &MainWindow::selectSession);
     m_egress = new EgressPanel(m_databasePath, m_store, this);
     m_egress->setProxy(m_controller->egress());
+    // "Allow Always" goes through the policy editor: the change is an undoable step there, saved as
+    // the next version, and the editor stays open to show it.
+    m_egress->setPolicyChange([this](const QString &name, const QString &host, const QString &note) -> Result<int> {
+        PolicyEditor *editor = m_policies ? m_policies->edit(name) : nullptr;
+        if (!editor)
+            return fail(ErrorCode::NotFound, tr("cannot open policy %1 in the editor").arg(name));
+        editor->document()->edit(tr("Allow %1").arg(host), [host](policy::Policy &p) {
+            if (!p.network.allow.contains(host))
+                p.network.allow.append(host);
+        });
+        if (!editor->save(note))
+            return fail(ErrorCode::Io, tr("the policy editor could not save %1").arg(name));
+        return editor->document()->savedVersion();
+    });
     m_sandboxPanel = new SandboxesPanel(m_controller->sandboxes(), this);
     if (auto *docker = qobject_cast<docker::DockerBackend *>(m_controller->sandboxes()->backend(QStringLiteral("docker"))))
         docker->setStatsInterval(5000); // the CPU and memory columns

@@ -5,6 +5,9 @@
 #include "dockertestutil.h"
 
 #include "docker/dockererrors.h"
+#include "egress/egressproxy.h"
+#include "egress/resolver.h"
+#include "egresstestutil.h"
 #include "store/eventstore.h"
 #include "store/storereader.h"
 
@@ -35,6 +38,7 @@ private Q_SLOTS:
     void imageMissing();
     void outOfMemoryIsReported();
     void containerExitIsReported();
+    void egressOnlyThroughTheProxy();
     void noDaemon_data();
     void noDaemon();
 
@@ -47,6 +51,49 @@ private:
     QString m_workspace;
     QList<DockerBackend *> m_backends;
 };
+
+void TestDockerBackend::egressOnlyThroughTheProxy()
+{
+    // The hardened container with a proxy-mode network: the shim (PID 1) bridges 127.0.0.1:3128
+    // inside to the sandbox's proxy socket, as in the local backend; nothing else leaves.
+    egress::test::Upstream upstream;
+    QVERIFY(upstream.listen());
+    auto resolver = std::make_shared<egress::StaticResolver>();
+    resolver->add(QStringLiteral("api.test"), {QHostAddress(QHostAddress::LocalHost)});
+    egress::ProxyOptions options;
+    options.store = m_store.get();
+    options.resolver = resolver;
+    egress::EgressProxy proxy(options);
+
+    policy::Policy p = hardened();
+    p.network.mode = policy::NetworkMode::Proxy;
+    p.network.allow = {QStringLiteral("api.test")};
+    DockerBackend *backend = newBackend();
+    QString why;
+    DockerSandbox *s = start(*backend, {p, QStringLiteral("hardened"), m_workspace, QStringLiteral("session-egress"), {}, {}}, &why);
+    QVERIFY2(s, qPrintable(why));
+    // What the session runner does for a proxy-mode sandbox (the shim may run as another uid).
+    QVERIFY(proxy.addSandbox(egress::SandboxSpec{QStringLiteral("session-egress"),
+                                                 s->info().controlDir + QStringLiteral("/proxy.sock"), p, 0666}));
+    const QString port = QString::number(upstream.port());
+
+    // busybox wget honours http_proxy, which the container's environment sets.
+    const Outcome allowed = run(s, {QStringLiteral("wget"), QStringLiteral("-q"), QStringLiteral("-O"), QStringLiteral("-"),
+                                    QStringLiteral("http://api.test:%1/in-docker").arg(port)});
+    QVERIFY2(allowed.code() == 0 && allowed.out == "hello /in-docker", QByteArray(allowed.out + allowed.err).constData());
+    const Outcome denied = run(s, {QStringLiteral("wget"), QStringLiteral("-q"), QStringLiteral("-O"), QStringLiteral("-"),
+                                   QStringLiteral("http://blocked.test/")});
+    QVERIFY(denied.code() != 0);
+    QVERIFY2(denied.err.contains("403"), denied.err.constData());
+    // Without the proxy: straight to the host's loopback port, and a public address.
+    for (const QString &url : {QStringLiteral("http://127.0.0.1:%1/direct").arg(port), QStringLiteral("http://1.1.1.1/")}) {
+        const Outcome bypass = run(s, {QStringLiteral("wget"), QStringLiteral("-q"), QStringLiteral("-T"), QStringLiteral("5"),
+                                       QStringLiteral("-Y"), QStringLiteral("off"), QStringLiteral("-O"), QStringLiteral("-"), url});
+        QVERIFY2(bypass.code() != 0, qPrintable(url));
+    }
+    QCOMPARE(upstream.requests.size(), 1);
+    proxy.removeSandbox(QStringLiteral("session-egress"));
+}
 
 void TestDockerBackend::initTestCase()
 {

@@ -1,6 +1,9 @@
 // The main window, offscreen: live sessions from another process, selection, keyboard, themes,
 // saved layout, and a clear error for a bad database.
 #include "aboutdialog.h"
+#include "egress/egressrecord.h"
+#include "policydocument.h"
+#include "policyeditor.h"
 #include "approvalspanel.h"
 #include "store/storereader.h"
 #include "thread/threadmodel.h"
@@ -21,7 +24,9 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTableView>
 #include <QTreeView>
+#include <QUndoStack>
 
 using namespace airlock;
 using namespace airlock::ui;
@@ -238,6 +243,64 @@ private Q_SLOTS:
         auto *error = w.findChild<QLabel *>(QStringLiteral("storeError"));
         QTRY_VERIFY(error->isVisible());
         QVERIFY(error->text().contains(garbage));
+    }
+
+    void allowAlwaysGoesThroughThePolicyEditor()
+    {
+        // A session on a saved policy, and a connection its proxy refused.
+        const QString file = m_dir.filePath(QStringLiteral("team.json"));
+        {
+            auto shown = test::run(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--db"), m_db, QStringLiteral("policy"),
+                                                                     QStringLiteral("export"), QStringLiteral("standard"),
+                                                                     QStringLiteral("-o"), file});
+            QVERIFY2(shown.exitCode == 0, shown.err.constData());
+        }
+        ctl({QStringLiteral("policy"), QStringLiteral("import"), file, QStringLiteral("--name"), QStringLiteral("team")});
+        appendFromOtherProcess(QStringLiteral("egress-s"), QStringLiteral("session.created"),
+                               QStringLiteral("{\"title\":\"egress\",\"policy\":\"team\"}"));
+        egress::EgressRecord denied;
+        denied.session = QStringLiteral("egress-s");
+        denied.method = QStringLiteral("CONNECT");
+        denied.host = QStringLiteral("api.wanted.test");
+        denied.port = 443;
+        denied.decision = egress::Verdict::Deny;
+        denied.rule = QStringLiteral("default deny");
+        denied.status = 403;
+        QVERIFY(m_store->append(QStringLiteral("egress-s"), QLatin1String(egress::kinds::Connection), denied.toJson()));
+        QVERIFY(m_store->flush());
+
+        MainWindow w(m_db, m_store.get());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto *egressDock = w.findChild<QDockWidget *>(QStringLiteral("egressDock"));
+        egressDock->show();
+        egressDock->raise();
+        auto *table = egressDock->findChild<QTableView *>();
+        QVERIFY(table);
+        QTRY_COMPARE(table->model()->rowCount(), 1);
+        table->selectRow(0);
+        auto *allowAlways = egressDock->findChild<QPushButton *>(QStringLiteral("egressAllowAlways"));
+        QVERIFY(allowAlways);
+        QTRY_VERIFY(allowAlways->isEnabled());
+        QTest::mouseClick(allowAlways, Qt::LeftButton);
+
+        // The editor opened on the policy, made the change as one undoable step, and saved version 2.
+        PolicyEditor *editor = nullptr;
+        QTRY_VERIFY((editor = w.findChild<PolicyEditor *>()) != nullptr);
+        QCOMPARE(editor->policyName(), QStringLiteral("team"));
+        QCOMPARE(editor->document()->savedVersion(), 2);
+        QVERIFY(editor->document()->policy().network.allow.contains(QStringLiteral("api.wanted.test")));
+        QCOMPARE(editor->document()->undoStack()->count(), 1);
+        auto reader = store::StoreReader::open(m_db);
+        auto saved = reader->policy(QStringLiteral("team"));
+        QVERIFY(saved && *saved);
+        QCOMPARE((*saved)->version, 2);
+        QVERIFY((*saved)->document.contains("api.wanted.test"));
+        // Undo takes it back out of the editor's copy (saving would make version 3).
+        editor->document()->undoStack()->undo();
+        QVERIFY(!editor->document()->policy().network.allow.contains(QStringLiteral("api.wanted.test")));
+        editor->document()->undoStack()->redo();
+        editor->close();
     }
 };
 

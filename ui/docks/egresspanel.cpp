@@ -311,8 +311,9 @@ void EgressPanel::allowAlways()
         report(tr("Policy %1 already allows %2.").arg(name, r.host));
     } else {
         edited.network.allow.append(r.host);
-        auto version = policy::savePolicy(*m_store, *reader, entry->name, edited,
-                                          tr("allow %1 (from the egress log of %2)").arg(r.host, r.session));
+        const QString note = tr("allow %1 (from the egress log of %2)").arg(r.host, r.session);
+        auto version = m_policyChange ? m_policyChange(entry->name, r.host, note)
+                                      : policy::savePolicy(*m_store, *reader, entry->name, edited, note);
         if (!version) {
             docks::showError(m_error, tr("Could not save policy %1: %2").arg(name, version.error().message));
             return;

@@ -1,7 +1,11 @@
 #pragma once
 
+#include "error.h"
+
 #include <QPointer>
 #include <QWidget>
+
+#include <functional>
 
 class QAction;
 class QComboBox;
@@ -39,6 +43,11 @@ public:
     // The running proxy of this process, when there is one: rules and policy changes go to it
     // directly. May stay null; the store then carries them to whichever process runs the proxy.
     void setProxy(egress::EgressProxy *proxy);
+    // How "Allow Always" changes a policy: given its name, the host and a note, add the host to its
+    // allow list and save; returns the new version. The window routes this through the policy
+    // editor, so the change is one undoable step there. Unset, the panel saves the version itself.
+    using PolicyChange = std::function<Result<int>(const QString &policy, const QString &host, const QString &note)>;
+    void setPolicyChange(PolicyChange change) { m_policyChange = std::move(change); }
 
     EgressModel *model() const { return m_model; }
     EgressFilter *filter() const { return m_filter; }
@@ -55,6 +64,7 @@ Q_SIGNALS:
     void policySaved(const QString &name, int version);
 
 private:
+    PolicyChange m_policyChange;
     void updateActions();
     void updateEmptyState();
     void showContextMenu(const QPoint &pos);
