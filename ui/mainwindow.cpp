@@ -77,8 +77,10 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
     // The selected session's header follows its row (state, event count) as it changes.
     connect(m_sessions, &QAbstractItemModel::dataChanged, this, [this](const QModelIndex &from, const QModelIndex &to) {
         const QModelIndex current = m_sessions->indexOf(m_thread->currentSession());
-        if (current.isValid() && current.row() >= from.row() && current.row() <= to.row())
+        if (current.isValid() && current.row() >= from.row() && current.row() <= to.row()) {
             m_thread->showSession(m_sessions->session(current.row()));
+            updatePromptControls(); // a session that ended elsewhere may now be continued here
+        }
     });
 
     // First-run proportions: a readable sessions list, the thread widest, short bottom docks.
@@ -89,9 +91,14 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
     connect(m_controller, &SessionController::failed, this, [this](const QString &, const Error &e) { showStoreError(e); });
     connect(m_thread, &ThreadView::demoRequested, this, [this] { newSession(true); });
     connect(m_thread, &ThreadView::promptSubmitted, this, [this](const QString &text) {
-        if (auto *runner = m_controller->runner(m_thread->currentSession()); runner) {
+        const QString id = m_thread->currentSession();
+        session::SessionRunner *runner = m_controller->runner(id);
+        using S = session::SessionRunner::State;
+        if (runner && runner->state() != S::Ended && runner->state() != S::Failed) {
             if (auto r = runner->prompt(text); !r)
                 showStoreError(r.error());
+        } else if (auto r = m_controller->resume(id, text); !r) {
+            showStoreError(r.error()); // a session that ended, or a fork: run it again here
         }
     });
     connect(m_thread, &ThreadView::cancelRequested, this, [this] {
@@ -377,11 +384,21 @@ void MainWindow::updatePromptControls()
 {
     const QString id = m_thread->currentSession();
     session::SessionRunner *runner = id.isEmpty() ? nullptr : m_controller->runner(id);
-    if (!runner) {
-        m_thread->setControls(false, false, id.isEmpty() ? QString() : tr("This session is not running in this window."));
+    using S = session::SessionRunner::State;
+    if (!runner || runner->state() == S::Ended || runner->state() == S::Failed) {
+        // A session that is over (or a fork that never ran) can be continued here; one that another
+        // process runs can only be watched.
+        const QModelIndex index = m_sessions->indexOf(id);
+        const store::SessionRow *row = index.isValid() ? m_sessions->session(index.row()) : nullptr;
+        static const QStringList live{QStringLiteral("starting"), QStringLiteral("running"), QStringLiteral("blocked"),
+                                      QStringLiteral("idle")};
+        const bool continuable = row && !live.contains(row->state) && !row->workspace.isEmpty();
+        m_thread->setControls(continuable, false,
+                              id.isEmpty() ? QString()
+                              : continuable ? tr("Send continues this session here; the agent gets the conversation so far.")
+                                            : tr("This session is running in another process."));
         return;
     }
-    using S = session::SessionRunner::State;
     const S state = runner->state();
     m_thread->setControls(state == S::Idle, state == S::Running || state == S::Blocked,
                           tr("Session %1").arg(session::SessionRunner::stateName(state)));

@@ -5,6 +5,7 @@
 #include "egress/egressproxy.h"
 #include "policy/policylibrary.h"
 #include "sandbox/localbackend.h"
+#include "session/continuation.h"
 #include "session/sessionowner.h"
 #include "session/sessionrunner.h"
 #include "store/eventfeed.h"
@@ -151,6 +152,8 @@ int runAgent(const QString &, const Context &ctx)
     p.addOption({QStringLiteral("approve"), QStringLiteral("Allow calls matching KIND[:PATTERN] without asking (repeatable)."), QStringLiteral("RULE")});
     p.addOption({QStringLiteral("deny"), QStringLiteral("Deny calls matching KIND[:PATTERN] without asking (repeatable)."), QStringLiteral("RULE")});
     p.addOption({QStringLiteral("json"), QStringLiteral("Print the session's events as JSON lines.")});
+    p.addOption({QStringLiteral("session"), QStringLiteral("Continue this stored session (a fork, or one that ended) with its agent, policy and "
+                                                           "workspace, its conversation so far given to the agent."), QStringLiteral("ID")});
     int exit = Ok;
     if (!parse(p, ctx, &exit))
         return exit;
@@ -158,21 +161,32 @@ int runAgent(const QString &, const Context &ctx)
         return error(QStringLiteral("run needs one prompt (quote it)"), Usage);
     const QString prompt = p.positionalArguments().first();
 
-    auto catalogue = agent::AgentCatalogue::open(ctx.dbPath);
-    if (!catalogue)
-        return error(catalogue.error());
-    auto profile = catalogue->find(p.value(QStringLiteral("agent")));
-    if (!profile)
-        return error(profile.error());
-    if (!*profile)
-        return error(QStringLiteral("no agent named '%1' (see 'airlockctl agents list')").arg(p.value(QStringLiteral("agent"))));
-
-    QString policyName = p.value(QStringLiteral("policy"));
-    if (policyName.isEmpty())
-        policyName = (*profile)->defaultPolicy.isEmpty() ? QStringLiteral("standard") : (*profile)->defaultPolicy;
     auto reader = openReader(ctx.dbPath);
     if (!reader)
         return error(reader.error());
+    std::optional<session::SessionConfig> continued;
+    if (p.isSet(QStringLiteral("session"))) {
+        auto c = session::continuationOf(*reader, p.value(QStringLiteral("session")));
+        if (!c)
+            return error(c.error());
+        continued = *c;
+    }
+    const QString agentName = p.isSet(QStringLiteral("agent")) || !continued || continued->agent.name.isEmpty()
+        ? p.value(QStringLiteral("agent")) : continued->agent.name;
+    auto catalogue = agent::AgentCatalogue::open(ctx.dbPath);
+    if (!catalogue)
+        return error(catalogue.error());
+    auto profile = catalogue->find(agentName);
+    if (!profile)
+        return error(profile.error());
+    if (!*profile)
+        return error(QStringLiteral("no agent named '%1' (see 'airlockctl agents list')").arg(agentName));
+
+    QString policyName = p.value(QStringLiteral("policy"));
+    if (policyName.isEmpty() && continued)
+        policyName = continued->policyName;
+    if (policyName.isEmpty())
+        policyName = (*profile)->defaultPolicy.isEmpty() ? QStringLiteral("standard") : (*profile)->defaultPolicy;
     auto entry = policy::findPolicy(*reader, policyName);
     if (!entry)
         return error(entry.error());
@@ -190,6 +204,8 @@ int runAgent(const QString &, const Context &ctx)
     pol.approvals.rules = flagRules + pol.approvals.rules;
 
     QString workspace = p.value(QStringLiteral("workspace"));
+    if (workspace.isEmpty() && continued)
+        workspace = continued->workspace;
     if (workspace.isEmpty() && (*profile)->name == QLatin1String("demo")) {
         const QString base = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation)
             + QStringLiteral("/airlock/workspaces/demo-") + QString::number(QDateTime::currentMSecsSinceEpoch());
@@ -215,8 +231,9 @@ int runAgent(const QString &, const Context &ctx)
         return error(QStringLiteral("the %1 backend cannot run here: %2").arg(backend->name(), *why));
     backend->setEventStore(store->get());
 
-    session::SessionConfig config;
-    config.title = p.isSet(QStringLiteral("title")) ? p.value(QStringLiteral("title")) : prompt.left(60);
+    session::SessionConfig config = continued.value_or(session::SessionConfig{});
+    if (p.isSet(QStringLiteral("title")) || config.title.isEmpty())
+        config.title = p.isSet(QStringLiteral("title")) ? p.value(QStringLiteral("title")) : prompt.left(60);
     config.agent = **profile;
     config.policyName = policyName;
     config.policy = pol;
@@ -346,7 +363,7 @@ int runAgent(const QString &, const Context &ctx)
 } // namespace
 
 AIRLOCKCTL_GROUP({QStringLiteral("run"), {QString()}, runAgent,
-                  "  run [--agent NAME] [--policy NAME] [--workspace DIR] [--approve R] [--deny R] [--json] PROMPT\n"
+                  "  run [--agent NAME] [--policy NAME] [--workspace DIR] [--session ID] [--approve R] [--deny R] [--json] PROMPT\n"
                   "                                              one agent turn in a sandbox, with its transcript\n",
                   40});
 

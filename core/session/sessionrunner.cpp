@@ -7,7 +7,9 @@
 #include "egress/egressproxy.h"
 #include "toolrouter.h"
 #include "workspace/checkpointjobs.h"
+#include "workspace/sessionexport.h"
 
+#include <QBuffer>
 #include <QJsonArray>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
@@ -276,12 +278,27 @@ Result<void> SessionRunner::prompt(const QString &text)
     agent::acp::ContentBlock block;
     block.type = agent::acp::ContentBlock::Type::Text;
     block.text = text;
-    record("turn.started", {{QStringLiteral("turn"), m_turn},
-                            {QStringLiteral("prompt"), QJsonArray{QJsonObject{{QStringLiteral("type"), QStringLiteral("text")},
-                                                                              {QStringLiteral("text"), text}}}}});
+    QList<agent::acp::ContentBlock> blocks{block};
+    QJsonObject started{{QStringLiteral("turn"), m_turn},
+                        {QStringLiteral("prompt"), QJsonArray{QJsonObject{{QStringLiteral("type"), QStringLiteral("text")},
+                                                                          {QStringLiteral("text"), text}}}}};
+    if (m_turn == 1 && !m_config.historyFrom.isEmpty()) {
+        auto history = conversationSoFar();
+        if (!history)
+            return std::unexpected(history.error());
+        agent::acp::ContentBlock context;
+        context.type = agent::acp::ContentBlock::Type::Text;
+        context.text = *history;
+        blocks.prepend(context);
+        // The thread shows the user's words; the event says what else the agent was given.
+        started.insert(QStringLiteral("context"), QJsonObject{{QStringLiteral("session"), m_config.historyFrom},
+                                                             {QStringLiteral("uptoSeq"), m_config.historyUpToSeq},
+                                                             {QStringLiteral("chars"), history->size()}});
+    }
+    record("turn.started", started);
     m_turnRunning = true;
     setState(State::Running);
-    m_client->prompt(m_acpSession, {block}).then(this, [this](const Result<agent::acp::PromptResult> &r) {
+    m_client->prompt(m_acpSession, blocks).then(this, [this](const Result<agent::acp::PromptResult> &r) {
         if (!m_turnRunning)
             return;
         if (!r) {
@@ -301,6 +318,22 @@ Result<void> SessionRunner::prompt(const QString &text)
         checkGuardrails();
     });
     return {};
+}
+
+Result<QString> SessionRunner::conversationSoFar() const
+{
+    if (m_store)
+        (void)m_store->flush();
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    workspace::TranscriptOptions options;
+    options.diffs = false; // the workspace already holds the files as they were then
+    options.uptoSeq = m_config.historyUpToSeq;
+    if (auto r = workspace::exportSessionMarkdown(m_config.databasePath, m_config.historyFrom, &buffer, options); !r)
+        return std::unexpected(Error{r.error().code, tr("cannot read the conversation to continue: %1").arg(r.error().message)});
+    return tr("This session continues an earlier conversation, forked from a checkpoint; the workspace is as it "
+              "was at that point. Here is the conversation so far, for context. Then comes the new request.\n\n")
+        + QString::fromUtf8(buffer.data());
 }
 
 void SessionRunner::finishTurn(const QString &stopReason, const QString &message)

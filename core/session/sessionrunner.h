@@ -37,6 +37,10 @@ struct SessionConfig {
     policy::Policy policy;
     QString workspace;     // host folder, absolute
     QString databasePath;  // where answers from other processes are read
+    // A fork continues another session's conversation: the first prompt carries that session's
+    // transcript up to this event, so any agent (with or without session/load) picks it up.
+    QString historyFrom;
+    qint64 historyUpToSeq = 0;
 };
 
 // One session: a sandbox, an agent speaking ACP, the approvals gate and the guardrails. Every step
@@ -98,6 +102,7 @@ private:
     void onUpdate(const agent::acp::SessionUpdate &update);
     void onToolCall(const QString &sessionId, const agent::acp::ToolCall &call, bool created);
     void finishTurn(const QString &stopReason, const QString &message = {});
+    Result<QString> conversationSoFar() const;
     // Checks the policy's guardrails; when one is crossed, records it, cancels and stops.
     bool checkGuardrails();
     void trip(const QString &which, double limit, double value);

@@ -352,13 +352,18 @@ Result<void> exportSessionMarkdown(const QString &dbPath, const QString &session
         auto page = reader->events(store::EventQuery{session, after, 500, false});
         if (!page)
             return std::unexpected(page.error());
+        bool done = page->size() < 500;
         for (const store::Event &e : std::as_const(*page)) {
+            if (options.uptoSeq > 0 && e.seq > options.uptoSeq) {
+                done = true;
+                break;
+            }
             t.event(e);
             after = e.seq;
         }
         if (auto f = t.flush(); !f)
             return f;
-        if (page->size() < 500)
+        if (done)
             break;
     }
     return {};

@@ -29,6 +29,7 @@ struct TranscriptOptions {
     bool diffs = true;                         // each checkpoint's unified diff, when its files are here
     qsizetype maxDiffBytes = 64 * 1024;        // per checkpoint
     qsizetype maxFieldChars = 4000;            // tool input/output and unknown payloads are cut here
+    qint64 uptoSeq = 0;                        // stop after this event (a fork's conversation so far); 0: all
 };
 // A readable transcript: messages, tool calls, decisions, checkpoints with their diffs.
 Result<void> exportSessionMarkdown(const QString &dbPath, const QString &session, QIODevice *out,

@@ -257,6 +257,59 @@ private Q_SLOTS:
         QVERIFY(r.exitCode != 0);
         QVERIFY2(r.err.contains("names no tool kind"), r.err.constData());
     }
+
+    void forkContinuesTheConversation()
+    {
+        // A finished session, forked at its first checkpoint into a new folder, then run again: the
+        // fork's workspace is the unfixed project, and its agent is given the parent's conversation.
+        const QString ws = freshWorkspace();
+        auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("fast-demo"), QStringLiteral("--workspace"), ws,
+                      QStringLiteral("--approve"), QStringLiteral("execute"), QStringLiteral("--approve"), QStringLiteral("edit"),
+                      QStringLiteral("Fix the failing test")});
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
+        QString parent;
+        (void)lastSessionEvents(&parent);
+        r = ctl({QStringLiteral("checkpoints"), QStringLiteral("list"), QStringLiteral("--session"), parent, QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonArray history = QJsonDocument::fromJson(r.out).array();
+        QVERIFY(!history.isEmpty());
+        const QJsonObject start = history.first().toObject();
+        QCOMPARE(start[QStringLiteral("cause")].toString(), QStringLiteral("start"));
+
+        const QString folder = m_dir.filePath(QStringLiteral("fork-ws"));
+        r = ctl({QStringLiteral("checkpoints"), QStringLiteral("fork"), QStringLiteral("--session"), parent,
+                 start[QStringLiteral("commit")].toString().left(12), QStringLiteral("--into"), folder, QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QString fork = QJsonDocument::fromJson(r.out).object()[QStringLiteral("session")].toString();
+        QVERIFY(!fork.isEmpty());
+        QVERIFY(test::run(QStringLiteral("sh"), {folder + QStringLiteral("/tests/run.sh")}).exitCode != 0); // unfixed again
+
+        r = ctl({QStringLiteral("run"), QStringLiteral("--session"), fork, QStringLiteral("--approve"), QStringLiteral("execute"),
+                 QStringLiteral("--approve"), QStringLiteral("edit"), QStringLiteral("Fix the failing test")});
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
+        QCOMPARE(test::run(QStringLiteral("sh"), {folder + QStringLiteral("/tests/run.sh")}).exitCode, 0);
+        QCOMPARE(test::run(QStringLiteral("sh"), {ws + QStringLiteral("/tests/run.sh")}).exitCode, 0); // the parent's stays fixed
+
+        auto reader = store::StoreReader::open(m_db);
+        QVERIFY(reader);
+        auto row = reader->session(fork);
+        QVERIFY(row && *row);
+        QCOMPARE((*row)->parent, parent);
+        QCOMPARE((*row)->workspace, folder);
+        store::EventQuery q;
+        q.session = fork;
+        q.limit = 100000;
+        const auto turns = ofKind(reader->events(q).value(), QStringLiteral("turn.started"));
+        QCOMPARE(turns.size(), 1);
+        const QJsonObject context = turns.first().payload[QStringLiteral("context")].toObject();
+        QCOMPARE(context[QStringLiteral("session")].toString(), parent);
+        QVERIFY(context[QStringLiteral("chars")].toInt() > 100);
+
+        // A live session cannot be continued from elsewhere; an unknown one is named.
+        r = ctl({QStringLiteral("run"), QStringLiteral("--session"), QStringLiteral("nope"), QStringLiteral("x")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("no session nope"), r.err.constData());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestAirlockctlRun)

@@ -4,6 +4,9 @@
 #include "egress/egressproxy.h"
 #include "sandbox/localbackend.h"
 #include "sandbox/sandboxmanager.h"
+#include "agent/agentcatalogue.h"
+#include "policy/policylibrary.h"
+#include "session/continuation.h"
 #include "session/sessionowner.h"
 #include "store/storereader.h"
 #include "workspace/checkpointjobs.h"
@@ -76,6 +79,38 @@ Result<QString> SessionController::start(session::SessionConfig config, const QS
     runner->start();
     Q_EMIT runnerChanged(id);
     return id;
+}
+
+Result<QString> SessionController::resume(const QString &sessionId, const QString &prompt)
+{
+    if (auto *live = runner(sessionId); live && live->state() != session::SessionRunner::State::Ended
+        && live->state() != session::SessionRunner::State::Failed)
+        return fail(ErrorCode::InvalidArgument, tr("session %1 is already running here").arg(sessionId));
+    auto reader = store::StoreReader::open(m_databasePath);
+    if (!reader)
+        return std::unexpected(reader.error());
+    auto config = session::continuationOf(*reader, sessionId);
+    if (!config)
+        return std::unexpected(config.error());
+    auto catalogue = agent::AgentCatalogue::open(m_databasePath);
+    if (!catalogue)
+        return std::unexpected(catalogue.error());
+    const QString agentName = config->agent.name.isEmpty() ? QStringLiteral("demo") : config->agent.name;
+    auto profile = catalogue->find(agentName);
+    if (!profile)
+        return std::unexpected(profile.error());
+    if (!*profile)
+        return fail(ErrorCode::NotFound, tr("the session's agent '%1' is no longer in the catalogue").arg(agentName));
+    config->agent = **profile;
+    if (config->policyName.isEmpty())
+        config->policyName = QStringLiteral("standard");
+    auto entry = policy::findPolicy(*reader, config->policyName);
+    if (!entry)
+        return std::unexpected(entry.error());
+    config->policy = entry->policy;
+    if (QPointer<session::SessionRunner> old = m_runners.take(sessionId))
+        old->deleteLater();
+    return start(*config, prompt);
 }
 
 session::SessionRunner *SessionController::runner(const QString &sessionId) const

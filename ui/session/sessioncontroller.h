@@ -36,6 +36,9 @@ public:
 
     // Starts a session; the first prompt, when given, is sent once the agent is ready.
     Result<QString> start(session::SessionConfig config, const QString &firstPrompt = {});
+    // Runs a stored session again (a fork from a checkpoint, or one that ended) with its agent,
+    // policy and workspace; its conversation so far goes to the agent with the prompt.
+    Result<QString> resume(const QString &sessionId, const QString &prompt);
     session::SessionRunner *runner(const QString &sessionId) const;
     sandbox::SandboxManager *sandboxes() const { return m_sandboxes; }
     // Null without a store to write to.

@@ -1,0 +1,58 @@
+#include "continuation.h"
+
+#include "sessionowner.h"
+#include "store/storereader.h"
+
+namespace airlock::session {
+
+Result<SessionConfig> continuationOf(store::StoreReader &reader, const QString &sessionId)
+{
+    auto row = reader.session(sessionId);
+    if (!row)
+        return std::unexpected(row.error());
+    if (!*row)
+        return fail(ErrorCode::NotFound, QStringLiteral("no session %1").arg(sessionId));
+    const store::SessionRow &s = **row;
+    static const QStringList live{QStringLiteral("starting"), QStringLiteral("running"), QStringLiteral("blocked"),
+                                  QStringLiteral("idle")};
+    if (live.contains(s.state))
+        return fail(ErrorCode::InvalidArgument,
+                    QStringLiteral("session %1 is %2 in another process; it can be continued once it has ended")
+                        .arg(sessionId, s.state));
+    if (s.workspace.isEmpty())
+        return fail(ErrorCode::InvalidArgument, QStringLiteral("session %1 has no workspace to run in").arg(sessionId));
+
+    SessionConfig config;
+    config.id = s.id;
+    config.title = s.title;
+    config.workspace = s.workspace;
+    config.policyName = s.policy;
+    config.agent.name = s.agent;
+
+    store::EventQuery q;
+    q.session = sessionId;
+    q.limit = 100000;
+    auto events = reader.events(q);
+    if (!events)
+        return std::unexpected(events.error());
+    bool ranBefore = false;
+    QJsonObject fork;
+    for (const store::Event &e : *events) {
+        if (e.kind == QLatin1String("turn.started"))
+            ranBefore = true;
+        if (e.kind == QLatin1String(store::kinds::SessionCreated) && fork.isEmpty())
+            fork = e.payload.value(QStringLiteral("fork")).toObject();
+    }
+    // A fork that has not run yet takes its parent's conversation up to the checkpoint; one that
+    // ran has its own turns, which its agent session holds no longer: they are the history then.
+    if (!fork.isEmpty() && !ranBefore) {
+        config.historyFrom = fork.value(QStringLiteral("session")).toString();
+        config.historyUpToSeq = fork.value(QStringLiteral("seq")).toInteger();
+    } else if (ranBefore) {
+        config.historyFrom = sessionId;
+        config.historyUpToSeq = events->isEmpty() ? 0 : events->last().seq;
+    }
+    return config;
+}
+
+} // namespace airlock::session
