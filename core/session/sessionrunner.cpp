@@ -380,6 +380,16 @@ void SessionRunner::stop(const QString &reason)
     Q_EMIT ended(reason);
 }
 
+QList<policy::ApprovalRule> SessionRunner::sessionRules() const
+{
+    return m_router->sessionRules();
+}
+
+bool SessionRunner::removeSessionRule(int index, const QString &by)
+{
+    return m_router->removeSessionRule(index, by);
+}
+
 void SessionRunner::answer(const QString &request, const QString &optionId, const QString &by)
 {
     m_router->answer(request, optionId, by);

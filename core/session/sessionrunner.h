@@ -78,6 +78,10 @@ public:
     // Without one, a proxy-mode sandbox reaches nothing.
     void setEgress(egress::EgressProxy *proxy) { m_egress = proxy; }
 
+    // Rules made by "always" answers in this session (newest first), and taking one back.
+    QList<policy::ApprovalRule> sessionRules() const;
+    bool removeSessionRule(int index, const QString &by = QStringLiteral("user"));
+
     agent::AcpClient *client() const { return m_client; }
     sandbox::Sandbox *sandbox() const { return m_sandbox; }
 

@@ -101,7 +101,7 @@ void ToolRouter::gate(const policy::ToolCall &call, const QString &title, const 
     QJsonObject described = toolCall;
     if (!described.contains(QStringLiteral("title")))
         described.insert(QStringLiteral("title"), title);
-    park(described, ownOptions(), d,
+    park(call, described, ownOptions(), d,
          [go, refuse](const QString &optionId, const QString &) {
              if (optionId.startsWith(QLatin1String("allow")))
                  go();
@@ -111,11 +111,12 @@ void ToolRouter::gate(const policy::ToolCall &call, const QString &title, const 
          [refuse] { refuse(QStringLiteral("cancelled")); });
 }
 
-QString ToolRouter::park(const QJsonObject &toolCall, const QJsonArray &options, const policy::Decision &decision,
+QString ToolRouter::park(const policy::ToolCall &call, const QJsonObject &toolCall, const QJsonArray &options,
+                         const policy::Decision &decision,
                          std::function<void(const QString &, const QString &)> resolve, std::function<void()> cancel)
 {
     const QString request = QString::number(++m_nextRequest);
-    m_open.insert(request, Open{options, std::move(resolve), std::move(cancel)});
+    m_open.insert(request, Open{options, call, std::move(resolve), std::move(cancel)});
     m_runner->record(store::kinds::PermissionRequested,
                      {{QStringLiteral("request"), request}, {QStringLiteral("toolCall"), toolCall},
                       {QStringLiteral("options"), options},
@@ -135,15 +136,53 @@ bool ToolRouter::answer(const QString &request, const QString &optionId, const Q
     m_open.erase(it);
     const QString kind = kindOf(open.options, optionId);
     const bool allow = kind.startsWith(QLatin1String("allow"));
-    // "Always" becomes a rule for the rest of the session, visible in the thread as the decision.
-    if (kind.endsWith(QLatin1String("always")))
-        m_sessionRules.prepend(policy::ApprovalRule{policy::ToolKind::Any, {}, {}, {},
-                                                    allow ? policy::Verdict::Allow : policy::Verdict::Deny});
+    // "Always" becomes a rule for the rest of the session, as narrow as the call: its kind, and for a
+    // command or a fetch the command line or the host (never "anything"). It is recorded, so the
+    // thread and the CLI show it, and removeSessionRule() takes it back.
+    if (kind.endsWith(QLatin1String("always"))) {
+        policy::ApprovalRule rule;
+        rule.kind = open.call.kind == policy::ToolKind::Any ? policy::ToolKind::Other : open.call.kind;
+        if (rule.kind == policy::ToolKind::Execute && !open.call.command.isEmpty())
+            rule.command = open.call.command;
+        if (rule.kind == policy::ToolKind::Fetch && !open.call.domain.isEmpty())
+            rule.domain = open.call.domain;
+        if ((rule.kind == policy::ToolKind::Delete || rule.kind == policy::ToolKind::Move) && !open.call.path.isEmpty())
+            rule.path = open.call.path;
+        rule.decision = allow ? policy::Verdict::Allow : policy::Verdict::Deny;
+        m_sessionRules.prepend(rule);
+        m_runner->record("approval.rule", {{QStringLiteral("action"), QStringLiteral("added")},
+                                           {QStringLiteral("request"), request},
+                                           {QStringLiteral("rule"), describeRule(rule)},
+                                           {QStringLiteral("by"), by}});
+    }
     decided(request, allow ? QStringLiteral("allow") : QStringLiteral("deny"), by,
             kind.endsWith(QLatin1String("always")) ? tr("and for the rest of this session") : QString(), optionId);
     if (m_open.isEmpty() && m_runner->m_state == SessionRunner::State::Blocked)
         m_runner->setState(SessionRunner::State::Running);
     open.resolve(optionId, by);
+    return true;
+}
+
+QJsonObject ToolRouter::describeRule(const policy::ApprovalRule &rule)
+{
+    QJsonObject o{{QStringLiteral("kind"), policy::nameOf(rule.kind)}, {QStringLiteral("decision"), policy::nameOf(rule.decision)}};
+    if (rule.command)
+        o.insert(QStringLiteral("command"), *rule.command);
+    if (rule.path)
+        o.insert(QStringLiteral("path"), *rule.path);
+    if (rule.domain)
+        o.insert(QStringLiteral("domain"), *rule.domain);
+    return o;
+}
+
+bool ToolRouter::removeSessionRule(int index, const QString &by)
+{
+    if (index < 0 || index >= m_sessionRules.size())
+        return false;
+    const policy::ApprovalRule rule = m_sessionRules.takeAt(index);
+    m_runner->record("approval.rule", {{QStringLiteral("action"), QStringLiteral("removed")},
+                                       {QStringLiteral("rule"), describeRule(rule)},
+                                       {QStringLiteral("by"), by}});
     return true;
 }
 
@@ -211,7 +250,7 @@ void ToolRouter::requestPermission(const agent::acp::PermissionRequest &request,
         reply.ok(option.isEmpty() ? agent::acp::PermissionOutcome::cancel() : agent::acp::PermissionOutcome::select(option));
         return;
     }
-    const QString id = park(toolCall, options, d,
+    const QString id = park(call, toolCall, options, d,
                             [reply](const QString &optionId, const QString &) {
                                 reply.ok(agent::acp::PermissionOutcome::select(optionId));
                             },

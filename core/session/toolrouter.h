@@ -48,6 +48,7 @@ public:
 private:
     struct Open {
         QJsonArray options;
+        policy::ToolCall call; // what an "always" answer makes a rule for
         std::function<void(const QString &optionId, const QString &by)> resolve;
         std::function<void()> cancel;
     };
@@ -63,7 +64,15 @@ private:
     // Runs the rules on a call; allowed → go(), denied → refuse(reason), ask → park it as `title`.
     void gate(const policy::ToolCall &call, const QString &title, const QJsonObject &toolCall,
               std::function<void()> go, std::function<void(const QString &why)> refuse);
-    QString park(const QJsonObject &toolCall, const QJsonArray &options, const policy::Decision &decision,
+public:
+    // The rules "always" answers made in this session, newest first (they come before the policy's).
+    const QList<policy::ApprovalRule> &sessionRules() const { return m_sessionRules; }
+    bool removeSessionRule(int index, const QString &by = QStringLiteral("user"));
+    static QJsonObject describeRule(const policy::ApprovalRule &rule);
+
+private:
+    QString park(const policy::ToolCall &call, const QJsonObject &toolCall, const QJsonArray &options,
+                 const policy::Decision &decision,
                  std::function<void(const QString &optionId, const QString &by)> resolve, std::function<void()> cancel);
     void decided(const QString &request, const QString &decision, const QString &by, const QString &explanation,
                  const QString &optionId = {});

@@ -103,7 +103,9 @@ private Q_SLOTS:
                 break;
             if (approvals->openCount() > 0) {
                 approvals->list()->setCurrentItem(approvals->list()->topLevelItem(0));
-                auto *allow = approvals->findChild<QPushButton *>(QStringLiteral("answer_allow_once"));
+                // The first request (running the tests) is allowed always: the second run does not ask.
+                auto *allow = approvals->findChild<QPushButton *>(answered == 0 ? QStringLiteral("answer_allow_always")
+                                                                                 : QStringLiteral("answer_allow_once"));
                 QVERIFY(allow);
                 QTest::mouseClick(allow, Qt::LeftButton);
                 ++answered;
@@ -112,7 +114,29 @@ private Q_SLOTS:
             QTest::qWait(50);
         }
         QCOMPARE(count(id, QStringLiteral("turn.ended")), 1);
-        QVERIFY2(answered >= 2, QByteArray::number(answered)); // the test run and the edit at least
+        QCOMPARE(answered, 2); // the first test run (always) and the edit; the second run went by the rule
+        {
+            auto reader = store::StoreReader::open(m_db);
+            store::EventQuery q;
+            q.session = id;
+            q.limit = 100000;
+            const QList<store::Event> all = reader->events(q).value();
+            QJsonObject rule;
+            int byRule = 0;
+            for (const auto &e : all) {
+                if (e.kind == QLatin1String("approval.rule"))
+                    rule = e.payload.value(QStringLiteral("rule")).toObject();
+                if (e.kind == QLatin1String("permission.decided") && e.payload.value(QStringLiteral("by")).toString() == QLatin1String("rule"))
+                    ++byRule;
+            }
+            // Scoped to the command, not to everything.
+            QCOMPARE(rule.value(QStringLiteral("kind")).toString(), QStringLiteral("execute"));
+            QCOMPARE(rule.value(QStringLiteral("command")).toString(), QStringLiteral("sh tests/run.sh"));
+            QVERIFY(byRule >= 1);
+            QCOMPARE(w.sessions()->runner(id)->sessionRules().size(), 1);
+            QVERIFY(w.sessions()->runner(id)->removeSessionRule(0));
+            QVERIFY(w.sessions()->runner(id)->sessionRules().isEmpty());
+        }
         QVERIFY(count(id, QStringLiteral("checkpoint.created")) >= 2);
         QTRY_VERIFY(w.threadView()->model()->rowCount() > 10);
         // The turn is over: the prompt box takes the next one.

@@ -290,6 +290,16 @@ void ThreadModel::fold(Batch &batch, const store::Event &e)
                true);
     } else if (k == QLatin1String("agent.error")) {
         notice(tr("Agent error: %1").arg(p.value(QStringLiteral("message")).toString()), true);
+    } else if (k == QLatin1String("approval.rule")) {
+        const QJsonObject rule = p.value(QStringLiteral("rule")).toObject();
+        QString what = rule.value(QStringLiteral("kind")).toString();
+        for (const char *field : {"command", "path", "domain"})
+            if (rule.contains(QLatin1String(field)))
+                what += QStringLiteral(" %1").arg(rule.value(QLatin1String(field)).toString());
+        notice(p.value(QStringLiteral("action")).toString() == QLatin1String("removed")
+                   ? tr("Session rule removed: %1 %2").arg(rule.value(QStringLiteral("decision")).toString(), what)
+                   : tr("Session rule added by %1: %2 %3 for the rest of this session")
+                         .arg(p.value(QStringLiteral("by")).toString(), rule.value(QStringLiteral("decision")).toString(), what));
     } else if (k == QLatin1String("session.created")) {
         notice(tr("Session created · policy %1 · agent %2")
                    .arg(p.value(QStringLiteral("policy")).toString(), p.value(QStringLiteral("agent")).toString()));
