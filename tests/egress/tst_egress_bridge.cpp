@@ -157,6 +157,12 @@ void TestEgressBridge::insideBubblewrap()
     policy::Policy p = sandbox::test::testPolicy();
     p.network.mode = policy::NetworkMode::Proxy;
     p.network.allow = {QStringLiteral("api.test")};
+    // A credential for api.test from the host environment, even listed for pass-through: the proxy
+    // holds it, the sandbox never does.
+    qputenv("BRIDGE_TEST_API_KEY", "sk-bridge-7f3a9c1e");
+    p.secrets = {policy::Secret{QStringLiteral("api"), QStringLiteral("api.test"), QStringLiteral("X-Api-Key"),
+                                policy::Secret::Source::HostEnv, QStringLiteral("BRIDGE_TEST_API_KEY")}};
+    p.environment.passThrough << QStringLiteral("BRIDGE_TEST_API_KEY");
     sandbox::SandboxSpec spec = sfx.spec(p);
     spec.sessionId = QStringLiteral("s2");
     sandbox::Sandbox *box = sfx.start(spec);
@@ -184,6 +190,14 @@ void TestEgressBridge::insideBubblewrap()
     QVERIFY(raw.code() != 0);
     auto dns = sandbox::test::sh(box, QStringLiteral("getent hosts example.com"));
     QVERIFY2(dns.code() != 0, dns.out.constData());
+
+    // The credential is nowhere inside: not in the environment, any process's environ or command
+    // line, nor a file the sandbox can read.
+    auto leak = sandbox::test::sh(box, QStringLiteral("env; cat /proc/*/environ /proc/*/cmdline 2>/dev/null | tr '\\0' '\\n'; "
+                                                      "grep -rs sk-bridge /tmp /airlock /etc 2>/dev/null; true"));
+    QVERIFY(!leak.out.isEmpty());
+    QVERIFY2(!leak.out.contains("sk-bridge-7f3a9c1e"), leak.out.constData());
+    QVERIFY(!leak.out.contains("BRIDGE_TEST_API_KEY="));
 
     // Only the allowed request arrived, and every decision was recorded for the sandbox's session.
     QCOMPARE(m_up->requests.size(), 1);
