@@ -38,6 +38,8 @@ Result<SessionConfig> continuationOf(store::StoreReader &reader, const QString &
     bool ranBefore = false;
     QJsonObject fork;
     for (const store::Event &e : *events) {
+        if (e.kind == QLatin1String("agent.session") && e.payload.value(QStringLiteral("loadable")).toBool())
+            config.loadAcpSession = e.payload.value(QStringLiteral("acpSession")).toString();
         if (e.kind == QLatin1String("turn.started"))
             ranBefore = true;
         if (e.kind == QLatin1String(store::kinds::SessionCreated) && fork.isEmpty())

@@ -48,15 +48,18 @@ Result<QStringList> reconcileOrphans(store::StoreReader &reader, store::EventSto
     for (const store::SessionRow &s : *sessions) {
         if (!live.contains(s.state))
             continue;
+        // The newest session.created names the process running it now (a resumed session has several).
         store::EventQuery q;
         q.session = s.id;
+        q.kind = QLatin1String(store::kinds::SessionCreated);
+        q.newest = true;
         q.limit = 1;
-        auto first = reader.events(q);
-        if (!first)
-            return std::unexpected(first.error());
-        if (first->isEmpty() || first->first().kind != QLatin1String(store::kinds::SessionCreated))
+        auto created = reader.events(q);
+        if (!created)
+            return std::unexpected(created.error());
+        if (created->isEmpty())
             continue;
-        const QJsonObject owner = first->first().payload.value(QStringLiteral("owner")).toObject();
+        const QJsonObject owner = created->first().payload.value(QStringLiteral("owner")).toObject();
         if (owner.isEmpty() || ownerAlive(owner))
             continue;
         const QString reason = QStringLiteral("the process running it (%1, pid %2) is gone")

@@ -252,16 +252,49 @@ void SessionRunner::openAcpSession()
             fail(r.error());
             return;
         }
-        m_client->newSession(m_config.workspace).then(this, [this](const Result<agent::acp::SessionSetup> &s) {
-            if (!s) {
-                fail(s.error());
-                return;
-            }
-            m_acpSession = s->sessionId;
-            setState(State::Idle);
-            Q_EMIT ready();
-        });
+        m_loadable = r->capabilities.loadSession;
+        if (m_config.loadAcpSession.isEmpty() || !m_loadable) {
+            newAcpSession();
+            return;
+        }
+        // Resuming: the agent reopens its own session and replays it (already in the store, so not
+        // recorded again). If it cannot, a new session gets the transcript instead.
+        m_loading = true;
+        m_client->loadSession(m_config.loadAcpSession, m_config.workspace)
+            .then(this, [this](const Result<agent::acp::SessionSetup> &s) {
+                m_loading = false;
+                if (!s) {
+                    record("agent.error", {{QStringLiteral("message"),
+                                            tr("session/load failed (%1); continuing with the transcript").arg(s.error().message)}});
+                    newAcpSession();
+                    return;
+                }
+                m_agentHasHistory = true;
+                acpSessionOpened(m_config.loadAcpSession, true);
+            });
     });
+}
+
+void SessionRunner::newAcpSession()
+{
+    m_client->newSession(m_config.workspace).then(this, [this](const Result<agent::acp::SessionSetup> &s) {
+        if (!s) {
+            fail(s.error());
+            return;
+        }
+        acpSessionOpened(s->sessionId, false);
+    });
+}
+
+void SessionRunner::acpSessionOpened(const QString &acpSession, bool loaded)
+{
+    m_acpSession = acpSession;
+    // Remembered so a later run can reopen it with session/load.
+    record("agent.session", {{QStringLiteral("acpSession"), acpSession},
+                             {QStringLiteral("loadable"), m_loadable},
+                             {QStringLiteral("loaded"), loaded}});
+    setState(State::Idle);
+    Q_EMIT ready();
 }
 
 Result<void> SessionRunner::prompt(const QString &text)
@@ -282,7 +315,7 @@ Result<void> SessionRunner::prompt(const QString &text)
     QJsonObject started{{QStringLiteral("turn"), m_turn},
                         {QStringLiteral("prompt"), QJsonArray{QJsonObject{{QStringLiteral("type"), QStringLiteral("text")},
                                                                           {QStringLiteral("text"), text}}}}};
-    if (m_turn == 1 && !m_config.historyFrom.isEmpty()) {
+    if (m_turn == 1 && !m_config.historyFrom.isEmpty() && !m_agentHasHistory) {
         auto history = conversationSoFar();
         if (!history)
             return std::unexpected(history.error());
@@ -397,6 +430,8 @@ void SessionRunner::answer(const QString &request, const QString &optionId, cons
 
 void SessionRunner::onUpdate(const agent::acp::SessionUpdate &update)
 {
+    if (m_loading)
+        return; // session/load replaying what the store already holds
     record("agent.update", {{QStringLiteral("update"), update.raw}});
     if (update.kind == agent::acp::SessionUpdate::Kind::Usage) {
         const QJsonObject u = update.raw;
@@ -410,6 +445,8 @@ void SessionRunner::onUpdate(const agent::acp::SessionUpdate &update)
 
 void SessionRunner::onToolCall(const QString &, const agent::acp::ToolCall &call, bool created)
 {
+    if (m_loading)
+        return; // a replayed call: counted and checkpointed when it ran
     using agent::acp::ToolKind;
     if (created) {
         ++m_toolCalls;

@@ -41,6 +41,9 @@ struct SessionConfig {
     // transcript up to this event, so any agent (with or without session/load) picks it up.
     QString historyFrom;
     qint64 historyUpToSeq = 0;
+    // Resuming: the agent's own session to reopen with session/load when the agent offers it (its
+    // history then comes from the agent, and historyFrom is only the fallback).
+    QString loadAcpSession;
 };
 
 // One session: a sandbox, an agent speaking ACP, the approvals gate and the guardrails. Every step
@@ -103,6 +106,8 @@ private:
     void detachEgress();
     void startAgentInSandbox();
     void openAcpSession();
+    void newAcpSession();
+    void acpSessionOpened(const QString &acpSession, bool loaded);
     void onUpdate(const agent::acp::SessionUpdate &update);
     void onToolCall(const QString &sessionId, const agent::acp::ToolCall &call, bool created);
     void finishTurn(const QString &stopReason, const QString &message = {});
@@ -134,6 +139,9 @@ private:
     QElapsedTimer m_clock;
     QHash<QString, quint64> m_routedAtStart; // tool call id -> routed requests when it began
     bool m_turnRunning = false;
+    bool m_loadable = false;
+    bool m_loading = false;         // session/load replays history: not recorded again
+    bool m_agentHasHistory = false; // the agent reopened its session: no transcript needed
     bool m_stopping = false;
 };
 

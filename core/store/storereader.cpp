@@ -146,6 +146,8 @@ Result<QList<Event>> StoreReader::events(const EventQuery &q)
     QByteArray sql = "SELECT seq, session, kind, payload, time FROM events WHERE seq > ?1";
     if (q.session)
         sql += " AND session = ?2";
+    if (q.kind)
+        sql += " AND kind = ?4";
     sql += q.newest ? " ORDER BY seq DESC LIMIT ?3" : " ORDER BY seq LIMIT ?3";
     if (q.newest)
         sql = "SELECT * FROM (" + sql + ") ORDER BY seq";
@@ -156,6 +158,8 @@ Result<QList<Event>> StoreReader::events(const EventQuery &q)
     if (q.session)
         stmt->bind(2, *q.session);
     stmt->bind(3, qint64(q.limit));
+    if (q.kind)
+        stmt->bind(4, *q.kind);
     QList<Event> out;
     for (;;) {
         auto row = stmt->step();

@@ -12,6 +12,7 @@ struct EventQuery {
     qint64 afterSeq = 0;            // events with seq > afterSeq
     int limit = 1000;
     bool newest = false;            // the last `limit` matching events (still returned oldest first)
+    std::optional<QString> kind;    // only events of this kind
 };
 
 struct CheckReport {

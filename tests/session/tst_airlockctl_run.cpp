@@ -9,6 +9,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QElapsedTimer>
+#include <QProcess>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -309,6 +311,90 @@ private Q_SLOTS:
         r = ctl({QStringLiteral("run"), QStringLiteral("--session"), QStringLiteral("nope"), QStringLiteral("x")});
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains("no session nope"), r.err.constData());
+    }
+
+    void resumeWithSessionLoad()
+    {
+        // An agent that keeps its sessions (the demo agent with a state folder) offers session/load:
+        // running an ended session again reopens the agent's own session instead of sending a
+        // transcript, and the replayed history is not stored twice.
+        const QString state = m_dir.filePath(QStringLiteral("agent-state"));
+        auto r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("keeping-demo"), QStringLiteral("--placement"),
+                      QStringLiteral("host"), QStringLiteral("--"), QStringLiteral(AIRLOCK_DEMO_AGENT_PATH), QStringLiteral("--pace-ms"),
+                      QStringLiteral("0"), QStringLiteral("--state-dir"), state});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("keeping-demo"), QStringLiteral("--workspace"),
+                 freshWorkspace(), QStringLiteral("--approve"), QStringLiteral("execute"), QStringLiteral("--approve"),
+                 QStringLiteral("edit"), QStringLiteral("Fix the failing test")});
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
+        QString id;
+        const int updatesBefore = int(ofKind(lastSessionEvents(&id), QStringLiteral("agent.update")).size());
+
+        r = ctl({QStringLiteral("run"), QStringLiteral("--session"), id, QStringLiteral("--approve"), QStringLiteral("execute"),
+                 QStringLiteral("--approve"), QStringLiteral("edit"), QStringLiteral("Check it once more")});
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
+        auto reader = store::StoreReader::open(m_db);
+        store::EventQuery q;
+        q.session = id;
+        q.limit = 100000;
+        const QList<store::Event> events = reader->events(q).value();
+        const auto opened = ofKind(events, QStringLiteral("agent.session"));
+        QCOMPARE(opened.size(), 2);
+        QVERIFY(opened.first().payload[QStringLiteral("loadable")].toBool());
+        QVERIFY(opened.last().payload[QStringLiteral("loaded")].toBool());
+        QCOMPARE(opened.last().payload[QStringLiteral("acpSession")], opened.first().payload[QStringLiteral("acpSession")]);
+        const auto turns = ofKind(events, QStringLiteral("turn.started"));
+        QCOMPARE(turns.size(), 2);
+        QVERIFY(!turns.last().payload.contains(QStringLiteral("context"))); // the agent had its own history
+        // Only the second turn's updates were added, not a replay of the first.
+        const int updatesAfter = int(ofKind(events, QStringLiteral("agent.update")).size());
+        QVERIFY2(updatesAfter - updatesBefore < updatesBefore, qPrintable(QStringLiteral("%1 then %2").arg(updatesBefore).arg(updatesAfter)));
+    }
+
+    void killedSessionIsMarkedFailed()
+    {
+        // airlockctl killed mid-turn (its agent never answers the prompt) leaves its session "running" in the store; the next process
+        // that starts sessions sees its owner is gone and marks it failed, saying why.
+        auto r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("silent-demo"), QStringLiteral("--placement"),
+                      QStringLiteral("host"), QStringLiteral("--"), QStringLiteral(AIRLOCK_DEMO_AGENT_PATH), QStringLiteral("--silence"),
+                      QStringLiteral("prompt")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QString before;
+        (void)lastSessionEvents(&before);
+        QProcess victim;
+        victim.start(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--db"), m_db, QStringLiteral("run"), QStringLiteral("--agent"),
+                                                       QStringLiteral("silent-demo"), QStringLiteral("--workspace"), freshWorkspace(),
+                                                       QStringLiteral("--approve"), QStringLiteral("execute"), QStringLiteral("Fix it")});
+        QVERIFY(victim.waitForStarted());
+        QString id;
+        // Polled by hand, a new reader each time, until the victim's session has started its turn.
+        QElapsedTimer waited;
+        waited.start();
+        bool started = false;
+        while (!started && waited.elapsed() < 30000) {
+            started = !ofKind(lastSessionEvents(&id), QStringLiteral("turn.started")).isEmpty() && id != before;
+            if (!started)
+                QTest::qWait(200);
+        }
+        QVERIFY2(started, qPrintable(victim.readAllStandardError()));
+        victim.kill();
+        QVERIFY(victim.waitForFinished());
+        auto reader = store::StoreReader::open(m_db);
+        QCOMPARE(reader->session(id).value()->state, QStringLiteral("running"));
+
+        r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("fast-demo"), QStringLiteral("--workspace"),
+                 freshWorkspace(), QStringLiteral("--approve"), QStringLiteral("execute"), QStringLiteral("--approve"),
+                 QStringLiteral("edit"), QStringLiteral("Fix it")});
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
+        reader = store::StoreReader::open(m_db);
+        QCOMPARE(reader->session(id).value()->state, QStringLiteral("failed"));
+        store::EventQuery q;
+        q.session = id;
+        q.kind = QStringLiteral("session.state");
+        q.newest = true;
+        q.limit = 1;
+        const QString reason = reader->events(q).value().first().payload[QStringLiteral("reason")].toString();
+        QVERIFY2(reason.contains(QLatin1String("is gone")), qPrintable(reason));
     }
 };
 
