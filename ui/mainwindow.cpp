@@ -89,6 +89,15 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
     resizeDocks({m_docks.at(4)}, {170}, Qt::Vertical);
     connect(m_controller, &SessionController::runnerChanged, this, &MainWindow::updatePromptControls);
     connect(m_controller, &SessionController::failed, this, [this](const QString &, const Error &e) { showStoreError(e); });
+    // A slow checkpoint (a big workspace's first) shows how far it is; snapshots never hold up the turn.
+    connect(m_controller, &SessionController::checkpointProgress, this,
+            [this](const QString &id, qint64 done, qint64 total, const QString &what) {
+                if (what.isEmpty() || (total > 0 && done >= total))
+                    statusBar()->clearMessage();
+                else
+                    statusBar()->showMessage(total > 0 ? tr("Checkpoint of %1: %2 (%3 of %4)").arg(id, what).arg(done).arg(total)
+                                                       : tr("Checkpoint of %1: %2 (%3)").arg(id, what).arg(done));
+            });
     connect(m_thread, &ThreadView::demoRequested, this, [this] { newSession(true); });
     connect(m_thread, &ThreadView::promptSubmitted, this, [this](const QString &text) {
         const QString id = m_thread->currentSession();

@@ -10,6 +10,7 @@
 #include "workspace/sessionexport.h"
 
 #include <QBuffer>
+#include <QFutureWatcher>
 #include <QJsonArray>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
@@ -508,7 +509,14 @@ void SessionRunner::checkpoint(int cause, const QString &toolCallId)
         (void)m_store->flush(); // the checkpoint names the newest event, so that event must be stored
     ++m_pendingCheckpoints;
     // A snapshot that fails records checkpoint.failed itself, so the history shows the gap.
-    m_checkpoints->create(req).future().then(this, [this](const Result<workspace::CheckpointOutcome> &) {
+    const auto job = m_checkpoints->create(req);
+    auto *watcher = new QFutureWatcher<Result<workspace::CheckpointOutcome>>(this);
+    connect(watcher, &QFutureWatcherBase::progressValueChanged, this, [this, watcher](int value) {
+        Q_EMIT checkpointProgress(value, watcher->progressMaximum(), watcher->progressText());
+    });
+    connect(watcher, &QFutureWatcherBase::finished, watcher, &QObject::deleteLater);
+    watcher->setFuture(job.future());
+    job.future().then(this, [this](const Result<workspace::CheckpointOutcome> &) {
         if (--m_pendingCheckpoints == 0)
             Q_EMIT checkpointsIdle();
     });

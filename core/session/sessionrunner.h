@@ -95,6 +95,8 @@ Q_SIGNALS:
     void failed(const airlock::Error &error);
     void ended(const QString &reason);
     void checkpointsIdle();
+    // A checkpoint being taken reports how far it is (files looked at; total 0 while unknown).
+    void checkpointProgress(qint64 done, qint64 total, const QString &what);
 
 private:
     friend class ToolRouter;

@@ -3,6 +3,7 @@
 // dock and are answered there; the thread fills in, the prompt box comes back when the turn ends,
 // and the checkpoint history has the fix. A screenshot of the finished thread is saved.
 #include "approvalspanel.h"
+#include "policy/presets.h"
 #include "mainwindow.h"
 #include "session/newsessiondialog.h"
 #include "session/sessioncontroller.h"
@@ -22,6 +23,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QJsonObject>
+#include <QSignalSpy>
+#include <QStatusBar>
 #include <QTimer>
 #include <QTreeWidget>
 
@@ -169,6 +172,38 @@ private Q_SLOTS:
         QVERIFY(context.value(QStringLiteral("chars")).toInt() > 200);
         return;
         QVERIFY(w.grab().save(QStringLiteral(AIRLOCK_SCREENSHOT_DIR "/demo-session.png")));
+    }
+
+    void slowCheckpointShowsProgress()
+    {
+        // A workspace big enough that its first snapshot reports progress (every 256 files).
+        QTemporaryDir ws;
+        for (int i = 0; i < 700; ++i) {
+            QDir().mkpath(ws.filePath(QStringLiteral("d%1").arg(i % 7)));
+            QFile f(ws.filePath(QStringLiteral("d%1/f%2.txt").arg(i % 7).arg(i)));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray::number(i));
+        }
+        MainWindow w(m_db, m_store.get());
+        w.show();
+        QSignalSpy progress(w.sessions(), &SessionController::checkpointProgress);
+        session::SessionConfig config;
+        config.title = QStringLiteral("big");
+        config.agent.name = QStringLiteral("demo-fast");
+        config.agent.command = QStringLiteral(AIRLOCK_DEMO_AGENT_PATH);
+        config.agent.args = {QStringLiteral("--pace-ms"), QStringLiteral("0")};
+        config.agent.placement = agent::Placement::Host;
+        config.policyName = QStringLiteral("standard");
+        config.policy = *policy::findPreset(u"standard");
+        config.workspace = ws.path();
+        auto id = w.sessions()->start(config);
+        QVERIFY2(id, id ? "" : qPrintable(id.error().message));
+        QTRY_VERIFY_WITH_TIMEOUT(std::any_of(progress.cbegin(), progress.cend(),
+                                             [](const QList<QVariant> &a) { return a.at(1).toLongLong() >= 256; }),
+                                 20000);
+        // It ends with a "done" report, which clears the status bar.
+        QTRY_VERIFY_WITH_TIMEOUT(!progress.isEmpty() && progress.last().at(3).toString().isEmpty(), 20000);
+        QVERIFY(w.statusBar()->currentMessage().isEmpty());
     }
 };
 

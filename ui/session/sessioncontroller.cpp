@@ -72,6 +72,9 @@ Result<QString> SessionController::start(session::SessionConfig config, const QS
     runner->setEgress(m_egress.get());
     connect(runner, &session::SessionRunner::stateChanged, this, [this, id] { Q_EMIT runnerChanged(id); });
     connect(runner, &session::SessionRunner::failed, this, [this, id](const Error &e) { Q_EMIT failed(id, e); });
+    connect(runner, &session::SessionRunner::checkpointProgress, this,
+            [this, id](qint64 done, qint64 total, const QString &what) { Q_EMIT checkpointProgress(id, done, total, what); });
+    connect(runner, &session::SessionRunner::checkpointsIdle, this, [this, id] { Q_EMIT checkpointProgress(id, 1, 1, QString()); });
     if (!firstPrompt.isEmpty()) {
         connect(runner, &session::SessionRunner::ready, this, [runner, firstPrompt] { (void)runner->prompt(firstPrompt); },
                 Qt::SingleShotConnection);

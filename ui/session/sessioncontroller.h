@@ -50,6 +50,8 @@ Q_SIGNALS:
     // The session's runner changed state (or appeared): prompt and cancel controls follow it.
     void runnerChanged(const QString &sessionId);
     void failed(const QString &sessionId, const airlock::Error &error);
+    // A session's checkpoint is being taken (for the status bar); done == total when it is over.
+    void checkpointProgress(const QString &sessionId, qint64 done, qint64 total, const QString &what);
 
 private:
     Result<sandbox::Backend *> backendFor(const policy::Policy &policy);
