@@ -12,6 +12,7 @@
 #include "policyeditor.h"
 #include "session/newsessiondialog.h"
 #include "session/sessioncontroller.h"
+#include "session/sessionrulesdialog.h"
 #include "sessionsmodel.h"
 #include "store/eventfeed.h"
 #include "thread/threadmodel.h"
@@ -253,6 +254,19 @@ void MainWindow::createMenus()
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     quit->setObjectName(QStringLiteral("actionQuit"));
+
+    QMenu *sessionMenu = menuBar()->addMenu(tr("&Session"));
+    QAction *rules = sessionMenu->addAction(tr("Session &Rules…"), this, [this] {
+        session::SessionRunner *runner = m_controller->runner(m_thread->currentSession());
+        if (!runner) {
+            showStoreError(Error{ErrorCode::NotFound, tr("The selected session does not run in this window.")});
+            return;
+        }
+        SessionRulesDialog dialog(runner, this);
+        dialog.exec();
+    });
+    rules->setObjectName(QStringLiteral("actionSessionRules"));
+    rules->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+R")));
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
     QAction *find = view->addAction(tr("&Filter Sessions"), this, [this] {

@@ -7,11 +7,13 @@
 #include "mainwindow.h"
 #include "session/newsessiondialog.h"
 #include "session/sessioncontroller.h"
+#include "session/sessionrulesdialog.h"
 #include "store/eventstore.h"
 #include "store/storereader.h"
 #include "thread/threadmodel.h"
 #include "threadview.h"
 
+#include <QAction>
 #include <QApplication>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -137,8 +139,23 @@ private Q_SLOTS:
             QCOMPARE(rule.value(QStringLiteral("command")).toString(), QStringLiteral("sh tests/run.sh"));
             QVERIFY(byRule >= 1);
             QCOMPARE(w.sessions()->runner(id)->sessionRules().size(), 1);
-            QVERIFY(w.sessions()->runner(id)->removeSessionRule(0));
+            // Session › Session Rules… lists it; Remove takes it back.
+            bool seen = false;
+            QTimer::singleShot(0, this, [&] {
+                auto *dialog = qobject_cast<SessionRulesDialog *>(QApplication::activeModalWidget());
+                QVERIFY(dialog);
+                seen = true;
+                QCOMPARE(dialog->list()->topLevelItemCount(), 1);
+                QCOMPARE(dialog->list()->topLevelItem(0)->text(2), QStringLiteral("sh tests/run.sh"));
+                QTest::mouseClick(dialog->findChild<QPushButton *>(QStringLiteral("removeSessionRule")), Qt::LeftButton);
+                QCOMPARE(dialog->list()->topLevelItemCount(), 0);
+                dialog->reject();
+            });
+            w.findChild<QAction *>(QStringLiteral("actionSessionRules"))->trigger();
+            QVERIFY(seen);
             QVERIFY(w.sessions()->runner(id)->sessionRules().isEmpty());
+            QVERIFY(m_store->flush());
+            QTRY_COMPARE(count(id, QStringLiteral("approval.rule")), 2); // added, then removed
         }
         QVERIFY(count(id, QStringLiteral("checkpoint.created")) >= 2);
         QTRY_VERIFY(w.threadView()->model()->rowCount() > 10);
