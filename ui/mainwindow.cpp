@@ -15,6 +15,7 @@
 #include "session/sessionrulesdialog.h"
 #include "sessionsmodel.h"
 #include "store/eventfeed.h"
+#include "store/storereader.h"
 #include "thread/threadmodel.h"
 #include "threadview.h"
 
@@ -99,6 +100,11 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
                     statusBar()->showMessage(total > 0 ? tr("Checkpoint of %1: %2 (%3 of %4)").arg(id, what).arg(done).arg(total)
                                                        : tr("Checkpoint of %1: %2 (%3)").arg(id, what).arg(done));
             });
+    // The thread opens with the newest events; earlier pages come straight from the store on request.
+    m_thread->setEventLoader([path = m_databasePath](const store::EventQuery &q) {
+        auto reader = store::StoreReader::open(path);
+        return reader ? reader->events(q).value_or(QList<store::Event>{}) : QList<store::Event>{};
+    });
     connect(m_thread, &ThreadView::demoRequested, this, [this] { newSession(true); });
     connect(m_thread, &ThreadView::promptSubmitted, this, [this](const QString &text) {
         const QString id = m_thread->currentSession();

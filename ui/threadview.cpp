@@ -19,7 +19,8 @@ ThreadView::ThreadView(QWidget *parent)
     : QWidget(parent), m_stack(new QStackedWidget(this)), m_title(new QLabel(this)),
       m_subtitle(new QLabel(this)), m_list(new QListView(this)), m_model(new ThreadModel(this)),
       m_prompt(new QPlainTextEdit(this)), m_send(new QPushButton(tr("&Send"), this)),
-      m_cancel(new QPushButton(tr("&Cancel Turn"), this)), m_hint(new QLabel(this))
+      m_cancel(new QPushButton(tr("&Cancel Turn"), this)), m_hint(new QLabel(this)),
+      m_earlier(new QPushButton(tr("Show &earlier events"), this))
 {
     auto *empty = new QLabel(tr("<h3>No session selected</h3>"
                                 "<p>Pick a session in the Sessions list to follow its thread: messages, "
@@ -74,6 +75,11 @@ ThreadView::ThreadView(QWidget *parent)
     }
     pageLayout->addWidget(m_title);
     pageLayout->addWidget(m_subtitle);
+    m_earlier->setObjectName(QStringLiteral("showEarlier"));
+    m_earlier->setFlat(true);
+    m_earlier->hide();
+    connect(m_earlier, &QPushButton::clicked, this, [this] { loadEarlier(); });
+    pageLayout->addWidget(m_earlier, 0, Qt::AlignHCenter);
     pageLayout->addWidget(m_list, 1);
     m_prompt->setObjectName(QStringLiteral("promptBox"));
     m_prompt->setAccessibleName(tr("Prompt"));
@@ -114,6 +120,8 @@ ThreadView::ThreadView(QWidget *parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(m_stack);
 
+    connect(m_model, &QAbstractItemModel::modelReset, this, &ThreadView::updateEarlier);
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, &ThreadView::updateEarlier);
     // Keep the newest event in view while the user is at the bottom; leave them alone otherwise.
     connect(m_model, &QAbstractItemModel::rowsInserted, this, [this] {
         if (m_list->verticalScrollBar()->value() >= m_list->verticalScrollBar()->maximum() - 2)
@@ -130,11 +138,52 @@ void ThreadView::showSession(const store::SessionRow *s)
     }
     if (s->id != m_model->session())
         m_model->setSession(s->id);
+    m_sessionFirstSeq = s->firstSeq;
+    updateEarlier();
     m_title->setText(s->title.isEmpty() ? s->id : s->title);
     m_subtitle->setText(tr("%1 · state %2 · policy %3 · %4 events")
                             .arg(s->id, s->state, s->policy.isEmpty() ? tr("none") : s->policy)
                             .arg(s->eventCount));
     m_stack->setCurrentIndex(1);
+}
+
+void ThreadView::updateEarlier()
+{
+    const bool more = m_loader && m_model->firstSeq() > 0 && m_model->firstSeq() > m_sessionFirstSeq;
+    m_earlier->setVisible(more);
+}
+
+bool ThreadView::loadEarlier(int count)
+{
+    const qint64 first = m_model->firstSeq();
+    if (!m_loader || first <= 0 || m_model->session().isEmpty())
+        return false;
+    // Folding is in order (a tool call before its updates), so the earlier page and what is shown
+    // are folded again together: one reset, then the view is put back on the rows it showed.
+    store::EventQuery older;
+    older.session = m_model->session();
+    older.beforeSeq = first;
+    older.newest = true;
+    older.limit = count;
+    QList<store::Event> events = m_loader(older);
+    if (events.isEmpty()) {
+        m_sessionFirstSeq = first;
+        updateEarlier();
+        return false;
+    }
+    store::EventQuery shown;
+    shown.session = m_model->session();
+    shown.afterSeq = first - 1;
+    shown.beforeSeq = m_model->lastSeq() + 1;
+    shown.limit = int(std::min<qint64>(m_model->lastSeq() - first + 1, 10000000));
+    const int rowsBefore = m_model->rowCount();
+    events += m_loader(shown);
+    const QString session = m_model->session();
+    m_model->setSession(session);
+    m_model->setHistory(session, events);
+    m_list->scrollTo(m_model->index(std::max(0, m_model->rowCount() - rowsBefore), 0), QAbstractItemView::PositionAtTop);
+    updateEarlier();
+    return true;
 }
 
 void ThreadView::setControls(bool canPrompt, bool canCancel, const QString &hint)

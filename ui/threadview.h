@@ -1,6 +1,9 @@
 #pragma once
 
 #include "store/event.h"
+#include "store/storereader.h"
+
+#include <functional>
 
 #include <QWidget>
 
@@ -30,6 +33,12 @@ public:
     // What the prompt box may do for the shown session: send (idle, run here), cancel (a turn runs).
     void setControls(bool canPrompt, bool canCancel, const QString &hint);
     QPlainTextEdit *promptBox() const { return m_prompt; }
+    // Where older events come from: the window reads the store. Without it nothing pages back.
+    using EventLoader = std::function<QList<store::Event>(const store::EventQuery &)>;
+    void setEventLoader(EventLoader loader) { m_loader = std::move(loader); }
+    // Folds in up to `count` events before the oldest shown, keeping the rows in view where they were.
+    // The thread opens with the newest events only, so a long session opens fast.
+    bool loadEarlier(int count = 2000);
 
 Q_SIGNALS:
     void promptSubmitted(const QString &text);
@@ -46,6 +55,10 @@ private:
     QPushButton *m_send;
     QPushButton *m_cancel;
     QLabel *m_hint;
+    QPushButton *m_earlier;
+    EventLoader m_loader;
+    qint64 m_sessionFirstSeq = 0;
+    void updateEarlier();
 };
 
 } // namespace airlock::ui

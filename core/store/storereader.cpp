@@ -148,6 +148,8 @@ Result<QList<Event>> StoreReader::events(const EventQuery &q)
         sql += " AND session = ?2";
     if (q.kind)
         sql += " AND kind = ?4";
+    if (q.beforeSeq > 0)
+        sql += " AND seq < ?5";
     sql += q.newest ? " ORDER BY seq DESC LIMIT ?3" : " ORDER BY seq LIMIT ?3";
     if (q.newest)
         sql = "SELECT * FROM (" + sql + ") ORDER BY seq";
@@ -160,6 +162,8 @@ Result<QList<Event>> StoreReader::events(const EventQuery &q)
     stmt->bind(3, qint64(q.limit));
     if (q.kind)
         stmt->bind(4, *q.kind);
+    if (q.beforeSeq > 0)
+        stmt->bind(5, q.beforeSeq);
     QList<Event> out;
     for (;;) {
         auto row = stmt->step();

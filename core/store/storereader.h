@@ -13,6 +13,7 @@ struct EventQuery {
     int limit = 1000;
     bool newest = false;            // the last `limit` matching events (still returned oldest first)
     std::optional<QString> kind;    // only events of this kind
+    qint64 beforeSeq = 0;           // events with seq < beforeSeq; 0: no bound
 };
 
 struct CheckReport {

@@ -258,7 +258,7 @@ Result<QList<store::Event>> forkTranscript(const QString &dbPath, const QString 
     QList<std::pair<QString, qint64>> chain;
     QString current = session;
     for (int guard = 0; guard < 100; ++guard) {
-        auto first = reader->events(store::EventQuery{current, 0, 1, false, {}});
+        auto first = reader->events(store::EventQuery{current, 0, 1, false, {}, 0});
         if (!first)
             return std::unexpected(first.error());
         if (first->isEmpty() || first->first().kind != QLatin1String(store::kinds::SessionCreated))
@@ -273,7 +273,7 @@ Result<QList<store::Event>> forkTranscript(const QString &dbPath, const QString 
     for (const auto &[parent, untilSeq] : chain) {
         qint64 after = 0;
         for (;;) {
-            auto page = reader->events(store::EventQuery{parent, after, 1000, false, {}});
+            auto page = reader->events(store::EventQuery{parent, after, 1000, false, {}, 0});
             if (!page)
                 return std::unexpected(page.error());
             for (const store::Event &e : std::as_const(*page))

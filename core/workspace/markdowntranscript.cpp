@@ -349,7 +349,7 @@ Result<void> exportSessionMarkdown(const QString &dbPath, const QString &session
     t.header(**row);
     qint64 after = 0;
     for (;;) {
-        auto page = reader->events(store::EventQuery{session, after, 500, false, {}});
+        auto page = reader->events(store::EventQuery{session, after, 500, false, {}, 0});
         if (!page)
             return std::unexpected(page.error());
         bool done = page->size() < 500;

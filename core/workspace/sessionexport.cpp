@@ -86,7 +86,7 @@ Result<void> exportSessionJson(const QString &dbPath, const QString &session, QI
     qint64 after = 0;
     bool first = true;
     for (;;) {
-        auto page = reader->events(store::EventQuery{session, after, 1000, false, {}});
+        auto page = reader->events(store::EventQuery{session, after, 1000, false, {}, 0});
         if (!page)
             return std::unexpected(page.error());
         for (const store::Event &e : std::as_const(*page)) {

@@ -6,6 +6,7 @@
 //      in the batches the store's feed delivers; events/s.
 //   3. open: a stored N-event thread opened the way the window opens it (EventFeed::follow with the
 //      window's backlog, then the view painted), and the whole N events put in the view at once.
+//   4. page: from the newest 2,000 back to the first event, 2,000 at a time, as "Show earlier events" does.
 // Usage: bench_thread [N] [--agent PATH]   (default N = 100000). It reports, it does not assert.
 // Targets (issue 6): at least 50,000 events/s; under 500 ms to open.
 #include "policy/presets.h"
@@ -25,6 +26,7 @@
 #include <QTemporaryDir>
 #include <QTimer>
 
+#include <algorithm>
 #include <cstdio>
 
 using namespace airlock;
@@ -147,6 +149,38 @@ int main(int argc, char **argv)
         settle(&fresh);
         std::printf("open:   newest %d of %lld events read, modelled and painted in %lld ms (%d rows)\n", backlog,
                     qint64(events.size()), clock.elapsed(), fresh.model()->rowCount());
+    }
+
+    // 4. Paging back through the whole thread as the user asks for earlier events (2,000 a step).
+    {
+        ui::ThreadView pager;
+        pager.resize(900, 1000);
+        pager.show();
+        pager.setEventLoader([&db](const store::EventQuery &query) {
+            auto r = store::StoreReader::open(db);
+            return r ? r->events(query).value_or(QList<store::Event>{}) : QList<store::Event>{};
+        });
+        auto row = reader->session(session);
+        pager.showSession(row && *row ? &**row : nullptr);
+        store::EventQuery newest;
+        newest.session = session;
+        newest.newest = true;
+        newest.limit = 2000;
+        pager.model()->setHistory(session, reader->events(newest).value());
+        settle(&pager);
+        QList<double> steps;
+        QElapsedTimer step;
+        for (;;) {
+            step.start();
+            if (!pager.loadEarlier(2000))
+                break;
+            settle(&pager);
+            steps << step.nsecsElapsed() / 1e6;
+        }
+        std::sort(steps.begin(), steps.end());
+        std::printf("page:   %lld steps back to the first event; per step median %.0f ms, slowest %.0f ms (%d rows at the end)\n",
+                    qint64(steps.size()), steps.isEmpty() ? 0.0 : steps.at(steps.size() / 2), steps.isEmpty() ? 0.0 : steps.last(),
+                    pager.model()->rowCount());
     }
     return 0;
 }

@@ -68,7 +68,7 @@ private Q_SLOTS:
 
         auto reader = store::StoreReader::open(m_db);
         QVERIFY(reader);
-        auto events = reader->events(store::EventQuery{QStringLiteral("s1"), 0, 100, false, {}});
+        auto events = reader->events(store::EventQuery{QStringLiteral("s1"), 0, 100, false, {}, 0});
         QVERIFY(events);
         QList<RuntimeRule> rules;
         for (const store::Event &e : std::as_const(*events)) {

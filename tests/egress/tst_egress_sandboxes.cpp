@@ -89,7 +89,7 @@ void TestEgressSandboxes::runtimeRuleAppliesAtOnce()
     QVERIFY(m_fx->store->flush());
     auto reader = store::StoreReader::open(m_fx->store->path());
     QVERIFY(reader);
-    auto events = reader->events(store::EventQuery{QStringLiteral("s1"), 0, 100, false, {}});
+    auto events = reader->events(store::EventQuery{QStringLiteral("s1"), 0, 100, false, {}, 0});
     QVERIFY(events);
     QStringList verdicts;
     for (const store::Event &e : std::as_const(*events)) {

@@ -24,6 +24,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QJsonObject>
 #include <QTableView>
 #include <QTreeView>
 #include <QUndoStack>
@@ -301,6 +302,41 @@ private Q_SLOTS:
         QVERIFY(!editor->document()->policy().network.allow.contains(QStringLiteral("api.wanted.test")));
         editor->document()->undoStack()->redo();
         editor->close();
+    }
+
+    void longThreadOpensWithTheNewestAndPagesBack()
+    {
+        // 5,000 tool calls: the thread opens with the newest 2,000, "Show earlier events" pages the
+        // rest in from the store, and the order stays the session's own.
+        QVERIFY(m_store->append(QStringLiteral("long"), QStringLiteral("session.created"), {{QStringLiteral("title"), QStringLiteral("long")}}));
+        for (int i = 1; i <= 5000; ++i) {
+            QJsonObject update{{QStringLiteral("sessionUpdate"), QStringLiteral("tool_call")},
+                               {QStringLiteral("toolCallId"), QStringLiteral("call-%1").arg(i)},
+                               {QStringLiteral("title"), QStringLiteral("Step %1").arg(i)},
+                               {QStringLiteral("kind"), QStringLiteral("read")},
+                               {QStringLiteral("status"), QStringLiteral("completed")}};
+            QVERIFY(m_store->append(QStringLiteral("long"), QStringLiteral("agent.update"), {{QStringLiteral("update"), update}}));
+        }
+        QVERIFY(m_store->flush());
+        MainWindow w(m_db, m_store.get());
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QTRY_VERIFY(w.sessionsModel()->indexOf(QStringLiteral("long")).isValid());
+        w.selectSession(QStringLiteral("long"));
+        ThreadModel *model = w.threadView()->model();
+        QTRY_COMPARE(model->rowCount(), 2000);
+        QCOMPARE(model->item(0).title, QStringLiteral("Step 3001"));
+        auto *earlier = w.threadView()->findChild<QPushButton *>(QStringLiteral("showEarlier"));
+        QVERIFY(earlier);
+        QTRY_VERIFY(earlier->isVisible());
+        QTest::mouseClick(earlier, Qt::LeftButton);
+        QCOMPARE(model->rowCount(), 4000);
+        QCOMPARE(model->item(0).title, QStringLiteral("Step 1001"));
+        QCOMPARE(model->item(3999).title, QStringLiteral("Step 5000"));
+        QTest::mouseClick(earlier, Qt::LeftButton);
+        QCOMPARE(model->rowCount(), 5001); // and the session.created notice
+        QCOMPARE(model->item(1).title, QStringLiteral("Step 1"));
+        QVERIFY(!earlier->isVisible()); // nothing older
     }
 };
 

@@ -192,7 +192,7 @@ struct Bench {
         auto reader = store::StoreReader::open(db);
         if (!reader)
             return {};
-        auto all = reader->events(store::EventQuery{session, 0, 100000, false, {}});
+        auto all = reader->events(store::EventQuery{session, 0, 100000, false, {}, 0});
         QList<store::Event> out;
         for (const auto &e : all.value_or(QList<store::Event>()))
             if (kind.isEmpty() || e.kind == kind)

@@ -155,6 +155,7 @@ void ThreadModel::setSession(const QString &session)
     m_permissionRows.clear();
     m_planRow = m_openMessageRow = -1;
     m_lastSeq = 0;
+    m_firstSeq = 0;
     endResetModel();
 }
 
@@ -176,6 +177,8 @@ void ThreadModel::append(const QString &session, const QList<store::Event> &even
         if (e.seq <= m_lastSeq)
             continue; // already folded (history and live delivery may overlap)
         fold(batch, e);
+        if (m_firstSeq == 0)
+            m_firstSeq = e.seq;
         m_lastSeq = e.seq;
     }
     apply(batch);

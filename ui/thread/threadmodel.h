@@ -67,6 +67,8 @@ public:
 
     const ThreadItem &item(int row) const { return m_items.at(row); }
     qint64 lastSeq() const { return m_lastSeq; }
+    // The oldest event folded in (0: none); earlier ones are in the store, for ThreadView to page in.
+    qint64 firstSeq() const { return m_firstSeq; }
 
     // Text kept per item; longer text is cut with a note (the store keeps all of it).
     static constexpr qsizetype kMaxTextChars = 200000;
@@ -87,6 +89,7 @@ private:
     int m_planRow = -1;
     int m_openMessageRow = -1; // the message or thought that chunks still extend
     qint64 m_lastSeq = 0;
+    qint64 m_firstSeq = 0;
 };
 
 } // namespace airlock::ui
