@@ -221,9 +221,10 @@ LimitReport DockerBackend::limitsFor(const policy::Policy &policy, const QString
         host.insert(QStringLiteral("NanoCpus"), qint64(*r.cpus * 1e9));
     if (r.pids)
         host.insert(QStringLiteral("PidsLimit"), *r.pids);
+    QJsonArray ulimits{QJsonObject{{QStringLiteral("Name"), QStringLiteral("nofile")}, {QStringLiteral("Hard"), 8192}}};
     if (r.maxFileBytes)
-        host.insert(QStringLiteral("Ulimits"), QJsonArray{QJsonObject{{QStringLiteral("Name"), QStringLiteral("fsize")},
-                                                                      {QStringLiteral("Hard"), *r.maxFileBytes}}});
+        ulimits.append(QJsonObject{{QStringLiteral("Name"), QStringLiteral("fsize")}, {QStringLiteral("Hard"), *r.maxFileBytes}});
+    host.insert(QStringLiteral("Ulimits"), ulimits);
     return limitsFor(host, containerName);
 }
 
@@ -266,8 +267,12 @@ LimitReport DockerBackend::limitsFor(const QJsonObject &host, const QString &con
     }
     const QJsonArray ulimits = host.value(u"Ulimits").toArray();
     for (const QJsonValue &u : ulimits) {
-        if (u.toObject().value(u"Name").toString() == QLatin1String("fsize"))
-            report.enforced << QStringLiteral("file size %1: RLIMIT_FSIZE").arg(formatBytes(qint64(u.toObject().value(u"Hard").toDouble())));
+        const QString name = u.toObject().value(u"Name").toString();
+        const qint64 hard = qint64(u.toObject().value(u"Hard").toDouble());
+        if (name == QLatin1String("fsize"))
+            report.enforced << QStringLiteral("file size %1: RLIMIT_FSIZE").arg(formatBytes(hard));
+        else if (name == QLatin1String("nofile"))
+            report.enforced << QStringLiteral("open files %1: RLIMIT_NOFILE").arg(hard);
     }
     return report;
 }

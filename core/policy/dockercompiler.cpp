@@ -14,6 +14,8 @@ using namespace detail;
 
 namespace {
 
+constexpr qint64 kContainerOpenFiles = 8192; // the local sandbox's RLIMIT_NOFILE too
+
 QString tmpfsOptions(const PlannedMount &mount)
 {
     // Spelled out in full, because Docker's defaults for tmpfs differ between versions.
@@ -110,12 +112,17 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
         host.insert(QStringLiteral("NanoCpus"), qint64(std::llround(*res.cpus * 1e9)));
     if (res.pids)
         host.insert(QStringLiteral("PidsLimit"), *res.pids);
-    if (res.maxFileBytes) {
-        host.insert(QStringLiteral("Ulimits"),
-                    QJsonArray{QJsonObject{{QStringLiteral("Name"), QStringLiteral("fsize")},
-                                           {QStringLiteral("Soft"), *res.maxFileBytes},
-                                           {QStringLiteral("Hard"), *res.maxFileBytes}}});
-    }
+    // Open files are capped as in the local sandbox, and stated rather than inherited: a daemon's
+    // own default (often 1048576) is more than an agent needs, and more than a runtime may be allowed
+    // to set (podman's crun fails with EPERM where the host's hard limit is lower).
+    QJsonArray ulimits{QJsonObject{{QStringLiteral("Name"), QStringLiteral("nofile")},
+                                   {QStringLiteral("Soft"), kContainerOpenFiles},
+                                   {QStringLiteral("Hard"), kContainerOpenFiles}}};
+    if (res.maxFileBytes)
+        ulimits.append(QJsonObject{{QStringLiteral("Name"), QStringLiteral("fsize")},
+                                   {QStringLiteral("Soft"), *res.maxFileBytes},
+                                   {QStringLiteral("Hard"), *res.maxFileBytes}});
+    host.insert(QStringLiteral("Ulimits"), ulimits);
     host.insert(QStringLiteral("Runtime"), nameOf(policy.runtime.dockerRuntime));
     host.insert(QStringLiteral("Init"), true); // reaps zombies the agent's tools leave behind
     host.insert(QStringLiteral("IpcMode"), QStringLiteral("private"));

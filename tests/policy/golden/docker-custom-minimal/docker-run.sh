@@ -27,6 +27,7 @@ docker run \
   --network none \
   --cap-drop ALL \
   --security-opt no-new-privileges:true \
+  --ulimit nofile=8192:8192 \
   --runtime runc \
   --ipc private \
   --entrypoint /airlock/shim \

@@ -37,6 +37,7 @@ docker run \
   --memory-swap 536870912 \
   --cpus 0.5 \
   --pids-limit 64 \
+  --ulimit nofile=8192:8192 \
   --ulimit fsize=104857600:104857600 \
   --runtime runc \
   --ipc private \

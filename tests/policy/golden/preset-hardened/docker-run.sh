@@ -26,6 +26,7 @@ docker run \
   --memory-swap 2147483648 \
   --cpus 2 \
   --pids-limit 100 \
+  --ulimit nofile=8192:8192 \
   --ulimit fsize=268435456:268435456 \
   --runtime runc \
   --ipc private \
