@@ -12,6 +12,7 @@
 #include "policyeditor.h"
 #include "session/newsessiondialog.h"
 #include "session/sessioncontroller.h"
+#include "session/sessionowner.h"
 #include "session/sessionrulesdialog.h"
 #include "sessionsmodel.h"
 #include "store/eventfeed.h"
@@ -419,9 +420,7 @@ void MainWindow::updatePromptControls()
         // process runs can only be watched.
         const QModelIndex index = m_sessions->indexOf(id);
         const store::SessionRow *row = index.isValid() ? m_sessions->session(index.row()) : nullptr;
-        static const QStringList live{QStringLiteral("starting"), QStringLiteral("running"), QStringLiteral("blocked"),
-                                      QStringLiteral("idle")};
-        const bool continuable = row && !live.contains(row->state) && !row->workspace.isEmpty();
+        const bool continuable = row && !session::isLiveState(row->state) && !row->workspace.isEmpty();
         m_thread->setControls(continuable, false,
                               id.isEmpty() ? QString()
                               : continuable ? tr("Send continues this session here; the agent gets the conversation so far.")

@@ -3,7 +3,6 @@
 #include "cli.h"
 #include "docker/dockerbackend.h"
 #include "egress/egressproxy.h"
-#include "policy/policylibrary.h"
 #include "sandbox/localbackend.h"
 #include "session/continuation.h"
 #include "session/sessionowner.h"
@@ -164,33 +163,19 @@ int runAgent(const QString &, const Context &ctx)
     auto reader = openReader(ctx.dbPath);
     if (!reader)
         return error(reader.error());
-    std::optional<session::SessionConfig> continued;
+    session::SessionConfig config;
     if (p.isSet(QStringLiteral("session"))) {
-        auto c = session::continuationOf(*reader, p.value(QStringLiteral("session")));
-        if (!c)
-            return error(c.error());
-        continued = *c;
+        auto continued = session::continuationOf(*reader, p.value(QStringLiteral("session")));
+        if (!continued)
+            return error(continued.error());
+        config = *continued; // its agent, policy and workspace unless the flags say otherwise
     }
-    const QString agentName = p.isSet(QStringLiteral("agent")) || !continued || continued->agent.name.isEmpty()
-        ? p.value(QStringLiteral("agent")) : continued->agent.name;
-    auto catalogue = agent::AgentCatalogue::open(ctx.dbPath);
-    if (!catalogue)
-        return error(catalogue.error());
-    auto profile = catalogue->find(agentName);
-    if (!profile)
-        return error(profile.error());
-    if (!*profile)
-        return error(QStringLiteral("no agent named '%1' (see 'airlockctl agents list')").arg(agentName));
-
-    QString policyName = p.value(QStringLiteral("policy"));
-    if (policyName.isEmpty() && continued)
-        policyName = continued->policyName;
-    if (policyName.isEmpty())
-        policyName = (*profile)->defaultPolicy.isEmpty() ? QStringLiteral("standard") : (*profile)->defaultPolicy;
-    auto entry = policy::findPolicy(*reader, policyName);
-    if (!entry)
-        return error(entry.error());
-    policy::Policy pol = entry->policy;
+    if (p.isSet(QStringLiteral("agent")) || config.agent.name.isEmpty())
+        config.agent.name = p.value(QStringLiteral("agent"));
+    if (p.isSet(QStringLiteral("policy")))
+        config.policyName = p.value(QStringLiteral("policy"));
+    if (auto resolved = session::resolveAgentAndPolicy(*reader, ctx.dbPath, config); !resolved)
+        return error(resolved.error());
     QList<policy::ApprovalRule> flagRules;
     for (const auto &[option, verdict] : {std::pair{QStringLiteral("deny"), policy::Verdict::Deny},
                                           std::pair{QStringLiteral("approve"), policy::Verdict::Allow}}) {
@@ -201,12 +186,10 @@ int runAgent(const QString &, const Context &ctx)
             flagRules << *rule;
         }
     }
-    pol.approvals.rules = flagRules + pol.approvals.rules;
+    config.policy.approvals.rules = flagRules + config.policy.approvals.rules;
 
-    QString workspace = p.value(QStringLiteral("workspace"));
-    if (workspace.isEmpty() && continued)
-        workspace = continued->workspace;
-    if (workspace.isEmpty() && (*profile)->name == QLatin1String("demo")) {
+    QString workspace = p.isSet(QStringLiteral("workspace")) ? p.value(QStringLiteral("workspace")) : config.workspace;
+    if (workspace.isEmpty() && config.agent.name == QLatin1String("demo")) {
         const QString base = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation)
             + QStringLiteral("/airlock/workspaces/demo-") + QString::number(QDateTime::currentMSecsSinceEpoch());
         auto copied = agent::copyDemoWorkspace(base);
@@ -223,7 +206,7 @@ int runAgent(const QString &, const Context &ctx)
         return error(store.error());
     (void)session::reconcileOrphans(*reader, **store); // sessions whose process died are not left "running"
     std::unique_ptr<sandbox::Backend> backend;
-    if (pol.runtime.backend == policy::Backend::Docker)
+    if (config.policy.runtime.backend == policy::Backend::Docker)
         backend = std::make_unique<docker::DockerBackend>();
     else
         backend = std::make_unique<sandbox::LocalBackend>();
@@ -231,12 +214,8 @@ int runAgent(const QString &, const Context &ctx)
         return error(QStringLiteral("the %1 backend cannot run here: %2").arg(backend->name(), *why));
     backend->setEventStore(store->get());
 
-    session::SessionConfig config = continued.value_or(session::SessionConfig{});
     if (p.isSet(QStringLiteral("title")) || config.title.isEmpty())
         config.title = p.isSet(QStringLiteral("title")) ? p.value(QStringLiteral("title")) : prompt.left(60);
-    config.agent = **profile;
-    config.policyName = policyName;
-    config.policy = pol;
     config.workspace = workspace;
     config.databasePath = ctx.dbPath;
     session::SessionRunner runner(config, store->get(), backend.get());
@@ -245,7 +224,7 @@ int runAgent(const QString &, const Context &ctx)
     // A proxy-mode policy reaches the network only through this process's egress proxy, which
     // records every connection and takes rules added meanwhile (airlockctl egress allow, the window).
     std::unique_ptr<egress::EgressProxy> proxy;
-    if (pol.network.mode == policy::NetworkMode::Proxy) {
+    if (config.policy.network.mode == policy::NetworkMode::Proxy) {
         egress::ProxyOptions proxyOptions;
         proxyOptions.store = store->get();
         proxy = std::make_unique<egress::EgressProxy>(proxyOptions);

@@ -1,5 +1,7 @@
 #include "continuation.h"
 
+#include "agent/agentcatalogue.h"
+#include "policy/policylibrary.h"
 #include "sessionowner.h"
 #include "store/storereader.h"
 
@@ -13,9 +15,7 @@ Result<SessionConfig> continuationOf(store::StoreReader &reader, const QString &
     if (!*row)
         return fail(ErrorCode::NotFound, QStringLiteral("no session %1").arg(sessionId));
     const store::SessionRow &s = **row;
-    static const QStringList live{QStringLiteral("starting"), QStringLiteral("running"), QStringLiteral("blocked"),
-                                  QStringLiteral("idle")};
-    if (live.contains(s.state))
+    if (isLiveState(s.state))
         return fail(ErrorCode::InvalidArgument,
                     QStringLiteral("session %1 is %2 in another process; it can be continued once it has ended")
                         .arg(sessionId, s.state));
@@ -55,6 +55,27 @@ Result<SessionConfig> continuationOf(store::StoreReader &reader, const QString &
         config.historyUpToSeq = events->isEmpty() ? 0 : events->last().seq;
     }
     return config;
+}
+
+Result<void> resolveAgentAndPolicy(store::StoreReader &reader, const QString &databasePath, SessionConfig &config)
+{
+    auto catalogue = agent::AgentCatalogue::open(databasePath);
+    if (!catalogue)
+        return std::unexpected(catalogue.error());
+    const QString agentName = config.agent.name.isEmpty() ? QStringLiteral("demo") : config.agent.name;
+    auto profile = catalogue->find(agentName);
+    if (!profile)
+        return std::unexpected(profile.error());
+    if (!*profile)
+        return fail(ErrorCode::NotFound, QStringLiteral("no agent named '%1' (see 'airlockctl agents list')").arg(agentName));
+    config.agent = **profile;
+    if (config.policyName.isEmpty())
+        config.policyName = config.agent.defaultPolicy.isEmpty() ? QStringLiteral("standard") : config.agent.defaultPolicy;
+    auto entry = policy::findPolicy(reader, config.policyName);
+    if (!entry)
+        return std::unexpected(entry.error());
+    config.policy = entry->policy;
+    return {};
 }
 
 } // namespace airlock::session

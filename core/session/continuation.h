@@ -16,4 +16,9 @@ namespace airlock::session {
 // Refused for a session that is still live (starting, running, blocked, idle).
 Result<SessionConfig> continuationOf(store::StoreReader &reader, const QString &sessionId);
 
+// Looks up config.agent.name in the agent catalogue (empty: the demo agent) and config.policyName
+// among saved policies and presets (empty: the agent's default, else "standard"), and fills in the
+// profile and the policy.
+Result<void> resolveAgentAndPolicy(store::StoreReader &reader, const QString &databasePath, SessionConfig &config);
+
 } // namespace airlock::session

@@ -27,6 +27,12 @@ QJsonObject currentOwner()
             {QStringLiteral("program"), QCoreApplication::instance() ? QCoreApplication::applicationName() : QString()}};
 }
 
+bool isLiveState(const QString &state)
+{
+    return state == QLatin1String("starting") || state == QLatin1String("running") || state == QLatin1String("blocked")
+        || state == QLatin1String("idle");
+}
+
 bool ownerAlive(const QJsonObject &owner)
 {
     const qint64 pid = owner.value(QStringLiteral("pid")).toInteger();
@@ -42,11 +48,9 @@ Result<QStringList> reconcileOrphans(store::StoreReader &reader, store::EventSto
     auto sessions = reader.sessions();
     if (!sessions)
         return std::unexpected(sessions.error());
-    static const QStringList live{QStringLiteral("starting"), QStringLiteral("running"), QStringLiteral("blocked"),
-                                  QStringLiteral("idle")};
     QStringList marked;
     for (const store::SessionRow &s : *sessions) {
-        if (!live.contains(s.state))
+        if (!isLiveState(s.state))
             continue;
         // The newest session.created names the process running it now (a resumed session has several).
         store::EventQuery q;

@@ -15,6 +15,8 @@ namespace airlock::session {
 // Which process runs a session: recorded in its session.created event as `owner`, so a session whose
 // process is gone (a crash, a kill, a reboot) is not shown as running forever.
 QJsonObject currentOwner();
+// A stored state in which some process is driving the session: starting, running, blocked, idle.
+bool isLiveState(const QString &state);
 bool ownerAlive(const QJsonObject &owner);
 
 // Marks every session that is still starting, running, blocked or idle while its owner is gone as

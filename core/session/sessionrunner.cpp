@@ -505,8 +505,6 @@ void SessionRunner::checkpoint(int cause, const QString &toolCallId)
     req.toolCallId = toolCallId;
     req.workspace = m_config.workspace;
     req.allowEmpty = cause == int(workspace::Cause::Start); // the history starts with the workspace as it was
-    if (m_store)
-        (void)m_store->flush(); // the checkpoint names the newest event, so that event must be stored
     ++m_pendingCheckpoints;
     // A snapshot that fails records checkpoint.failed itself, so the history shows the gap.
     const auto job = m_checkpoints->create(req);

@@ -123,6 +123,11 @@ Result<CheckpointOutcome> Checkpointer::create(const CheckpointRequest &req, Job
 {
     QElapsedTimer timer;
     timer.start();
+    // Events queued before the request (the session itself, the tool call that caused it) must be
+    // committed before "the session's newest event" is read. Waiting here keeps that off the
+    // caller's thread: CheckpointJobs runs this on a worker.
+    if (auto flushed = m_store.flush(); !flushed)
+        return std::unexpected(flushed.error());
     auto reader = store::StoreReader::open(m_dbPath);
     if (!reader)
         return std::unexpected(reader.error());

@@ -17,7 +17,6 @@
 #include <QApplication>
 #include <QDialogButtonBox>
 #include <QDir>
-#include <QElapsedTimer>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSettings>
@@ -100,13 +99,16 @@ private Q_SLOTS:
         // The Standard preset asks before commands and edits: answer each in the Approvals dock.
         ApprovalsPanel *approvals = w.approvalsPanel();
         int answered = 0;
-        QElapsedTimer clock;
-        clock.start();
-        while (clock.elapsed() < 60000) {
-            const auto state = w.sessions()->runner(id)->state();
-            if (state == session::SessionRunner::State::Idle && count(id, QStringLiteral("turn.ended")) == 1)
+        auto turnOver = [&] {
+            return w.sessions()->runner(id)->state() == session::SessionRunner::State::Idle
+                && count(id, QStringLiteral("turn.ended")) == 1;
+        };
+        for (;;) {
+            // Wait for the next thing to happen: a request to answer, or the end of the turn.
+            QVERIFY(QTest::qWaitFor([&] { return approvals->openCount() > 0 || turnOver(); }, 60000));
+            if (turnOver())
                 break;
-            if (approvals->openCount() > 0) {
+            {
                 approvals->list()->setCurrentItem(approvals->list()->topLevelItem(0));
                 // The first request (running the tests) is allowed always: the second run does not ask.
                 auto *allow = approvals->findChild<QPushButton *>(answered == 0 ? QStringLiteral("answer_allow_always")
@@ -116,7 +118,6 @@ private Q_SLOTS:
                 ++answered;
                 QTRY_VERIFY_WITH_TIMEOUT(approvals->openCount() == 0, 10000);
             }
-            QTest::qWait(50);
         }
         QCOMPARE(count(id, QStringLiteral("turn.ended")), 1);
         QCOMPARE(answered, 2); // the first test run (always) and the edit; the second run went by the rule

@@ -9,7 +9,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QElapsedTimer>
 #include <QProcess>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -367,16 +366,15 @@ private Q_SLOTS:
                                                        QStringLiteral("--approve"), QStringLiteral("execute"), QStringLiteral("Fix it")});
         QVERIFY(victim.waitForStarted());
         QString id;
-        // Polled by hand, a new reader each time, until the victim's session has started its turn.
-        QElapsedTimer waited;
-        waited.start();
-        bool started = false;
-        while (!started && waited.elapsed() < 30000) {
-            started = !ofKind(lastSessionEvents(&id), QStringLiteral("turn.started")).isEmpty() && id != before;
-            if (!started)
-                QTest::qWait(200);
-        }
+        // Until the victim's transcript shows its turn has started (its own output, not the store).
+        QByteArray transcript;
+        const bool started = QTest::qWaitFor([&] {
+            transcript += victim.readAllStandardOutput();
+            return transcript.contains("you: Fix it");
+        }, 30000);
         QVERIFY2(started, qPrintable(victim.readAllStandardError()));
+        QVERIFY(!ofKind(lastSessionEvents(&id), QStringLiteral("turn.started")).isEmpty());
+        QVERIFY(id != before);
         victim.kill();
         QVERIFY(victim.waitForFinished());
         auto reader = store::StoreReader::open(m_db);

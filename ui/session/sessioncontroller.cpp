@@ -4,8 +4,6 @@
 #include "egress/egressproxy.h"
 #include "sandbox/localbackend.h"
 #include "sandbox/sandboxmanager.h"
-#include "agent/agentcatalogue.h"
-#include "policy/policylibrary.h"
 #include "session/continuation.h"
 #include "session/sessionowner.h"
 #include "store/storereader.h"
@@ -95,22 +93,8 @@ Result<QString> SessionController::resume(const QString &sessionId, const QStrin
     auto config = session::continuationOf(*reader, sessionId);
     if (!config)
         return std::unexpected(config.error());
-    auto catalogue = agent::AgentCatalogue::open(m_databasePath);
-    if (!catalogue)
-        return std::unexpected(catalogue.error());
-    const QString agentName = config->agent.name.isEmpty() ? QStringLiteral("demo") : config->agent.name;
-    auto profile = catalogue->find(agentName);
-    if (!profile)
-        return std::unexpected(profile.error());
-    if (!*profile)
-        return fail(ErrorCode::NotFound, tr("the session's agent '%1' is no longer in the catalogue").arg(agentName));
-    config->agent = **profile;
-    if (config->policyName.isEmpty())
-        config->policyName = QStringLiteral("standard");
-    auto entry = policy::findPolicy(*reader, config->policyName);
-    if (!entry)
-        return std::unexpected(entry.error());
-    config->policy = entry->policy;
+    if (auto resolved = session::resolveAgentAndPolicy(*reader, m_databasePath, *config); !resolved)
+        return std::unexpected(resolved.error());
     if (QPointer<session::SessionRunner> old = m_runners.take(sessionId))
         old->deleteLater();
     return start(*config, prompt);
