@@ -131,10 +131,8 @@ int add(const Context &ctx)
     const agent::Availability av = agent::checkAvailability(profile);
     if (!av.available)
         std::fprintf(stderr, "airlockctl: note: %s; %s\n", qPrintable(av.detail), qPrintable(av.installHint));
-    if (profile.placement == agent::Placement::Host)
-        std::fputs("airlockctl: note: on the host, only the agent's fs/* and terminal/* requests run in the sandbox; "
-                   "tools built into the agent run unconfined\n",
-                   stderr);
+    if (const QString warning = agent::placementWarning(profile); !warning.isEmpty())
+        std::fprintf(stderr, "airlockctl: note: %s\n", qPrintable(warning));
     return Ok;
 }
 

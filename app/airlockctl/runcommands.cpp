@@ -176,6 +176,8 @@ int runAgent(const QString &, const Context &ctx)
         config.policyName = p.value(QStringLiteral("policy"));
     if (auto resolved = session::resolveAgentAndPolicy(*reader, ctx.dbPath, config); !resolved)
         return error(resolved.error());
+    if (const QString warning = agent::placementWarning(config.agent); !warning.isEmpty())
+        std::fprintf(stderr, "airlockctl: warning: %s\n", qPrintable(warning));
     QList<policy::ApprovalRule> flagRules;
     for (const auto &[option, verdict] : {std::pair{QStringLiteral("deny"), policy::Verdict::Deny},
                                           std::pair{QStringLiteral("approve"), policy::Verdict::Allow}}) {

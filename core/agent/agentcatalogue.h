@@ -53,6 +53,10 @@ QList<AgentProfile> presetProfiles();
 Availability checkAvailability(const AgentProfile &profile,
                                const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment());
 
+// What placing the agent on the host means, said before a session starts (empty for sandboxed ones):
+// only its fs/* and terminal/* requests run in the sandbox; tools built into it do not.
+QString placementWarning(const AgentProfile &profile);
+
 // The launch for running the profile on the host: the program resolved on PATH, only the base
 // variables (PATH, HOME, locale …) and the allowlisted ones from hostEnv, in workspace.
 Result<AgentLaunch> hostLaunch(const AgentProfile &profile, const QString &workspace,

@@ -139,6 +139,16 @@ QList<AgentProfile> presetProfiles()
     return out;
 }
 
+QString placementWarning(const AgentProfile &profile)
+{
+    if (profile.placement != Placement::Host)
+        return {};
+    return QStringLiteral("%1 runs on the host: only its fs/* and terminal/* requests run in the sandbox; tools "
+                          "built into it run unconfined (each one that changes something is marked \"ran outside "
+                          "the sandbox\")")
+        .arg(profile.name);
+}
+
 Availability checkAvailability(const AgentProfile &profile, const QProcessEnvironment &env)
 {
     Availability a;

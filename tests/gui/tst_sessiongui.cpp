@@ -24,6 +24,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QJsonObject>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QStatusBar>
 #include <QTimer>
@@ -82,6 +83,10 @@ private Q_SLOTS:
             dialogSeen = true;
             QCOMPARE(dialog->findChild<QPlainTextEdit *>(QStringLiteral("firstPrompt"))->toPlainText(),
                      QStringLiteral("Fix the failing test"));
+            // The dialog says, before the session starts, what host placement leaves unconfined.
+            const auto labels = dialog->findChildren<QLabel *>();
+            QVERIFY(std::any_of(labels.cbegin(), labels.cend(),
+                                [](const QLabel *l) { return l->text().contains(QLatin1String("runs on the host")); }));
             auto *start = dialog->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
             QTest::mouseClick(start, Qt::LeftButton);
         });

@@ -112,6 +112,8 @@ private Q_SLOTS:
         QVERIFY2(r.out.contains("you: Fix the failing test"), r.out.constData());
         QVERIFY2(r.out.contains("— turn ended: end_turn"), r.out.constData());
         QVERIFY2(r.out.contains("All tests pass now."), r.out.constData());
+        // Placement is said before the session starts: this agent runs on the host.
+        QVERIFY2(r.err.contains("warning: fast-demo runs on the host"), r.err.constData());
 
         // The fix is in the workspace, made inside the sandbox, and the tests pass on the host too.
         const auto tests = test::run(QStringLiteral("sh"), {ws + QStringLiteral("/tests/run.sh")});

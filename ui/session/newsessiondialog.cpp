@@ -94,8 +94,11 @@ void NewSessionDialog::updateAgentInfo()
         return;
     const agent::AgentProfile &p = m_profiles.at(i);
     const agent::Availability a = agent::checkAvailability(p);
-    m_agentInfo->setText(a.available ? tr("%1 — runs %2").arg(p.description, a.program)
-                                     : tr("Not installed: %1 %2").arg(a.detail, a.installHint));
+    QString info = a.available ? tr("%1 — runs %2").arg(p.description, a.program)
+                               : tr("Not installed: %1 %2").arg(a.detail, a.installHint);
+    if (const QString warning = agent::placementWarning(p); !warning.isEmpty())
+        info += QStringLiteral("\n⚠ ") + warning;
+    m_agentInfo->setText(info);
     if (!p.defaultPolicy.isEmpty())
         m_policy->setCurrentIndex(std::max(0, m_policy->findData(p.defaultPolicy)));
 }
