@@ -42,7 +42,7 @@ struct LimitPlan
 {
     LimitMechanism mechanism = LimitMechanism::Rlimits;
     CgroupPlacement cgroup;
-    QStringList joinFiles;                  // cgroup.procs files the launched process moves itself into
+    QStringList joinFiles;                  // files the launched process writes "0" to, moving itself in
     QList<RlimitValue> rlimits;             // set on bwrap, inherited by everything in the sandbox
     std::optional<qint64> shimMaxProcesses; // --max-processes for the shim
     bool systemdScope = false;              // the launcher must ask systemd before bwrap runs

@@ -122,8 +122,9 @@ LocalSandbox::LocalSandbox(LocalBackend *backend, LocalSandboxState state, QStri
     i.owned = owned;
     if (m_state.policy.resources.maxOutputBytes)
         setDefaultOutputCap(static_cast<quint64>(*m_state.policy.resources.maxOutputBytes));
-    for (QTimer *t : {&m_killTimer, &m_deadlineTimer, &m_startTimer, &m_releaseTimer})
+    for (QTimer *t : {&m_killTimer, &m_deadlineTimer, &m_startTimer, &m_releaseTimer, &m_saveTimer})
         t->setSingleShot(true);
+    connect(&m_saveTimer, &QTimer::timeout, this, &LocalSandbox::saveState);
     connect(&m_killTimer, &QTimer::timeout, this, &LocalSandbox::beginKill);
     connect(&m_startTimer, &QTimer::timeout, this, [this] {
         failStart(QStringLiteral("the sandbox did not start within %1 s").arg(m_backend->options().startTimeoutMs / 1000.0));
@@ -140,6 +141,8 @@ LocalSandbox::LocalSandbox(LocalBackend *backend, LocalSandboxState state, QStri
 
 LocalSandbox::~LocalSandbox()
 {
+    if (m_saveTimer.isActive()) // a process that ends right after the start must still record it
+        saveState();
     closeNotifiers();
     closeFd(m_controlDirFd);
 }
@@ -360,7 +363,10 @@ void LocalSandbox::readInfo()
         m_state.pidNamespace = static_cast<quint64>(o.value(u"pid-namespace").toInteger());
         if (m_state.pidNamespace == 0)
             m_state.pidNamespace = pidNamespaceOf(child);
-        saveState();
+        // While starting, the save on reaching Running records it; until then a restarted Airlock
+        // watches bwrap itself, which is just as good for finding or reaping the sandbox.
+        if (state() != SandboxState::Starting)
+            saveState();
     }
 }
 
@@ -424,7 +430,9 @@ void LocalSandbox::shimReady()
     m_startTimer.stop();
     m_state.state = SandboxState::Running;
     m_state.message.clear();
-    saveState();
+    // Saved once control is back in the event loop, so whoever waits for Running sends its first exec
+    // before the file is written: the save then overlaps the shim's work instead of delaying it.
+    m_saveTimer.start(0);
     setState(SandboxState::Running);
     if (m_child && !m_recordedCreate) {
         m_recordedCreate = true;
@@ -518,7 +526,8 @@ void LocalSandbox::finishStopped()
     const bool announce = m_state.state != final;
     m_state.state = final;
     m_state.message = m_stopReason;
-    saveState();
+    if (!m_destroyAfterStop) // removeTraces deletes the file right below
+        saveState();
     setState(final, m_stopReason);
     if (announce && mutableInfo().owned) {
         QJsonObject payload = eventPayload();
@@ -568,9 +577,10 @@ void LocalSandbox::removeTraces()
     if (state() == SandboxState::Destroyed)
         return;
     m_releaseTimer.stop();
+    m_saveTimer.stop();
     QStringList left = Limiter::release(m_state.cgroup);
-    const bool removed = QFile::remove(m_dir + QStringLiteral("/state.json"));
-    QDir(m_dir).removeRecursively();
+    const bool removed = ::unlink(QFile::encodeName(m_dir + QStringLiteral("/state.json")).constData()) == 0;
+    removeSandboxFolder();
     QJsonObject payload = eventPayload();
     payload.insert(QStringLiteral("reason"), m_stopReason);
     if (!left.isEmpty())
@@ -580,6 +590,20 @@ void LocalSandbox::removeTraces()
         m_backend->recordEvent(m_state.sessionId, QString::fromLatin1(events::SandboxDestroyed), payload);
     setState(SandboxState::Destroyed, m_stopReason);
     m_backend->forget(m_state.id);
+}
+
+void LocalSandbox::removeSandboxFolder()
+{
+    // What a sandbox leaves is known, so it goes without listing the folder; anything unexpected in it
+    // makes an rmdir fail, and then the folder is emptied the slow way.
+    const QByteArray dir = QFile::encodeName(m_dir);
+    const auto in = [&dir](const char *name) { return QByteArray(dir).append(name); };
+    ::unlink(in("/control/shim.sock").constData());
+    ::unlink(in("/control/proxy.sock").constData()); // bound there by a session's egress proxy
+    ::unlink(in("/state.json.tmp").constData());
+    ::rmdir(in("/control").constData());
+    if (::rmdir(dir.constData()) != 0 && errno != ENOENT)
+        QDir(m_dir).removeRecursively();
 }
 
 void LocalSandbox::terminateNow(const QString &reason)
@@ -604,6 +628,7 @@ void LocalSandbox::terminateNow(const QString &reason)
 
 void LocalSandbox::saveState()
 {
+    m_saveTimer.stop();
     if (!QFileInfo::exists(m_dir))
         return;
     if (auto r = writeStateFile(m_dir + QStringLiteral("/state.json"), m_state); !r)

@@ -56,6 +56,7 @@ private:
     void finishStopped();
     void tryReleaseCgroup();
     void removeTraces();
+    void removeSandboxFolder();
     void saveState();
     void startDeadlineTimer();
     QJsonObject eventPayload() const;
@@ -85,6 +86,7 @@ private:
     QTimer m_deadlineTimer;
     QTimer m_startTimer;
     QTimer m_releaseTimer;
+    QTimer m_saveTimer; // a save that may wait for the next turn of the event loop
     int m_releaseTries = 0;
     QPointer<SystemdScope> m_scope;
 };
