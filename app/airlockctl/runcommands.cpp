@@ -215,6 +215,8 @@ int runAgent(const QString &, const Context &ctx)
     if (auto why = backend->unavailableReason())
         return error(QStringLiteral("the %1 backend cannot run here: %2").arg(backend->name(), *why));
     backend->setEventStore(store->get());
+    // Sandboxes of sessions whose process died are reaped now, not left until someone lists them.
+    backend->discover();
 
     if (p.isSet(QStringLiteral("title")) || config.title.isEmpty())
         config.title = p.isSet(QStringLiteral("title")) ? p.value(QStringLiteral("title")) : prompt.left(60);

@@ -363,9 +363,10 @@ void LocalSandbox::readInfo()
         m_state.pidNamespace = static_cast<quint64>(o.value(u"pid-namespace").toInteger());
         if (m_state.pidNamespace == 0)
             m_state.pidNamespace = pidNamespaceOf(child);
-        // While starting, the save on reaching Running records it; until then a restarted Airlock
-        // watches bwrap itself, which is just as good for finding or reaping the sandbox.
-        if (state() != SandboxState::Starting)
+        // Killing pid 1 is the only way to end a sandbox whose bwrap is not ours. A persistent one
+        // outlives a crash of this process, so its pid is saved now; any other dies with us (bwrap's
+        // --die-with-parent), and the save on reaching Running is soon enough for it.
+        if (state() != SandboxState::Starting || m_state.lifecycle == policy::Lifecycle::Persistent)
             saveState();
     }
 }

@@ -88,6 +88,8 @@ private Q_SLOTS:
     {
         QVERIFY(m_dir.isValid());
         m_db = m_dir.filePath(QStringLiteral("run.db"));
+        // The sandboxes' runtime folder too, so what a killed process leaves is the test's to check.
+        qputenv("AIRLOCK_RUNTIME_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("run"))));
         if (QStandardPaths::findExecutable(QStringLiteral("bwrap")).isEmpty())
             QSKIP("bubblewrap is not installed (apt install bubblewrap), so no session can start");
         // The demo agent without its pauses, so the test is quick.
@@ -386,6 +388,10 @@ private Q_SLOTS:
                  freshWorkspace(), QStringLiteral("--approve"), QStringLiteral("execute"), QStringLiteral("--approve"),
                  QStringLiteral("edit"), QStringLiteral("Fix it")});
         QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
+        // The victim's sandbox died with it (its bwrap had --die-with-parent); what it left on the host,
+        // its runtime folder and cgroups, went when the next run started.
+        const QStringList left = QDir(m_dir.filePath(QStringLiteral("run/sandboxes"))).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+        QVERIFY2(left.isEmpty(), qPrintable(left.join(u' ')));
         reader = store::StoreReader::open(m_db);
         QCOMPARE(reader->session(id).value()->state, QStringLiteral("failed"));
         store::EventQuery q;
