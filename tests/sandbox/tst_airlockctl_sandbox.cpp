@@ -39,6 +39,7 @@ private Q_SLOTS:
     void usageErrors_data();
     void usageErrors();
     void lifecycle();
+    void cleanupTestCase();
 
 private:
     Ran ctl(const QStringList &args, const QByteArray &input = {});
@@ -60,6 +61,14 @@ void TestAirlockctlSandbox::initTestCase()
     QFile file(m_dir.filePath(QStringLiteral("tight.json")));
     QVERIFY(file.open(QIODevice::WriteOnly));
     file.write(policy::serializePolicy(tight));
+}
+
+void TestAirlockctlSandbox::cleanupTestCase()
+{
+    // A test that failed half-way may leave a persistent sandbox; it must not outlive the test.
+    const QJsonArray left = QJsonDocument::fromJson(ctl({QStringLiteral("sandbox"), QStringLiteral("list"), QStringLiteral("--json")}).out).array();
+    for (const QJsonValue &s : left)
+        ctl({QStringLiteral("sandbox"), QStringLiteral("rm"), s.toObject().value(u"id").toString()});
 }
 
 Ran TestAirlockctlSandbox::ctl(const QStringList &args, const QByteArray &input)
