@@ -19,12 +19,14 @@
 namespace {
 
 constexpr const char *Usage =
-    "usage: airlock-shim (--control PATH | --control-fd N) [--workspace DIR]\n"
+    "usage: airlock-shim (--control PATH | --control-fd N | --connect PATH) [--workspace DIR]\n"
     "                    [--proxy-socket PATH [--proxy-port PORT]]\n"
     "                    [--socket-mode OCTAL] [--max-processes N] [--no-openat2]\n"
     "\n"
     "  --control PATH       unix socket to serve the control protocol on\n"
     "  --control-fd N       serve on this inherited, listening socket instead of binding one\n"
+    "  --connect PATH       connect to the backend listening at PATH and serve that connection,\n"
+    "                       connecting again whenever it drops\n"
     "  --workspace DIR      root for file requests and default cwd of execs\n"
     "  --proxy-socket PATH  egress proxy's unix socket to bridge to\n"
     "  --proxy-port PORT    TCP port on 127.0.0.1 to bridge from (default 3128, 0 = any)\n"
@@ -87,6 +89,8 @@ int main(int argc, char **argv)
         ++i;
         if (arg == "--control") {
             options.controlPath = value;
+        } else if (arg == "--connect") {
+            options.connectPath = value;
         } else if (arg == "--workspace") {
             options.workspace = value;
         } else if (arg == "--proxy-socket") {
@@ -104,8 +108,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (options.controlPath.empty() && options.controlFd < 0) {
-        std::fprintf(stderr, "airlock-shim: --control or --control-fd is required\n%s", Usage);
+    if (options.controlPath.empty() && options.controlFd < 0 && options.connectPath.empty()) {
+        std::fprintf(stderr, "airlock-shim: --control, --control-fd or --connect is required\n%s", Usage);
         return 2;
     }
     if (!options.workspace.empty() && options.workspace.front() != '/') {

@@ -98,7 +98,40 @@ bool Shim::setup()
     }
     if (!m_options.proxySocket.empty() && !listenProxy())
         return false;
+    if (!m_options.connectPath.empty()) {
+        m_nextConnectMs = 0;
+        connectControl();
+        return true;
+    }
     return listenControl();
+}
+
+// Connect mode: the backend listens and we are its one client. Until it answers (and whenever the
+// connection drops, say while Airlock restarts) we try again every kReconnectMs.
+void Shim::connectControl()
+{
+    constexpr std::int64_t kReconnectMs = 200;
+    const bool connected = std::any_of(m_clients.begin(), m_clients.end(), [](const auto &c) { return !c->dead; });
+    if (connected || m_shuttingDown || m_nextConnectMs < 0 || nowMs() < m_nextConnectMs)
+        return;
+    m_nextConnectMs = nowMs() + kReconnectMs;
+    sockaddr_un addr{};
+    const std::string &path = m_options.connectPath;
+    if (path.size() >= sizeof(addr.sun_path)) {
+        logError("control socket path is too long: %s", path.c_str());
+        m_nextConnectMs = -1;
+        return;
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    // Non-blocking: a unix connect completes at once or fails (EAGAIN with a full backlog).
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0)
+        return; // not listening yet, or gone for now
+    auto client = std::make_unique<Client>();
+    client->serial = m_nextSerial++;
+    client->fd = std::move(fd);
+    m_clients.push_back(std::move(client));
 }
 
 bool Shim::listenControl()
@@ -244,6 +277,8 @@ void Shim::loopOnce()
     const std::int64_t now = nowMs();
     checkTimers(now);
     sweep();
+    if (m_nextConnectMs >= 0)
+        connectControl();
     if (m_shuttingDown && (runningExecs() == 0 || now >= m_shutdownBy))
         m_done = true;
 }
@@ -273,6 +308,9 @@ int Shim::pollTimeout(std::int64_t now) const
     }
     if (m_shuttingDown)
         consider(m_shutdownBy);
+    const bool connected = std::any_of(m_clients.begin(), m_clients.end(), [](const auto &c) { return !c->dead; });
+    if (m_nextConnectMs >= 0 && !connected && !m_shuttingDown)
+        consider(m_nextConnectMs);
     if (next < 0)
         return -1;
     return static_cast<int>(std::clamp<std::int64_t>(next - now, 0, 60000));

@@ -20,6 +20,7 @@ struct Options
 {
     std::string controlPath;
     int controlFd = -1;        // an already-listening socket handed down by the backend, used instead of binding controlPath
+    std::string connectPath;   // the backend listens here and the shim connects out (Docker: the folder stays read-only)
     long maxProcesses = -1;    // RLIMIT_NPROC inside the sandbox's user namespace; -1 leaves it alone
     std::string workspace;     // empty: no file operations
     std::string proxySocket;   // empty: no bridge
@@ -133,6 +134,7 @@ private:
     // shim.cpp: setup, the loop, clients and dispatch
     bool setup();
     bool listenControl();
+    void connectControl();
     void loopOnce();
     void watch(int fd, short events, Kind kind, void *object);
     int pollTimeout(std::int64_t now) const;
@@ -190,6 +192,7 @@ private:
     Fd m_signalFd, m_listenFd, m_proxyListenFd, m_rootFd;
     int m_proxyPort = 0;
     bool m_ownSocketFile = false;
+    std::int64_t m_nextConnectMs = -1; // connect mode: when to try reaching the backend again
     std::vector<std::unique_ptr<Client>> m_clients;
     std::vector<std::unique_ptr<Exec>> m_execs;
     std::vector<std::unique_ptr<Bridge>> m_bridges;

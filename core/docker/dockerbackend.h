@@ -13,7 +13,6 @@
 #include <functional>
 #include <optional>
 
-class QFileSystemWatcher;
 class QTimer;
 
 // The Docker backend of the sandbox contract (ARCHITECTURE.md): each sandbox is one container made from
@@ -24,6 +23,8 @@ class QTimer;
 // memory. Nothing here blocks on the daemon.
 
 namespace airlock::docker {
+
+class ShimListener;
 
 class DockerBackend;
 
@@ -73,8 +74,8 @@ private:
     void launch(const QJsonObject &createBody);
     void startContainer();
     void attach();
-    void waitForSocket();
-    void checkSocket();
+    // Listens for the shim's connection; trustFirst: right after launch, before anything else runs.
+    void listenForShim(bool trustFirst);
     void lost(const Error &why);
     void finalize(const Error &why);
     void failWith(const Error &error);
@@ -91,8 +92,7 @@ private:
     QString m_user; // the container's User, "uid:gid"; empty: the image's (root here)
     std::optional<qint64> m_memoryLimit;
     bool m_autoRemove = false;
-    QFileSystemWatcher *m_watcher = nullptr;
-    QTimer *m_socketPoll = nullptr;
+    ShimListener *m_listener = nullptr;
     QTimer *m_startDeadline = nullptr;
     bool m_stopping = false;
     bool m_creating = false;
@@ -160,9 +160,9 @@ private:
         QString image;
     };
     Result<Prepared> prepare(const sandbox::SandboxSpec &spec, const QString &id) const;
-    Result<QString> makeControlDir(const QString &id, const policy::Policy &policy) const;
+    Result<QString> makeControlDir(const QString &id) const;
     // Opens the folder to the container's user (uid:gid from its User; empty: root) and no one else.
-    static Result<void> setupControlDir(const QString &path, const QString &user);
+    static Result<void> setupControlDir(const QString &path);
     sandbox::LimitReport limitsFor(const policy::Policy &policy, const QString &containerName) const;
     sandbox::LimitReport limitsFor(const QJsonObject &hostConfig, const QString &containerName) const;
     DockerSandbox *findReusable(const sandbox::SandboxSpec &spec) const;

@@ -105,7 +105,7 @@ QString DockerBackend::storeIdentity() const
     return QHostInfo::localHostName() + u':' + QFileInfo(eventStore()->path()).absoluteFilePath();
 }
 
-Result<QString> DockerBackend::makeControlDir(const QString &id, const policy::Policy &policy) const
+Result<QString> DockerBackend::makeControlDir(const QString &id) const
 {
     const QString base = runtimeDir();
     // Every folder on the way is private to this user, so the sandbox's own folder may be opened up
@@ -116,32 +116,19 @@ Result<QString> DockerBackend::makeControlDir(const QString &id, const policy::P
     const QString path = base + u'/' + id;
     if (QFileInfo::exists(path))
         QDir(path).removeRecursively();
-    const QString user = policy.privileges.uid && policy.privileges.gid
-        ? QStringLiteral("%1:%2").arg(*policy.privileges.uid).arg(*policy.privileges.gid)
-        : QString();
-    if (auto opened = setupControlDir(path, user); !opened)
+    if (auto opened = setupControlDir(path); !opened)
         return std::unexpected(opened.error());
     return path;
 }
 
-Result<void> DockerBackend::setupControlDir(const QString &path, const QString &user)
+Result<void> DockerBackend::setupControlDir(const QString &path)
 {
     if (!QDir().mkpath(path))
         return fail(ErrorCode::Io, QStringLiteral("cannot create the sandbox's control folder %1").arg(path));
-    const QByteArray native = QFile::encodeName(path);
-    const QStringList ids = user.split(u':');
-    const qint64 uid = user.isEmpty() ? 0 : ids.value(0).toLongLong();
-    const qint64 gid = ids.size() > 1 ? ids.value(1).toLongLong() : uid;
-    const uid_t me = ::geteuid();
-    if (me == 0) {
-        if (::chown(native.constData(), uid_t(uid), gid_t(gid)) != 0 || ::chmod(native.constData(), 0700) != 0)
-            return fail(ErrorCode::Io, QStringLiteral("cannot hand the control folder %1 to uid %2").arg(path).arg(uid));
-    } else if (qint64(me) == uid) {
-        ::chmod(native.constData(), 0700);
-    } else {
-        // Another uid inside must create the socket here, and we must reach it; every parent is 0700.
-        ::chmod(native.constData(), 0777);
-    }
+    // Ours, and read-only in the container: the container's user only has to reach the socket in it.
+    // Every folder above is private to us, so this opens it to nobody else on the host.
+    if (::chmod(QFile::encodeName(path).constData(), 0755) != 0)
+        return fail(ErrorCode::Io, QStringLiteral("cannot set the mode of the control folder %1").arg(path));
     return {};
 }
 
@@ -158,6 +145,7 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     context.workspace = QDir::cleanPath(spec.workspace);
     context.shim = shim;
     context.controlDir = runtimeDir() + u'/' + id;
+    context.shimConnects = true;
     context.home = QDir::homePath();
     const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     for (const QString &key : env.keys())
@@ -179,7 +167,7 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     if (!compiled)
         return std::unexpected(compiled.error());
 
-    auto controlDir = makeControlDir(id, p);
+    auto controlDir = makeControlDir(id);
     if (!controlDir)
         return std::unexpected(controlDir.error());
 
@@ -202,12 +190,6 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     host.insert(QStringLiteral("AutoRemove"), lifecycle == policy::Lifecycle::Ephemeral);
     body.insert(QStringLiteral("HostConfig"), host);
 
-    if (::geteuid() != 0 && qint64(::geteuid()) != p.privileges.uid.value_or(0)) {
-        QJsonArray cmd = body.value(u"Cmd").toArray();
-        cmd.append(QStringLiteral("--socket-mode"));
-        cmd.append(QStringLiteral("666"));
-        body.insert(QStringLiteral("Cmd"), cmd);
-    }
     return Prepared{body, *controlDir, p.runtime.image};
 }
 

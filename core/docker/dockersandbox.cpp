@@ -1,13 +1,13 @@
 #include "docker/dockerbackend.h"
 
 #include "docker/dockererrors.h"
+#include "docker/shimlistener.h"
 #include "policy/sandboxlayout.h"
 #include "sandbox/shimclient.h"
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
-#include <QFileSystemWatcher>
 #include <QJsonArray>
 #include <QTimer>
 
@@ -17,7 +17,6 @@ using sandbox::SandboxState;
 
 namespace {
 
-constexpr int kSocketPollMs = 20;
 constexpr int kShimConnectTimeoutMs = 10000;
 // After the shim's connection drops, how long the die event may take to say why.
 constexpr int kDieEventGraceMs = 2000;
@@ -29,18 +28,21 @@ DockerSandbox::DockerSandbox(DockerBackend *backend, sandbox::SandboxInfo info, 
       m_backend(backend),
       m_controlDir(std::move(controlDir)),
       m_image(std::move(image)),
-      m_socketPoll(new QTimer(this)),
+      m_listener(new ShimListener(m_controlDir + QStringLiteral("/shim.sock"), backend->shimPath(), this)),
       m_startDeadline(new QTimer(this))
 {
     mutableInfo().controlDir = m_controlDir;
     m_containerName = QStringLiteral("airlock-") + id();
-    m_socketPoll->setInterval(kSocketPollMs);
-    connect(m_socketPoll, &QTimer::timeout, this, &DockerSandbox::checkSocket);
+    connect(m_listener, &ShimListener::connected, this, [this](qintptr fd) {
+        qCDebug(lcDocker) << id() << "shim connected after" << m_clock.elapsed() << "ms";
+        useShimConnection(fd, m_controlDir + QStringLiteral("/shim.sock"), kShimConnectTimeoutMs);
+    });
+    connect(m_listener, &ShimListener::refused, this, [](const QString &why) { qCWarning(lcDocker) << why; });
     m_startDeadline->setSingleShot(true);
     connect(m_startDeadline, &QTimer::timeout, this, [this] {
-        failWith(Error{ErrorCode::Io, QStringLiteral("the shim of sandbox %1 did not open its control socket within %2 s; "
-                                                     "the image may lack a loader for it, or the container cannot "
-                                                     "write to %3")
+        failWith(Error{ErrorCode::Io, QStringLiteral("the shim of sandbox %1 did not connect to its control socket within %2 s; "
+                                                     "the image may lack a loader for it, or the container's user "
+                                                     "cannot reach %3")
                                           .arg(id())
                                           .arg(m_backend->options().startTimeoutMs / 1000)
                                           .arg(m_controlDir)});
@@ -103,9 +105,9 @@ void DockerSandbox::launch(const QJsonObject &createBody)
 
 void DockerSandbox::startContainer()
 {
-    // A socket left by an earlier run of this container would look like a ready shim.
-    QFile::remove(m_controlDir + QStringLiteral("/shim.sock"));
-    waitForSocket();
+    listenForShim(true);
+    if (!m_listener->isListening())
+        return;
     client()->startContainer(m_containerId).then(this, [this](const Result<void> &started) {
         qCDebug(lcDocker) << id() << "started after" << m_clock.elapsed() << "ms";
         if (!started)
@@ -121,7 +123,7 @@ void DockerSandbox::start()
         setState(state(), QStringLiteral("sandbox %1 has no container to start; create a new one").arg(id()));
         return;
     }
-    if (auto dir = DockerBackend::setupControlDir(m_controlDir, m_user); !dir) {
+    if (auto dir = DockerBackend::setupControlDir(m_controlDir); !dir) {
         failWith(dir.error());
         return;
     }
@@ -141,34 +143,16 @@ void DockerSandbox::attach()
     m_stopping = false;
     setState(SandboxState::Starting);
     m_startDeadline->start(m_backend->options().startTimeoutMs);
-    waitForSocket();
+    // The shim connects again every 200 ms until someone listens. It has had company since launch, so
+    // only a connection from the shim's own binary is taken.
+    listenForShim(false);
     inspectDetails();
 }
 
-void DockerSandbox::waitForSocket()
+void DockerSandbox::listenForShim(bool trustFirst)
 {
-    if (!m_watcher) {
-        m_watcher = new QFileSystemWatcher(this);
-        connect(m_watcher, &QFileSystemWatcher::directoryChanged, this, &DockerSandbox::checkSocket);
-    }
-    if (QFileInfo(m_controlDir).isDir() && !m_watcher->directories().contains(m_controlDir))
-        m_watcher->addPath(m_controlDir);
-    m_socketPoll->start();
-    checkSocket();
-}
-
-void DockerSandbox::checkSocket()
-{
-    if (!m_socketPoll->isActive())
-        return;
-    const QString socket = m_controlDir + QStringLiteral("/shim.sock");
-    if (!QFileInfo::exists(socket))
-        return;
-    m_socketPoll->stop();
-    if (m_watcher)
-        m_watcher->removePaths(m_watcher->directories());
-    qCDebug(lcDocker) << id() << "shim socket after" << m_clock.elapsed() << "ms";
-    connectShim(socket, kShimConnectTimeoutMs);
+    if (auto listening = m_listener->listen(trustFirst); !listening)
+        failWith(listening.error());
 }
 
 void DockerSandbox::shimReady()
@@ -230,7 +214,7 @@ void DockerSandbox::lost(const Error &why)
         return;
     m_losing = true;
     m_startDeadline->stop();
-    m_socketPoll->stop();
+    m_listener->close();
     disconnectShim();
     if (m_exitCode) {
         finalize(why);
@@ -282,7 +266,7 @@ void DockerSandbox::finalize(const Error &why)
 void DockerSandbox::failWith(const Error &error)
 {
     m_startDeadline->stop();
-    m_socketPoll->stop();
+    m_listener->close();
     if (state() == SandboxState::Destroyed)
         return;
     const bool wasStarting = state() == SandboxState::Starting;
@@ -334,7 +318,7 @@ void DockerSandbox::stop(int graceMs)
         return;
     m_stopping = true;
     m_startDeadline->stop();
-    m_socketPoll->stop();
+    m_listener->close();
     disconnectShim();
     setState(SandboxState::Stopping);
     if (m_containerId.isEmpty()) {
@@ -363,7 +347,7 @@ void DockerSandbox::destroy()
     m_destroyRequested = true;
     m_stopping = true;
     m_startDeadline->stop();
-    m_socketPoll->stop();
+    m_listener->close();
     const bool running = state() == SandboxState::Running;
     if (state() == SandboxState::Starting || running)
         setState(SandboxState::Stopping);

@@ -78,10 +78,11 @@ QList<ReconcileAction> planReconcile(const ReconcileInput &input)
         } else if (persistent) {
             a.kind = ReconcileAction::Kind::Adopt;
             a.reason = c.running() ? QStringLiteral("persistent and running") : QStringLiteral("persistent, stopped");
-        } else if (c.running() && !owner.isEmpty() && owner != currentOwner() && input.ownerAlive
-                   && input.ownerAlive(owner)) {
-            a.kind = ReconcileAction::Kind::Attach;
-            a.reason = QStringLiteral("in use by another Airlock process (%1)").arg(owner);
+        } else if (!owner.isEmpty() && owner != currentOwner() && input.ownerAlive && input.ownerAlive(owner)) {
+            // Its process is alive: one it is still starting (created, not yet running) is left to it.
+            a.kind = c.running() ? ReconcileAction::Kind::Attach : ReconcileAction::Kind::Leave;
+            a.reason = c.running() ? QStringLiteral("in use by another Airlock process (%1)").arg(owner)
+                                   : QStringLiteral("another Airlock process (%1) is starting or stopping it").arg(owner);
         } else {
             a.kind = ReconcileAction::Kind::Reap;
             a.reason = c.running() ? QStringLiteral("%1, and the Airlock process that started it is gone")

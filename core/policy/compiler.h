@@ -40,6 +40,9 @@ struct LaunchContext {
     // bwrap: descriptor of a control socket the backend has already bound and listens on; the shim serves
     // on it and the control folder is mounted read-only. -1: the shim binds the socket itself.
     int controlFd = -1;
+    // Docker: the backend listens on the control socket and the shim connects out to it, so the control
+    // folder is mounted read-only there too.
+    bool shimConnects = false;
     QString seccompProfileJson;        // Docker: profile text for seccomp strict or custom
     QString version;                   // label airlock.version; empty means this build's version
 };

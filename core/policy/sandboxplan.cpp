@@ -165,16 +165,17 @@ Result<SandboxPlan> planSandbox(const Policy &policy, const LaunchContext &conte
     mounts.append({PlannedMount::Kind::ReadOnlyBind, context.shim, QString::fromLatin1(kSandboxShim), {}, false});
     // With a socket the backend bound itself nothing in the sandbox needs to write there, and a writable
     // folder on the host's side would let it swap the socket or fill the host's disk.
-    mounts.append({context.controlFd >= 0 ? PlannedMount::Kind::ReadOnlyBind : PlannedMount::Kind::Bind,
-                   context.controlDir, QString::fromLatin1(kSandboxControlDir), {}, false});
+    const bool backendListens = context.controlFd >= 0 || context.shimConnects;
+    mounts.append({backendListens ? PlannedMount::Kind::ReadOnlyBind : PlannedMount::Kind::Bind, context.controlDir,
+                   QString::fromLatin1(kSandboxControlDir), {}, false});
 
     // Mounting a parent after its child would hide the child.
     std::stable_sort(mounts.begin(), mounts.end(),
                      [](const PlannedMount &a, const PlannedMount &b) { return depth(a.target) < depth(b.target); });
     plan.mounts = mounts;
     plan.environment = environmentFor(policy, context);
-    plan.shimArguments = {QStringLiteral("--control"), QString::fromLatin1(kSandboxControlSocket),
-                          QStringLiteral("--workspace"), plan.workspaceTarget};
+    plan.shimArguments = {context.shimConnects ? QStringLiteral("--connect") : QStringLiteral("--control"),
+                          QString::fromLatin1(kSandboxControlSocket), QStringLiteral("--workspace"), plan.workspaceTarget};
     if (policy.network.mode == NetworkMode::Proxy) {
         plan.shimArguments << QStringLiteral("--proxy-socket") << QString::fromLatin1(kSandboxProxySocket)
                            << QStringLiteral("--proxy-port") << QString::number(context.proxyPort);

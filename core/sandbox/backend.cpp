@@ -219,7 +219,7 @@ int Sandbox::runningProcesses() const
     return n;
 }
 
-void Sandbox::connectShim(const QString &socketPath, int timeoutMs)
+ShimClient *Sandbox::newShimClient()
 {
     disconnectShim();
     m_client = new ShimClient(this);
@@ -230,7 +230,17 @@ void Sandbox::connectShim(const QString &socketPath, int timeoutMs)
     connect(m_client, &ShimClient::disconnected, this, [this] {
         shimLost(Error{ErrorCode::Io, QStringLiteral("the connection to the shim of sandbox %1 closed").arg(m_info.id)});
     });
-    m_client->connectToShim(socketPath, timeoutMs);
+    return m_client;
+}
+
+void Sandbox::connectShim(const QString &socketPath, int timeoutMs)
+{
+    newShimClient()->connectToShim(socketPath, timeoutMs);
+}
+
+void Sandbox::useShimConnection(qintptr fd, const QString &from, int timeoutMs)
+{
+    newShimClient()->useConnection(fd, from, timeoutMs);
 }
 
 void Sandbox::disconnectShim()

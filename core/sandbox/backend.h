@@ -166,6 +166,8 @@ protected:
 
     // Connects to the shim; shimReady() or shimLost() follows.
     void connectShim(const QString &socketPath, int timeoutMs);
+    // Over a connection the shim made to us; takes the descriptor.
+    void useShimConnection(qintptr fd, const QString &from, int timeoutMs);
     void disconnectShim();
     ShimClient *shim() const { return m_client; }
     virtual void shimReady() = 0;
@@ -183,6 +185,7 @@ protected:
 
 private:
     void routeExecSignals();
+    ShimClient *newShimClient();
     SandboxProcess *process(quint32 id) const;
 
     SandboxInfo m_info;

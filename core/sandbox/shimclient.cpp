@@ -6,6 +6,8 @@
 #include <QPromise>
 #include <QTimer>
 
+#include <unistd.h>
+
 Q_LOGGING_CATEGORY(lcShim, "airlock.sandbox.shim", QtWarningMsg)
 
 namespace airlock::sandbox {
@@ -88,6 +90,23 @@ void ShimClient::connectToShim(const QString &socketPath, int timeoutMs)
     m_state = State::Connecting;
     m_negotiationTimer->start(timeoutMs);
     m_socket->connectToServer(socketPath);
+}
+
+void ShimClient::useConnection(qintptr fd, const QString &from, int timeoutMs)
+{
+    disconnectFromShim();
+    m_socketPath = from;
+    m_decoder.reset();
+    m_state = State::Connecting;
+    m_negotiationTimer->start(timeoutMs);
+    if (!m_socket->setSocketDescriptor(fd)) {
+        ::close(int(fd));
+        const Error error{ErrorCode::Io, QStringLiteral("cannot use the shim's connection from %1: %2").arg(from, m_socket->errorString())};
+        Q_EMIT errorOccurred(error);
+        closeWith(error);
+        return;
+    }
+    onConnected(); // already connected: no connected() will come
 }
 
 void ShimClient::disconnectFromShim()

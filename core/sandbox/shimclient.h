@@ -32,6 +32,9 @@ public:
 
     // Connects and negotiates the protocol version; ready() or errorOccurred() follows.
     void connectToShim(const QString &socketPath, int timeoutMs = 10000);
+    // The same over a connection the shim made to us (a listening backend accepted it); takes the
+    // descriptor. `from` names it in errors.
+    void useConnection(qintptr fd, const QString &from, int timeoutMs = 10000);
     void disconnectFromShim();
     bool isReady() const { return m_state == State::Ready; }
     // Valid once ready().

@@ -121,7 +121,8 @@ void TestDockerBackend::cleanup()
 {
     for (DockerBackend *b : std::as_const(m_backends)) {
         for (sandbox::Sandbox *s : b->sandboxes()) {
-            if (auto *d = qobject_cast<DockerSandbox *>(s))
+            // Not the containers of other processes it attached to (other tests running alongside).
+            if (auto *d = qobject_cast<DockerSandbox *>(s); d && d->info().owned)
                 destroyAndWait(*b, d, 15000);
         }
         delete b;

@@ -134,6 +134,8 @@ void TestDockerUnits::reconcilePlan_data()
                                                      << int(K::Adopt) << QStringLiteral("running");
     QTest::newRow("ephemeral of a live process") << container(QStringLiteral("sb-5"), QString(), QStringLiteral("ephemeral"), QStringLiteral("running"), QStringLiteral("host:/db"), alive)
                                                  << int(K::Attach) << QStringLiteral("another Airlock process");
+    QTest::newRow("ephemeral a live process is still starting") << container(QStringLiteral("sb-9"), QString(), QStringLiteral("ephemeral"), QStringLiteral("created"), QStringLiteral("host:/db"), alive)
+                                                                << int(K::Leave) << QStringLiteral("is starting or stopping it");
     QTest::newRow("ephemeral of a dead process") << container(QStringLiteral("sb-6"), QStringLiteral("s-live"), QStringLiteral("ephemeral"), QStringLiteral("running"))
                                                  << int(K::Reap) << QStringLiteral("is gone");
     QTest::newRow("hybrid, exited") << container(QStringLiteral("sb-7"), QString(), QStringLiteral("hybrid"), QStringLiteral("exited"))
