@@ -3,9 +3,12 @@
 
 #include "shimharness.h"
 
+#include "docker/shimlistener.h"
+
 #include <QDir>
 #include <QFileInfo>
 #include <QLocalSocket>
+#include <QProcess>
 #include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QTest>
@@ -90,6 +93,45 @@ private Q_SLOTS:
         m_rec.reset();
         m_client.reset();
         m_shim.reset();
+    }
+
+    // --connect, as in a Docker sandbox: the backend listens, the shim comes to it, and comes back after
+    // the connection drops. Only a process running the shim binary is taken.
+    void connectModeReachesAListeningBackend()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("shim.sock"));
+        docker::ShimListener listener(path, QStringLiteral(AIRLOCK_SHIM_PATH));
+        QVERIFY(listener.listen(false));
+        QSignalSpy connected(&listener, &docker::ShimListener::connected);
+        QSignalSpy refused(&listener, &docker::ShimListener::refused);
+
+        QLocalSocket impostor; // this test process is not the shim
+        impostor.connectToServer(path);
+        QVERIFY(refused.wait(5000));
+        QVERIFY(refused.first().first().toString().contains(u"not running the shim"));
+        QVERIFY(connected.isEmpty());
+
+        QProcess shim;
+        shim.start(QStringLiteral(AIRLOCK_SHIM_PATH), {QStringLiteral("--connect"), path, QStringLiteral("--workspace"), dir.path()});
+        for (int round = 0; round < 2; ++round) {
+            QVERIFY(connected.wait(5000));
+            QVERIFY(!QFileInfo::exists(path)); // one connection, then the socket goes
+            ShimClient client;
+            ExecRecorder rec(&client);
+            QSignalSpy ready(&client, &ShimClient::ready);
+            client.useConnection(connected.takeFirst().first().value<qintptr>(), path);
+            QVERIFY(ready.wait(5000));
+            QCOMPARE(client.shimInfo().shimPid, shim.processId());
+            const Result<quint32> id = client.exec(program({QStringLiteral("/bin/echo"), QStringLiteral("round %1").arg(round)}));
+            QVERIFY(id && rec.wait(*id));
+            QCOMPARE(rec[*id].out, QStringLiteral("round %1\n").arg(round).toUtf8());
+            client.disconnectFromShim(); // Airlock goes away; on its return it listens again
+            QVERIFY(listener.listen(false));
+        }
+        listener.close();
+        shim.terminate();
+        QVERIFY(shim.waitForFinished(5000));
     }
 
     void helloAndPing()
