@@ -2,6 +2,7 @@
 #include "policy/approvals.h"
 #include "policy/codec.h"
 #include "policy/compiler.h"
+#include "sandbox/seccompfilter.h"
 #include "policy/hostfacts.h"
 #include "policy/linter.h"
 #include "policy/policylibrary.h"
@@ -191,6 +192,7 @@ int compile(const Context &ctx)
         }
         return Ok;
     }
+    launch.seccompProfileJson = QString::fromUtf8(sandbox::dockerSeccompProfile(pol->privileges));
     auto body = policy::compileDockerCreate(*pol, launch);
     if (!body)
         return error(body.error());

@@ -193,8 +193,4 @@ inline constexpr auto SandboxOom = "sandbox.oom";             // payload: sandbo
 inline constexpr auto DockerReconciled = "docker.reconciled"; // payload: ReconcileReport::toJson()
 } // namespace events
 
-// Writes the Docker form of the strict seccomp profile: everything allowed except the syscalls a
-// sandboxed agent never needs and an escape would (namespaces, mount, ptrace, keyring, BPF, modules …).
-QString strictSeccompProfile();
-
 } // namespace airlock::docker

@@ -5,6 +5,7 @@
 #include "policy/codec.h"
 #include "policy/compiler.h"
 #include "policy/sandboxlayout.h"
+#include "sandbox/seccompfilter.h"
 #include "store/eventstore.h"
 
 #include <QCoreApplication>
@@ -23,50 +24,6 @@ namespace airlock::docker {
 
 using sandbox::LimitMechanism;
 using sandbox::LimitReport;
-
-QString strictSeccompProfile()
-{
-    static const char *const denied[] = {
-        "acct", "add_key", "bpf", "chroot", "clock_adjtime", "clock_settime", "delete_module", "fanotify_init",
-        "finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "init_module", "io_uring_enter",
-        "io_uring_register", "io_uring_setup", "ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl",
-        "lookup_dcookie", "mknod", "mknodat", "mount", "mount_setattr", "move_mount", "name_to_handle_at",
-        "nfsservctl", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root", "process_vm_readv",
-        "process_vm_writev", "ptrace", "quotactl", "reboot", "request_key", "setns", "settimeofday", "swapoff",
-        "swapon", "syslog", "umount", "umount2", "unshare", "uselib", "userfaultfd", "vhangup",
-    };
-    QJsonArray names;
-    for (const char *name : denied)
-        names.append(QString::fromLatin1(name));
-    QJsonArray rules{
-        QJsonObject{{QStringLiteral("names"), names},
-                    {QStringLiteral("action"), QStringLiteral("SCMP_ACT_ERRNO")},
-                    {QStringLiteral("errnoRet"), 1}},
-        // clone3 hides its flags in memory a filter cannot read: ENOSYS makes libc fall back to clone.
-        QJsonObject{{QStringLiteral("names"), QJsonArray{QStringLiteral("clone3")}},
-                    {QStringLiteral("action"), QStringLiteral("SCMP_ACT_ERRNO")},
-                    {QStringLiteral("errnoRet"), 38}},
-    };
-    // clone with any new-namespace flag: one rule per flag, since rules are or-ed and arguments and-ed.
-    for (const qint64 flag : {0x00020000LL, 0x02000000LL, 0x04000000LL, 0x08000000LL, 0x10000000LL, 0x20000000LL,
-                              0x40000000LL, 0x00000080LL}) {
-        rules.append(QJsonObject{
-            {QStringLiteral("names"), QJsonArray{QStringLiteral("clone")}},
-            {QStringLiteral("action"), QStringLiteral("SCMP_ACT_ERRNO")},
-            {QStringLiteral("errnoRet"), 1},
-            {QStringLiteral("args"), QJsonArray{QJsonObject{{QStringLiteral("index"), 0},
-                                                            {QStringLiteral("value"), flag},
-                                                            {QStringLiteral("valueTwo"), flag},
-                                                            {QStringLiteral("op"), QStringLiteral("SCMP_CMP_MASKED_EQ")}}}}});
-    }
-    const QJsonObject profile{
-        {QStringLiteral("defaultAction"), QStringLiteral("SCMP_ACT_ALLOW")},
-        {QStringLiteral("architectures"), QJsonArray{QStringLiteral("SCMP_ARCH_X86_64"), QStringLiteral("SCMP_ARCH_X86"),
-                                                     QStringLiteral("SCMP_ARCH_AARCH64")}},
-        {QStringLiteral("syscalls"), rules},
-    };
-    return QString::fromUtf8(QJsonDocument(profile).toJson(QJsonDocument::Compact));
-}
 
 QString DockerBackend::shimPath() const
 {
@@ -154,8 +111,10 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
         if (QFileInfo::exists(context.workspace + u'/' + relative))
             context.existingProtectedPaths << relative;
     }
-    if (p.privileges.seccomp == policy::SeccompMode::Strict) {
-        context.seccompProfileJson = strictSeccompProfile();
+    if (p.privileges.seccomp == policy::SeccompMode::Default || p.privileges.seccomp == policy::SeccompMode::Strict) {
+        // Airlock's own filter, as in a local sandbox: Docker's default profile allows ptrace, with
+        // which an agent could take over the shim and the container's init (they run as its uid).
+        context.seccompProfileJson = QString::fromUtf8(sandbox::dockerSeccompProfile(p.privileges));
     } else if (p.privileges.seccomp == policy::SeccompMode::Custom) {
         QFile profile(p.privileges.seccompProfile);
         if (!profile.open(QIODevice::ReadOnly))

@@ -43,7 +43,7 @@ struct LaunchContext {
     // Docker: the backend listens on the control socket and the shim connects out to it, so the control
     // folder is mounted read-only there too.
     bool shimConnects = false;
-    QString seccompProfileJson;        // Docker: profile text for seccomp strict or custom
+    QString seccompProfileJson;        // Docker: the profile text (default and strict: Airlock's filter; custom: the file)
     QString version;                   // label airlock.version; empty means this build's version
 };
 

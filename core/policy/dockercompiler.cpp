@@ -36,7 +36,10 @@ Result<QStringList> securityOptions(const Policy &policy, const LaunchContext &c
         options << QStringLiteral("no-new-privileges:true");
     switch (policy.privileges.seccomp) {
     case SeccompMode::Default:
-        break; // Docker applies its own default profile
+        // The backend passes Airlock's default filter; without it (an old caller) Docker uses its own.
+        if (!context.seccompProfileJson.isEmpty())
+            options << QStringLiteral("seccomp=") + context.seccompProfileJson;
+        break;
     case SeccompMode::Unconfined:
         options << QStringLiteral("seccomp=unconfined");
         break;

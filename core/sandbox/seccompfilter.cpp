@@ -1,5 +1,9 @@
 #include "sandbox/seccompfilter.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
 #include <QHash>
 #include <QMutex>
 
@@ -43,6 +47,8 @@ constexpr const char *kAlways[] = {
     "init_module", "finit_module", "delete_module",
     "open_by_handle_at", "iopl", "ioperm", "quotactl", "lookup_dcookie", "uselib", "vhangup",
     "acct", "swapon", "swapoff", "syslog", "settimeofday", "clock_settime",
+    // A large, young kernel interface with a record of escapes; no agent tool needs it.
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
 };
 
 constexpr const char *kMounting[] = {
@@ -51,7 +57,7 @@ constexpr const char *kMounting[] = {
 };
 
 constexpr const char *kStrictOnly[] = {
-    "io_uring_setup", "io_uring_enter", "io_uring_register", "kcmp", "name_to_handle_at",
+    "kcmp", "name_to_handle_at",
     "fanotify_init", "mknod", "mknodat",
 };
 
@@ -197,6 +203,43 @@ Result<QByteArray> seccompProgram(const policy::Privileges &privileges)
         cache.insert(key, *program);
     }
     return program;
+}
+
+QByteArray dockerSeccompProfile(const policy::Privileges &privileges)
+{
+    if (!isConfined(privileges) || privileges.seccomp == policy::SeccompMode::Custom)
+        return {};
+    const auto opName = [](scmp_compare op) {
+        switch (op) {
+        case SCMP_CMP_MASKED_EQ:
+            return QStringLiteral("SCMP_CMP_MASKED_EQ");
+        case SCMP_CMP_GT:
+            return QStringLiteral("SCMP_CMP_GT");
+        default:
+            return QStringLiteral("SCMP_CMP_EQ");
+        }
+    };
+    QJsonArray rules;
+    for (const Rule &rule : rulesFor(privileges)) {
+        QJsonObject r{{QStringLiteral("names"), QJsonArray{QString::fromLatin1(rule.syscall)}},
+                      {QStringLiteral("action"), QStringLiteral("SCMP_ACT_ERRNO")},
+                      {QStringLiteral("errnoRet"), rule.error}};
+        if (rule.arg >= 0) {
+            // Docker's masked compare takes the mask as value and the datum as valueTwo, as our rules do.
+            const bool masked = rule.op == SCMP_CMP_MASKED_EQ;
+            r.insert(QStringLiteral("args"), QJsonArray{QJsonObject{{QStringLiteral("index"), rule.arg},
+                                                                    {QStringLiteral("value"), qint64(rule.a)},
+                                                                    {QStringLiteral("valueTwo"), masked ? qint64(rule.b) : 0},
+                                                                    {QStringLiteral("op"), opName(rule.op)}}});
+        }
+        rules.append(r);
+    }
+    const QJsonObject profile{{QStringLiteral("defaultAction"), QStringLiteral("SCMP_ACT_ALLOW")},
+                              {QStringLiteral("architectures"), QJsonArray{QStringLiteral("SCMP_ARCH_X86_64"), QStringLiteral("SCMP_ARCH_X86"),
+                                                                           QStringLiteral("SCMP_ARCH_X32"), QStringLiteral("SCMP_ARCH_AARCH64"),
+                                                                           QStringLiteral("SCMP_ARCH_ARM")}},
+                              {QStringLiteral("syscalls"), rules}};
+    return QJsonDocument(profile).toJson(QJsonDocument::Compact);
 }
 
 Result<int> sealedMemfd(const char *name, const QByteArray &bytes)

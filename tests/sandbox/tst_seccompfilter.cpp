@@ -3,6 +3,9 @@
 
 #include "sandbox/seccompfilter.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTest>
 
 #include <fcntl.h>
@@ -169,6 +172,7 @@ private Q_SLOTS:
     void enforced_data();
     void enforced();
     void memfdIsSealed();
+    void dockerProfileIsTheSameFilter();
 };
 
 void TestSeccompFilter::rules_data()
@@ -180,16 +184,15 @@ void TestSeccompFilter::rules_data()
     const QStringList always{QStringLiteral("ptrace"), QStringLiteral("kexec_load"), QStringLiteral("bpf"),
                              QStringLiteral("perf_event_open"), QStringLiteral("keyctl"), QStringLiteral("add_key"),
                              QStringLiteral("init_module"), QStringLiteral("finit_module"), QStringLiteral("delete_module"),
-                             QStringLiteral("open_by_handle_at"), QStringLiteral("ioctl")};
+                             QStringLiteral("open_by_handle_at"), QStringLiteral("ioctl"), QStringLiteral("io_uring_setup")};
     const QStringList userns{QStringLiteral("mount"), QStringLiteral("umount2"), QStringLiteral("pivot_root"),
                              QStringLiteral("unshare"), QStringLiteral("clone"), QStringLiteral("clone3")};
-    const QStringList strict{QStringLiteral("io_uring_setup"), QStringLiteral("setns"), QStringLiteral("socket"),
-                             QStringLiteral("mknod")};
+    const QStringList strict{QStringLiteral("setns"), QStringLiteral("socket"), QStringLiteral("mknod")};
     QTest::newRow("default") << policy::SeccompMode::Default << false << always + userns << strict;
     QTest::newRow("custom is default") << policy::SeccompMode::Custom << false << always + userns << strict;
     QTest::newRow("default, nested") << policy::SeccompMode::Default << true << always << userns;
     QTest::newRow("strict") << policy::SeccompMode::Strict << false << always + userns + strict << QStringList();
-    QTest::newRow("strict, nested") << policy::SeccompMode::Strict << true << always + QStringList{QStringLiteral("io_uring_setup")}
+    QTest::newRow("strict, nested") << policy::SeccompMode::Strict << true << always + QStringList{QStringLiteral("mknod")}
                                     << QStringList{QStringLiteral("setns"), QStringLiteral("mount"), QStringLiteral("clone3")};
     QTest::newRow("unconfined") << policy::SeccompMode::Unconfined << false << QStringList() << always + userns;
 }
@@ -247,7 +250,7 @@ void TestSeccompFilter::enforced_data()
     QTest::newRow("i386 table is killed") << M::Default << false << Call::I386Getpid << -SIGSYS;
     QTest::newRow("strict: packet socket") << M::Strict << false << Call::SocketPacket << EAFNOSUPPORT;
     QTest::newRow("strict: inet socket works") << M::Strict << false << Call::SocketInet << 0;
-    QTest::newRow("strict: io_uring") << M::Strict << false << Call::IoUringSetup << EPERM;
+    QTest::newRow("io_uring") << M::Default << false << Call::IoUringSetup << EPERM;
     QTest::newRow("strict: setns") << M::Strict << false << Call::Setns << EPERM;
 }
 
@@ -287,4 +290,38 @@ void TestSeccompFilter::memfdIsSealed()
 }
 
 QTEST_GUILESS_MAIN(TestSeccompFilter)
+// A Docker sandbox gets the same rules as a Docker profile; unconfined and custom get none from us.
+void TestSeccompFilter::dockerProfileIsTheSameFilter()
+{
+    for (policy::SeccompMode mode : {policy::SeccompMode::Default, policy::SeccompMode::Strict}) {
+        policy::Privileges p;
+        p.seccomp = mode;
+        const QJsonObject profile = QJsonDocument::fromJson(sandbox::dockerSeccompProfile(p)).object();
+        QCOMPARE(profile.value(u"defaultAction").toString(), QStringLiteral("SCMP_ACT_ALLOW"));
+        const QJsonArray rules = profile.value(u"syscalls").toArray();
+        const QList<sandbox::SeccompRule> expected = sandbox::seccompRules(p);
+        QCOMPARE(rules.size(), expected.size());
+        bool userns = false;
+        for (qsizetype i = 0; i < rules.size(); ++i) {
+            const QJsonObject r = rules.at(i).toObject();
+            QCOMPARE(r.value(u"names").toArray().first().toString(), expected.at(i).syscall);
+            QCOMPARE(r.value(u"errnoRet").toInt(), expected.at(i).error);
+            QCOMPARE(r.contains(u"args"), !expected.at(i).condition.isEmpty());
+            const QJsonObject arg = r.value(u"args").toArray().first().toObject();
+            if (expected.at(i).syscall == u"clone" && arg.value(u"value").toInteger() == CLONE_NEWUSER) {
+                QCOMPARE(arg.value(u"op").toString(), QStringLiteral("SCMP_CMP_MASKED_EQ"));
+                QCOMPARE(arg.value(u"valueTwo").toInteger(), qint64(CLONE_NEWUSER));
+                userns = true;
+            }
+        }
+        QVERIFY(userns);
+    }
+    policy::Privileges unconfined;
+    unconfined.seccomp = policy::SeccompMode::Unconfined;
+    QVERIFY(sandbox::dockerSeccompProfile(unconfined).isEmpty());
+    policy::Privileges custom;
+    custom.seccomp = policy::SeccompMode::Custom;
+    QVERIFY(sandbox::dockerSeccompProfile(custom).isEmpty());
+}
+
 #include "tst_seccompfilter.moc"

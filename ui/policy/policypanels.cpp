@@ -3,6 +3,7 @@
 #include "policy/approvals.h"
 #include "policy/codec.h"
 #include "policy/compiler.h"
+#include "sandbox/seccompfilter.h"
 #include "policy/textdiff.h"
 #include "policydocument.h"
 
@@ -157,6 +158,7 @@ void PreviewPanel::update()
     launch.home = QDir::homePath();
     QString text;
     if (m_docker) {
+        launch.seccompProfileJson = QString::fromUtf8(sandbox::dockerSeccompProfile(m_doc->policy().privileges));
         auto body = policy::compileDockerCreate(m_doc->policy(), launch);
         text = body ? policy::renderDockerRunCommandLine(*body) : tr("Cannot compile: %1").arg(body.error().message);
     } else {
