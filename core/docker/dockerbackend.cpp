@@ -151,6 +151,8 @@ Result<sandbox::Sandbox *> DockerBackend::create(const sandbox::SandboxSpec &spe
     info.owned = true;
 
     auto *s = new DockerSandbox(this, info, prepared->controlDir, prepared->image);
+    if (spec.policy.resources.maxOutputBytes)
+        s->setDefaultOutputCap(quint64(*spec.policy.resources.maxOutputBytes));
     add(s);
     ensureEvents();
     fetchDaemonInfo();
@@ -198,6 +200,8 @@ DockerSandbox *DockerBackend::adopt(const ContainerRecord &container, bool owned
         controlDir = runtimeDir() + u'/' + info.id;
     auto *s = new DockerSandbox(this, info, controlDir, container.image);
     s->m_containerId = container.id;
+    if (const qint64 cap = container.label(labels::OutputCap).toLongLong(); cap > 0)
+        s->setDefaultOutputCap(quint64(cap));
     s->m_stopping = !container.running();
     add(s);
     ensureEvents();

@@ -139,6 +139,8 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     labelObject.insert(QLatin1StringView(labels::Workspace), context.workspace);
     labelObject.insert(QLatin1StringView(labels::ControlDir), *controlDir);
     labelObject.insert(QLatin1StringView(labels::Owner), currentOwner());
+    if (p.resources.maxOutputBytes)
+        labelObject.insert(QLatin1StringView(labels::OutputCap), QString::number(*p.resources.maxOutputBytes));
     if (const QString store = storeIdentity(); !store.isEmpty())
         labelObject.insert(QLatin1StringView(labels::Store), store);
     body.insert(QStringLiteral("Labels"), labelObject);

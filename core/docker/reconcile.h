@@ -29,6 +29,7 @@ inline constexpr char Workspace[] = "airlock.workspace";
 inline constexpr char ControlDir[] = "airlock.control-dir";
 inline constexpr char Owner[] = "airlock.owner"; // host:pid:start-ticks of the Airlock process that made it
 inline constexpr char Store[] = "airlock.store"; // host:path of the event store it reports to
+inline constexpr char OutputCap[] = "airlock.output-cap"; // the policy's maxOutputBytes, for adopted sandboxes
 } // namespace labels
 
 struct ContainerRecord

