@@ -77,7 +77,9 @@ int imageList(const Context &ctx)
         const QString created = formatTime(qint64(image.value(u"Created").toDouble()) * 1000);
         const QString size = docker::formatBytes(qint64(image.value(u"Size").toDouble()));
         for (const QString &tag : std::as_const(tags)) {
-            const QString mark = tag == QLatin1String(docker::kBaseImage) ? QStringLiteral("  (Airlock's offline base)") : QString();
+            // podman names it in full: docker.io/library/airlock-base:latest
+            const bool base = tag == QLatin1String(docker::kBaseImage) || tag.endsWith(u'/' + QLatin1String(docker::kBaseImage));
+            const QString mark = base ? QStringLiteral("  (Airlock's offline base)") : QString();
             out(QStringLiteral("%1 %2 %3 %4%5").arg(tag, -40).arg(shortId(image.value(u"Id").toString()), -12).arg(size, 10).arg(created, mark));
         }
     }

@@ -55,6 +55,7 @@ QFuture<Result<PingInfo>> DockerBackend::probe()
     return m_client->ping().then(this, [this](const Result<PingInfo> &ping) {
         if (ping) {
             m_lastFailure.reset();
+            m_podman = ping->podman;
             fetchDaemonInfo();
         } else {
             m_lastFailure = ping.error().message;

@@ -72,6 +72,8 @@ private:
 
     DockerClient *client() const;
     void launch(const QJsonObject &createBody);
+    Result<QJsonObject> adaptForPodman(QJsonObject body) const;
+    void create(const QJsonObject &createBody);
     void startContainer();
     void attach();
     // Listens for the shim's connection; trustFirst: right after launch, before anything else runs.
@@ -131,6 +133,9 @@ public:
 
     // Pings the daemon (negotiating the API version) and reads what it can enforce.
     QFuture<Result<PingInfo>> probe();
+    // Whether the daemon is podman, once a probe has said; podman's compatible API takes a seccomp
+    // profile as a path on its host where Docker takes the profile's text.
+    std::optional<bool> isPodman() const { return m_podman; }
     // Reaps containers of unknown or ended sessions and of dead Airlock processes, re-adopts persistent
     // ones, attaches those another live Airlock process uses; records sandbox.destroyed for each reaped
     // container and one docker.reconciled event with the whole report.
@@ -180,6 +185,7 @@ private:
     QList<DockerSandbox *> m_sandboxes; // each leaves the list before it is deleted
     std::function<SessionStatus(const QString &)> m_sessionLookup;
     QJsonObject m_daemonInfo;
+    std::optional<bool> m_podman;
     bool m_infoRequested = false;
     mutable std::optional<QString> m_lastFailure;
     quint64 m_eventsCall = 0;

@@ -11,6 +11,10 @@
 #include <QJsonArray>
 #include <QTimer>
 
+#include <sys/resource.h>
+
+#include <algorithm>
+
 namespace airlock::docker {
 
 using sandbox::SandboxState;
@@ -18,6 +22,8 @@ using sandbox::SandboxState;
 namespace {
 
 constexpr int kShimConnectTimeoutMs = 10000;
+// The nproc ulimit stated to podman (see adaptForPodman).
+constexpr qint64 kPodmanNproc = 32768;
 // After the shim's connection drops, how long the die event may take to say why.
 constexpr int kDieEventGraceMs = 2000;
 
@@ -72,6 +78,70 @@ QJsonObject DockerSandbox::eventPayload() const
 }
 
 void DockerSandbox::launch(const QJsonObject &createBody)
+{
+    if (!m_backend->isPodman()) {
+        // Which daemon it is decides a few details of the request; ask once, then remember.
+        m_backend->probe().then(this, [this, createBody](const Result<PingInfo> &ping) {
+            if (!ping) {
+                failWith(ping.error());
+                return;
+            }
+            launch(createBody);
+        });
+        return;
+    }
+    if (!*m_backend->isPodman()) {
+        create(createBody);
+        return;
+    }
+    auto adapted = adaptForPodman(createBody);
+    if (!adapted) {
+        failWith(adapted.error());
+        return;
+    }
+    create(*adapted);
+}
+
+// What podman's compatible API takes differently from Docker's:
+// - SecurityOpt seccomp=… is a file on its host, not the profile's text. The profile goes beside the
+//   socket (the container may read it: it is its own filter, and no secret).
+// - Without an nproc ulimit it asks for 1048576, which fails (EPERM) where the runtime may not raise
+//   hard limits; one is stated instead.
+Result<QJsonObject> DockerSandbox::adaptForPodman(QJsonObject body) const
+{
+    QJsonObject host = body.value(u"HostConfig").toObject();
+    QJsonArray security = host.value(u"SecurityOpt").toArray();
+    for (qsizetype i = 0; i < security.size(); ++i) {
+        const QString option = security.at(i).toString();
+        if (!option.startsWith(u"seccomp={"))
+            continue;
+        const QString path = m_controlDir + QStringLiteral("/seccomp.json");
+        QFile file(path);
+        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(option.mid(8).toUtf8()) < 0)
+            return fail(ErrorCode::Io, QStringLiteral("cannot write the seccomp profile %1: %2").arg(path, file.errorString()));
+        security.replace(i, QString(QStringLiteral("seccomp=") + path));
+    }
+    host.insert(QStringLiteral("SecurityOpt"), security);
+    QJsonArray ulimits = host.value(u"Ulimits").toArray();
+    const bool stated = std::any_of(ulimits.begin(), ulimits.end(), [](const QJsonValue &u) {
+        return u.toObject().value(u"Name").toString() == QLatin1String("nproc");
+    });
+    rlimit own{};
+    if (!stated && ::getrlimit(RLIMIT_NPROC, &own) == 0) {
+        // Counted per user on the host, not per container (PidsLimit bounds the container), so this
+        // only has to be no tighter than what we run under and no higher than podman may hand on:
+        // podman 4.3 was measured lowering its own limit to 32768.
+        const qint64 nproc = std::min<qint64>(own.rlim_cur == RLIM_INFINITY ? kPodmanNproc : qint64(own.rlim_cur), kPodmanNproc);
+        ulimits.append(QJsonObject{{QStringLiteral("Name"), QStringLiteral("nproc")},
+                                   {QStringLiteral("Soft"), nproc},
+                                   {QStringLiteral("Hard"), nproc}});
+        host.insert(QStringLiteral("Ulimits"), ulimits);
+    }
+    body.insert(QStringLiteral("HostConfig"), host);
+    return body;
+}
+
+void DockerSandbox::create(const QJsonObject &createBody)
 {
     const QJsonObject host = createBody.value(u"HostConfig").toObject();
     m_autoRemove = host.value(u"AutoRemove").toBool();
