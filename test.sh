@@ -9,7 +9,7 @@ preset=${AIRLOCK_PRESET:-$([[ "${CI:-}" == "true" ]] && echo ci || echo dev)}
 cmake --build --preset "$preset"
 # The Docker tests need a daemon: in CI it is installed and started; elsewhere one is started when
 # Docker is installed. When none answers, those tests say "skipped" with the reason.
-if [[ "${CI:-}" == "true" ]]; then dockerd_opts=(); else dockerd_opts=(--no-install); fi
+if [[ "${CI:-}" == "true" ]]; then dockerd_opts=(--podman); else dockerd_opts=(--no-install); fi
 bash packaging/ensure-dockerd.sh "${dockerd_opts[@]}" --airlockctl "build/$preset/app/airlockctl/airlockctl" \
     || echo "test.sh: no Docker daemon; the Docker tests will say skipped"
 exec ctest --preset "$preset" "$@"

@@ -3,21 +3,24 @@
 #   1. installs docker.io (and busybox-static, the base image's userland) when missing  (apt; sudo when not root)
 #   2. starts dockerd in the background when nothing answers, and waits for it to answer /_ping
 #   3. builds the offline base image with `airlockctl image build-base --if-missing`
-# Usage: packaging/ensure-dockerd.sh [--airlockctl PATH] [--no-install] [--no-image] [--timeout SECONDS]
+#   With --podman it also installs podman (best effort), whose Docker-compatible API the tests try too.
+# Usage: packaging/ensure-dockerd.sh [--airlockctl PATH] [--no-install] [--no-image] [--podman] [--timeout SECONDS]
 # Exits 0 when Docker answers (and the base image exists, unless --no-image); otherwise 1, saying why.
 set -euo pipefail
 
 airlockctl=""
 install=1
 image=1
+podman=0
 timeout=60
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --airlockctl) airlockctl="$2"; shift 2 ;;
         --no-install) install=0; shift ;;
         --no-image) image=0; shift ;;
+        --podman) podman=1; shift ;;
         --timeout) timeout="$2"; shift 2 ;;
-        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
         *) echo "ensure-dockerd: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -45,6 +48,11 @@ if [[ ${#need[@]} -gt 0 ]]; then
     export DEBIAN_FRONTEND=noninteractive
     "${sudo_[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null \
         || { "${sudo_[@]}" apt-get update -q >/dev/null && "${sudo_[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null; }
+fi
+if [[ $podman -eq 1 && $install -eq 1 ]] && ! command -v podman >/dev/null 2>&1; then
+    say "installing podman (its tests skip if this fails)"
+    DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -q --no-install-recommends podman runc >/dev/null \
+        || say "could not install podman; the podman tests will say skipped"
 fi
 PATH="$PATH:/usr/sbin:/sbin"
 
