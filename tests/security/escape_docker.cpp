@@ -92,16 +92,6 @@ public:
         p.privileges.gid = qint64(::getegid());
         return p;
     }
-    policy::Policy weakened() const override
-    {
-        policy::Policy weak = writable();
-        weak.network.mode = policy::NetworkMode::Host;
-        weak.privileges.seccomp = policy::SeccompMode::Unconfined;
-        weak.filesystem.protectedPaths.clear();
-        weak.filesystem.mounts.append(policy::Mount{QStringLiteral("~/.ssh"), QStringLiteral("/home/agent/.ssh"), policy::Access::ReadOnly});
-        return weak;
-    }
-
     Sandbox *start(const policy::Policy &p) override
     {
         QString why;

@@ -30,16 +30,6 @@ public:
     QString scratch() const override { return m_fixture.workspace(); }
 
     policy::Policy policy() const override { return testPolicy(); }
-    policy::Policy weakened() const override
-    {
-        policy::Policy weak = testPolicy();
-        weak.network.mode = policy::NetworkMode::Host;
-        weak.privileges.seccomp = policy::SeccompMode::Unconfined;
-        weak.filesystem.protectedPaths.clear();
-        weak.filesystem.mounts.append(policy::Mount{QStringLiteral("~/.ssh"), QStringLiteral("/home/agent/.ssh"), policy::Access::ReadOnly});
-        return weak;
-    }
-
     policy::Policy writable() const override { return testPolicy(); } // Standard's workspace is writable
 
     Sandbox *start(const policy::Policy &p) override { return m_fixture.start(m_fixture.spec(p)); }

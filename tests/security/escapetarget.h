@@ -30,10 +30,18 @@ public:
     virtual QString scratch() const = 0;     // a folder the sandbox may write (the file-size bomb's target)
 
     virtual policy::Policy policy() const = 0;
-    // The same with the protections some attacks aim at switched off, to show the suite has teeth.
-    virtual policy::Policy weakened() const = 0;
     // policy() with a workspace the sandbox can write (for attacks that plant links in it first).
     virtual policy::Policy writable() const = 0;
+    // That with the protections some attacks aim at switched off, to show the suite has teeth.
+    policy::Policy weakened() const
+    {
+        policy::Policy weak = writable();
+        weak.network.mode = policy::NetworkMode::Host;
+        weak.privileges.seccomp = policy::SeccompMode::Unconfined;
+        weak.filesystem.protectedPaths.clear();
+        weak.filesystem.mounts.append(policy::Mount{QStringLiteral("~/.ssh"), QStringLiteral("/home/agent/.ssh"), policy::Access::ReadOnly});
+        return weak;
+    }
 
     // Started and running, or nullptr with a warning.
     virtual Sandbox *start(const policy::Policy &policy) = 0;
