@@ -54,14 +54,6 @@ QString findShim()
     return {};
 }
 
-quint64 pidNamespaceOf(qint64 pid)
-{
-    struct stat st{};
-    if (pid <= 0 || ::stat(QByteArray("/proc/" + QByteArray::number(pid) + "/ns/pid").constData(), &st) != 0)
-        return 0;
-    return st.st_ino;
-}
-
 bool sameProcess(qint64 pid, quint64 startTime)
 {
     return pid > 0 && startTime != 0 && processStartTime(static_cast<pid_t>(pid)) == startTime;

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -389,6 +390,14 @@ std::optional<int> reapChild(pid_t pid)
     if (r < 0 && errno == ECHILD)
         return 0; // not ours (any more): someone else reaped it
     return std::nullopt;
+}
+
+quint64 pidNamespaceOf(qint64 pid)
+{
+    struct stat st{};
+    if (pid <= 0 || ::stat(QByteArray("/proc/" + QByteArray::number(pid) + "/ns/pid").constData(), &st) != 0)
+        return 0;
+    return st.st_ino;
 }
 
 quint64 processStartTime(pid_t pid)

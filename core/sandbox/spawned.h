@@ -75,4 +75,8 @@ std::optional<int> reapChild(pid_t pid);
 // reused by another process is told apart; 0 when it does not exist.
 quint64 processStartTime(pid_t pid);
 
+// The inode of a process's pid namespace (/proc/PID/ns/pid), telling whether a pid still belongs to a
+// sandbox; 0 when it cannot be read.
+quint64 pidNamespaceOf(qint64 pid);
+
 } // namespace airlock::sandbox
