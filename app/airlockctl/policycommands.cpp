@@ -193,6 +193,7 @@ int compile(const Context &ctx)
         return Ok;
     }
     launch.seccompProfileJson = QString::fromUtf8(sandbox::dockerSeccompProfile(pol->privileges));
+    launch.shimConnects = true; // as the Docker backend launches it
     auto body = policy::compileDockerCreate(*pol, launch);
     if (!body)
         return error(body.error());

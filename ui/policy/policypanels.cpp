@@ -159,6 +159,7 @@ void PreviewPanel::update()
     QString text;
     if (m_docker) {
         launch.seccompProfileJson = QString::fromUtf8(sandbox::dockerSeccompProfile(m_doc->policy().privileges));
+        launch.shimConnects = true; // as the Docker backend launches it
         auto body = policy::compileDockerCreate(m_doc->policy(), launch);
         text = body ? policy::renderDockerRunCommandLine(*body) : tr("Cannot compile: %1").arg(body.error().message);
     } else {
