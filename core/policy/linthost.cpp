@@ -97,11 +97,13 @@ void lintDocker(const Policy &policy, const HostFacts &facts, QList<Finding> &ou
                         QStringLiteral("Docker will refuse to create the container. Install gVisor and register "
                                        "runsc as a Docker runtime.")));
     }
-    if (policy.privileges.nestedUserNamespaces && policy.privileges.seccomp != SeccompMode::Unconfined) {
+    // Default and strict are Airlock's own filter on Docker too, which follows this setting; a custom
+    // profile has the last word.
+    if (policy.privileges.nestedUserNamespaces && policy.privileges.seccomp == SeccompMode::Custom) {
         out.append(note("backend.nested-userns-docker", Severity::Info, "privileges.nestedUserNamespaces",
-                        QStringLiteral("Docker's seccomp filter decides about nested user namespaces"),
-                        QStringLiteral("The default profile blocks creating user namespaces without "
-                                       "CAP_SYS_ADMIN, so this setting alone does not allow them.")));
+                        QStringLiteral("Your seccomp profile decides about nested user namespaces"),
+                        QStringLiteral("A custom profile replaces Airlock's filter, so whether the container may "
+                                       "create user namespaces is up to it, not to this setting.")));
     }
 }
 

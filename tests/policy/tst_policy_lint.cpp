@@ -248,8 +248,10 @@ void TestPolicyLint::findings_data()
         "backend.custom-seccomp", "privileges.seccompProfile", true, W);
     row("capabilities need root", R"({"privileges": {"capAdd": ["NET_BIND_SERVICE"]}})", "",
         "backend.caps-need-root", "privileges.capAdd", true, I);
-    row("nested userns in docker", R"({"runtime": {"backend": "docker", "image": "debian:12"}, "privileges": {"uid": 1, "gid": 1, "nestedUserNamespaces": true}})", "",
+    row("nested userns in docker, custom profile", R"({"runtime": {"backend": "docker", "image": "debian:12"}, "privileges": {"uid": 1, "gid": 1, "nestedUserNamespaces": true, "seccomp": "custom", "seccompProfile": "/etc/p.json"}})", "",
         "backend.nested-userns-docker", "privileges.nestedUserNamespaces", true, I);
+    row("nested userns in docker, Airlock's filter", R"({"runtime": {"backend": "docker", "image": "debian:12"}, "privileges": {"uid": 1, "gid": 1, "nestedUserNamespaces": true}})", "",
+        "backend.nested-userns-docker", "privileges.nestedUserNamespaces", false, I);
 }
 
 void TestPolicyLint::findings()
