@@ -9,12 +9,10 @@ namespace airlock::session {
 
 Result<SessionConfig> continuationOf(store::StoreReader &reader, const QString &sessionId)
 {
-    auto row = reader.session(sessionId);
+    auto row = reader.existingSession(sessionId);
     if (!row)
         return std::unexpected(row.error());
-    if (!*row)
-        return fail(ErrorCode::NotFound, QStringLiteral("no session %1").arg(sessionId));
-    const store::SessionRow &s = **row;
+    const store::SessionRow &s = *row;
     if (isLiveState(s.state))
         return fail(ErrorCode::InvalidArgument,
                     QStringLiteral("session %1 is %2 in another process; it can be continued once it has ended")

@@ -141,6 +141,16 @@ Result<std::optional<SessionRow>> StoreReader::session(const QString &id)
     return std::optional<SessionRow>(readSession(*stmt));
 }
 
+Result<SessionRow> StoreReader::existingSession(const QString &id)
+{
+    auto row = session(id);
+    if (!row)
+        return std::unexpected(row.error());
+    if (!*row)
+        return fail(ErrorCode::NotFound, QStringLiteral("no session %1").arg(id));
+    return **row;
+}
+
 Result<QList<Event>> StoreReader::events(const EventQuery &q)
 {
     QByteArray sql = "SELECT seq, session, kind, payload, time FROM events WHERE seq > ?1";

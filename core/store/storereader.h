@@ -41,6 +41,8 @@ public:
 
     Result<QList<SessionRow>> sessions(qint64 changedAfterSeq = 0);
     Result<std::optional<SessionRow>> session(const QString &id);
+    // The same for a session that must be there: NotFound ("no session ID") when it is not.
+    Result<SessionRow> existingSession(const QString &id);
     Result<QList<Event>> events(const EventQuery &query);
     // The newest version of every policy, by name.
     Result<QList<PolicyVersion>> policies();

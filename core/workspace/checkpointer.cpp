@@ -131,12 +131,10 @@ Result<CheckpointOutcome> Checkpointer::create(const CheckpointRequest &req, Job
     auto reader = store::StoreReader::open(m_dbPath);
     if (!reader)
         return std::unexpected(reader.error());
-    auto row = reader->session(req.session);
+    auto row = reader->existingSession(req.session);
     if (!row)
         return std::unexpected(row.error());
-    if (!*row)
-        return fail(ErrorCode::NotFound, QStringLiteral("no session %1").arg(req.session));
-    const QString workspace = req.workspace.isEmpty() ? (*row)->workspace : req.workspace;
+    const QString workspace = req.workspace.isEmpty() ? row->workspace : req.workspace;
     if (workspace.isEmpty())
         return fail(ErrorCode::InvalidArgument, QStringLiteral("session %1 has no workspace folder to checkpoint").arg(req.session));
 
@@ -144,7 +142,7 @@ Result<CheckpointOutcome> Checkpointer::create(const CheckpointRequest &req, Job
         if (!QFileInfo(workspace).isDir())
             return fail(ErrorCode::NotFound, QStringLiteral("the workspace %1 of session %2 is not there").arg(workspace, req.session));
         SnapshotSpec spec{req.cause, req.turn, req.toolCallId, req.label,
-                          req.afterSeq >= 0 ? req.afterSeq : (*row)->lastSeq, req.allowEmpty};
+                          req.afterSeq >= 0 ? req.afterSeq : row->lastSeq, req.allowEmpty};
         auto repo = ShadowRepo::open(shadowGitDir(m_dbPath, req.session), workspace, req.session, m_options,
                                      ShadowRepo::Mode::Write);
         if (!repo)
@@ -205,12 +203,10 @@ Result<RewindOutcome> Checkpointer::rewind(const RewindRequest &req, JobControl 
     auto reader = store::StoreReader::open(m_dbPath);
     if (!reader)
         return std::unexpected(reader.error());
-    auto row = reader->session(req.session);
+    auto row = reader->existingSession(req.session);
     if (!row)
         return std::unexpected(row.error());
-    if (!*row)
-        return fail(ErrorCode::NotFound, QStringLiteral("no session %1").arg(req.session));
-    const QString workspace = (*row)->workspace;
+    const QString workspace = row->workspace;
     auto tree = loadCheckpointTree(m_dbPath, req.session);
     if (!tree)
         return std::unexpected(tree.error());
@@ -239,7 +235,7 @@ Result<RewindOutcome> Checkpointer::rewind(const RewindRequest &req, JobControl 
         if (cancelled(control))
             return cancelledError(QStringLiteral("the rewind"));
         SnapshotSpec spec{Cause::Safety, -1, QString(), QStringLiteral("before rewind to %1").arg(target.shortId()),
-                          (*row)->lastSeq, false};
+                          row->lastSeq, false};
         auto safety = takeSnapshot(*repo, spec, control);
         if (!safety)
             return std::unexpected(safety.error());

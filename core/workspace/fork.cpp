@@ -68,12 +68,10 @@ Result<ForkOutcome> Checkpointer::fork(const ForkRequest &req, JobControl *contr
     auto reader = store::StoreReader::open(m_dbPath);
     if (!reader)
         return std::unexpected(reader.error());
-    auto row = reader->session(req.session);
+    auto row = reader->existingSession(req.session);
     if (!row)
         return std::unexpected(row.error());
-    if (!*row)
-        return fail(ErrorCode::NotFound, QStringLiteral("no session %1").arg(req.session));
-    const store::SessionRow source = **row;
+    const store::SessionRow source = *row;
     auto tree = loadCheckpointTree(m_dbPath, req.session);
     if (!tree)
         return std::unexpected(tree.error());

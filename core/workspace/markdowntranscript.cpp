@@ -340,13 +340,11 @@ Result<void> exportSessionMarkdown(const QString &dbPath, const QString &session
     auto reader = store::StoreReader::open(dbPath);
     if (!reader)
         return std::unexpected(reader.error());
-    auto row = reader->session(session);
+    auto row = reader->existingSession(session);
     if (!row)
         return std::unexpected(row.error());
-    if (!*row)
-        return fail(ErrorCode::NotFound, QStringLiteral("no session %1").arg(session));
     Transcript t(dbPath, session, out, options);
-    t.header(**row);
+    t.header(*row);
     qint64 after = 0;
     for (;;) {
         auto page = reader->events(store::EventQuery{session, after, 500, false, {}, 0});

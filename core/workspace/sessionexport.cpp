@@ -65,12 +65,10 @@ Result<void> exportSessionJson(const QString &dbPath, const QString &session, QI
     auto reader = store::StoreReader::open(dbPath);
     if (!reader)
         return std::unexpected(reader.error());
-    auto row = reader->session(session);
+    auto row = reader->existingSession(session);
     if (!row)
         return std::unexpected(row.error());
-    if (!*row)
-        return fail(ErrorCode::NotFound, QStringLiteral("no session %1").arg(session));
-    const store::SessionRow &s = **row;
+    const store::SessionRow &s = *row;
     const QJsonObject info{{QStringLiteral("id"), s.id},           {QStringLiteral("title"), s.title},
                            {QStringLiteral("agent"), orNull(s.agent)}, {QStringLiteral("policy"), orNull(s.policy)},
                            {QStringLiteral("workspace"), orNull(s.workspace)}, {QStringLiteral("parent"), orNull(s.parent)},
