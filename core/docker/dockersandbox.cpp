@@ -80,8 +80,19 @@ QJsonObject DockerSandbox::eventPayload() const
 void DockerSandbox::launch(const QJsonObject &createBody)
 {
     if (!m_backend->isPodman()) {
-        // Which daemon it is decides a few details of the request; ask once, then remember.
+        // Which daemon it is decides a few details of the request; ask once, then remember. Until the
+        // answer a destroy or stop waits for it, as it does for the create's.
+        m_creating = true;
         m_backend->probe().then(this, [this, createBody](const Result<PingInfo> &ping) {
+            m_creating = false;
+            if (m_destroyRequested) {
+                finishDestroy();
+                return;
+            }
+            if (m_stopping) {
+                setState(SandboxState::Stopped, QStringLiteral("stopped before it started"));
+                return;
+            }
             if (!ping) {
                 failWith(ping.error());
                 return;
