@@ -6,8 +6,12 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSocketNotifier>
 
+#include <csignal>
 #include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace airlock::cli {
 
@@ -24,6 +28,63 @@ bool parse(QCommandLineParser &parser, const Context &ctx, int *exit)
         return false;
     }
     return true;
+}
+
+bool readTailOptions(const QCommandLineParser &parser, TailOptions *options, int *exit)
+{
+    bool ok = false;
+    options->lines = parser.value(QStringLiteral("lines")).toInt(&ok);
+    if (!ok || options->lines < 0 || options->lines > 1000000) {
+        *exit = error(QStringLiteral("-n takes a number from 0 to 1000000"), Usage);
+        return false;
+    }
+    options->json = parser.isSet(QStringLiteral("json"));
+    options->session = parser.value(QStringLiteral("session"));
+    if (!options->session.isEmpty() && !store::isValidSessionId(options->session)) {
+        *exit = error(QStringLiteral("'%1' is not a session id").arg(options->session), Usage);
+        return false;
+    }
+    return true;
+}
+
+namespace {
+
+int g_signalPipe[2] = {-1, -1};
+
+void writeSignal(int sig)
+{
+    const char c = static_cast<char>(sig);
+    [[maybe_unused]] const ssize_t n = ::write(g_signalPipe[1], &c, 1);
+}
+
+// The self-pipe: a signal handler may only write(); the event loop reads and calls the handler.
+class Interrupts : public QSocketNotifier
+{
+public:
+    explicit Interrupts(std::function<void(int)> handler) : QSocketNotifier(g_signalPipe[0], QSocketNotifier::Read)
+    {
+        connect(this, &QSocketNotifier::activated, this, [handler = std::move(handler)] {
+            char c = 0;
+            if (::read(g_signalPipe[0], &c, 1) == 1)
+                handler(c);
+        });
+        std::signal(SIGINT, writeSignal);
+        std::signal(SIGTERM, writeSignal);
+    }
+    ~Interrupts() override
+    {
+        std::signal(SIGINT, SIG_DFL);
+        std::signal(SIGTERM, SIG_DFL);
+    }
+};
+
+} // namespace
+
+std::unique_ptr<QObject> onInterrupt(std::function<void(int)> handler)
+{
+    if (g_signalPipe[0] < 0 && ::pipe2(g_signalPipe, O_CLOEXEC) != 0)
+        return nullptr;
+    return std::make_unique<Interrupts>(std::move(handler));
 }
 
 namespace {

@@ -6,7 +6,11 @@
 
 #include <QCommandLineParser>
 #include <QJsonValue>
+#include <QObject>
 #include <QStringList>
+
+#include <functional>
+#include <memory>
 
 namespace airlock::cli {
 
@@ -23,6 +27,18 @@ struct Context {
 // Adds --help and --json-style common options, parses, and reports errors on one line.
 // Returns false when the caller should return `exit`.
 bool parse(QCommandLineParser &parser, const Context &ctx, int *exit);
+
+// The --session, -n/--lines and --json options of the tail commands, checked: a session id, 0 to 1000000.
+struct TailOptions {
+    QString session;
+    int lines = 20;
+    bool json = false;
+};
+bool readTailOptions(const QCommandLineParser &parser, TailOptions *options, int *exit);
+
+// SIGINT and SIGTERM call handler(signal) from the event loop for as long as the returned object lives;
+// the default actions come back when it goes. nullptr when no pipe could be made for them.
+std::unique_ptr<QObject> onInterrupt(std::function<void(int)> handler);
 
 // Opens the store (creating or upgrading it) and a reader on it: a fresh machine lists nothing.
 Result<store::StoreReader> openReader(const QString &dbPath);

@@ -6,11 +6,7 @@
 #include "store/storereader.h"
 
 #include <QCoreApplication>
-#include <QSocketNotifier>
 #include <QTimer>
-
-#include <csignal>
-#include <unistd.h>
 
 namespace airlock::cli {
 
@@ -60,13 +56,6 @@ void printEgress(const store::Event &e, bool json)
     out(QStringLiteral("%1  %2  %3  (unreadable payload)").arg(formatTime(e.time), session, e.kind));
 }
 
-int g_signalPipe[2] = {-1, -1};
-void onSignal(int)
-{
-    const char c = 1;
-    [[maybe_unused]] auto n = ::write(g_signalPipe[1], &c, 1);
-}
-
 int tail(const Context &ctx)
 {
     QCommandLineParser p;
@@ -80,14 +69,12 @@ int tail(const Context &ctx)
     int exit = Ok;
     if (!parse(p, ctx, &exit))
         return exit;
-    bool ok = false;
-    const int n = p.value(QStringLiteral("lines")).toInt(&ok);
-    if (!ok || n < 0 || n > 1000000)
-        return error(QStringLiteral("-n takes a number from 0 to 1000000"), Usage);
-    const bool json = p.isSet(QStringLiteral("json"));
-    const QString session = p.value(QStringLiteral("session"));
-    if (!session.isEmpty() && !store::isValidSessionId(session))
-        return error(QStringLiteral("'%1' is not a session id").arg(session), Usage);
+    TailOptions tail;
+    if (!readTailOptions(p, &tail, &exit))
+        return exit;
+    const int n = tail.lines;
+    const bool json = tail.json;
+    const QString session = tail.session;
 
     if (auto db = store::openDatabase(ctx.dbPath); !db)
         return error(db.error());
@@ -139,12 +126,9 @@ int tail(const Context &ctx)
         }
         std::fflush(stdout);
     });
-    if (::pipe(g_signalPipe) != 0)
+    const auto interrupts = onInterrupt([](int) { QCoreApplication::exit(Ok); });
+    if (!interrupts)
         return error(QStringLiteral("cannot set up signal handling"));
-    QSocketNotifier notifier(g_signalPipe[0], QSocketNotifier::Read);
-    QObject::connect(&notifier, &QSocketNotifier::activated, [] { QCoreApplication::exit(Ok); });
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
     poll.start(100);
     const int rc = QCoreApplication::exec();
     return status != Ok ? status : rc;

@@ -7,10 +7,6 @@
 #include <QCoreApplication>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSocketNotifier>
-
-#include <csignal>
-#include <unistd.h>
 
 namespace airlock::cli {
 
@@ -30,12 +26,6 @@ void printEvent(const store::Event &e, bool json)
 }
 
 // Lets Ctrl+C end --follow through the event loop, so output is flushed and the feed stops cleanly.
-int g_signalPipe[2] = {-1, -1};
-void onSignal(int)
-{
-    const char c = 1;
-    [[maybe_unused]] auto n = ::write(g_signalPipe[1], &c, 1);
-}
 
 int tail(const Context &ctx)
 {
@@ -50,14 +40,12 @@ int tail(const Context &ctx)
     int exit = Ok;
     if (!parse(p, ctx, &exit))
         return exit;
-    bool ok = false;
-    const int n = p.value(QStringLiteral("lines")).toInt(&ok);
-    if (!ok || n < 0 || n > 1000000)
-        return error(QStringLiteral("-n takes a number from 0 to 1000000"), Usage);
-    const bool json = p.isSet(QStringLiteral("json"));
-    const QString session = p.value(QStringLiteral("session"));
-    if (!session.isEmpty() && !store::isValidSessionId(session))
-        return error(QStringLiteral("'%1' is not a session id").arg(session), Usage);
+    TailOptions tail;
+    if (!readTailOptions(p, &tail, &exit))
+        return exit;
+    const int n = tail.lines;
+    const bool json = tail.json;
+    const QString session = tail.session;
 
     if (auto db = store::openDatabase(ctx.dbPath); !db)
         return error(db.error());
@@ -90,12 +78,9 @@ int tail(const Context &ctx)
         status = error(e);
         QCoreApplication::exit(status);
     });
-    if (::pipe(g_signalPipe) != 0)
+    const auto interrupts = onInterrupt([](int) { QCoreApplication::exit(Ok); });
+    if (!interrupts)
         return error(QStringLiteral("cannot set up signal handling"));
-    QSocketNotifier notifier(g_signalPipe[0], QSocketNotifier::Read);
-    QObject::connect(&notifier, &QSocketNotifier::activated, [] { QCoreApplication::exit(Ok); });
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
     feed.follow(session, n);
     feed.start(100);
     return QCoreApplication::exec();

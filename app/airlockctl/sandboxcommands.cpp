@@ -14,7 +14,6 @@
 #include <QSocketNotifier>
 #include <QTimer>
 
-#include <csignal>
 #include <fcntl.h>
 #include <cstdio>
 #include <unistd.h>
@@ -37,14 +36,6 @@ constexpr int kCannotRun = 126;
 constexpr int kNotFound = 127;
 
 const QCommandLineOption kJson(QStringLiteral("json"), QStringLiteral("Print JSON."));
-
-int g_signalPipe[2] = {-1, -1};
-
-void onSignal(int sig)
-{
-    const char c = static_cast<char>(sig);
-    [[maybe_unused]] const ssize_t n = ::write(g_signalPipe[1], &c, 1);
-}
 
 // The store records sandbox.* events; a sandbox works without one, so a store that cannot open only warns.
 std::unique_ptr<store::EventStore> openStore(const Context &ctx)
@@ -231,21 +222,11 @@ int runCommand(Sandbox *s, const ExecOptions &o)
         });
     }
     // Ctrl-C and SIGTERM stop the command's process group; the caller then removes what it made.
-    std::unique_ptr<QSocketNotifier> interrupts;
-    if (g_signalPipe[0] >= 0 || ::pipe2(g_signalPipe, O_CLOEXEC) == 0) {
-        interrupts = std::make_unique<QSocketNotifier>(g_signalPipe[0], QSocketNotifier::Read);
-        QObject::connect(interrupts.get(), &QSocketNotifier::activated, [&] {
-            char c = 0;
-            [[maybe_unused]] const ssize_t n = ::read(g_signalPipe[0], &c, 1);
-            status = 128 + c;
-            process->kill(0, 500);
-        });
-        std::signal(SIGINT, onSignal);
-        std::signal(SIGTERM, onSignal);
-    }
+    const auto interrupts = onInterrupt([&](int sig) {
+        status = 128 + sig;
+        process->kill(0, 500);
+    });
     loop.exec();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
     return status;
 }
 
