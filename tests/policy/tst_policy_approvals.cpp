@@ -195,8 +195,9 @@ void TestPolicyApprovals::hostileCommands_data()
     row("git commit is no read", QStringLiteral("git commit -am wip"), Ask);
     row("git branch creates", QStringLiteral("git branch evil"), Ask);
     row("git grep pager", QStringLiteral("git grep --open-files-in-pager=./x.sh foo"), Ask);
-    row("find -exec", QStringLiteral("find . -exec sh -c id ';'"), Ask);
-    row("find -execdir", QStringLiteral("find . -execdir ./x.sh ';'"), Ask);
+    row("find -exec", QStringLiteral("find . -exec ./x.sh {} +"), Ask);
+    row("find -execdir", QStringLiteral("find . -execdir ./x.sh {} +"), Ask);
+    row("find -exec quoted terminator", QStringLiteral("find . -name x -exec sh -c id '{}' '+'"), Ask);
     row("find -delete", QStringLiteral("find . -name x -delete"), Ask);
     row("find -fprint", QStringLiteral("find . -fprint .bashrc"), Ask);
     row("sed -i", QStringLiteral("sed -i s/a/b/ README.md"), Ask);
@@ -222,8 +223,8 @@ void TestPolicyApprovals::hostileCommands_data()
     row("append redirect", QStringLiteral("ls >>~/.bashrc"), Ask);
     row("glob injection", QStringLiteral("git diff *"), Ask);
     row("variable expansion", QStringLiteral("cat $HOME/.ssh/id_rsa"), Ask);
-    row("expansion in double quotes", QStringLiteral("cat \"$(id)\""), Ask);
-    row("backslash escape", QStringLiteral("ls \\;id"), Ask);
+    row("expansion in double quotes", QStringLiteral("cat \"${HOME}/.ssh/id_rsa\""), Ask);
+    row("backslash hides an option", QStringLiteral("git diff \\--output=x"), Ask);
     row("comment hides the rest", QStringLiteral("ls #x"), Ask);
     row("brace expansion", QStringLiteral("find . -{exec,sh}"), Ask);
     row("no-break space", QStringLiteral("git diff") + QChar(0xa0) + QStringLiteral("--output=x"), Ask);
