@@ -1,5 +1,7 @@
 #include "approvalspanel.h"
 
+#include "plaintext.h"
+#include "session/requestedcall.h"
 #include "store/eventstore.h"
 
 #include <QHBoxLayout>
@@ -30,15 +32,33 @@ QString keyFor(const QString &kind)
     return {};
 }
 
+// A button says what it does from the option's kind; the agent's name for it is only quoted. An
+// agent can call an allow option "Deny".
+QString buttonText(const QString &kind, const QString &name)
+{
+    QString action;
+    if (kind == QLatin1String("allow_once"))
+        action = ApprovalsPanel::tr("Allow");
+    else if (kind == QLatin1String("allow_always"))
+        action = ApprovalsPanel::tr("Always allow");
+    else if (kind == QLatin1String("reject_once"))
+        action = ApprovalsPanel::tr("Deny");
+    else if (kind == QLatin1String("reject_always"))
+        action = ApprovalsPanel::tr("Always deny");
+    else
+        action = ApprovalsPanel::tr("Unknown kind");
+    const QString label = text::inertLine(name).left(40);
+    return label.isEmpty() || label.compare(action, Qt::CaseInsensitive) == 0 ? action
+                                                                               : QStringLiteral("%1 (“%2”)").arg(action, label);
+}
+
+// What the call runs first, then the agent's own input as it sent it, inert.
 QString describe(const QJsonObject &call)
 {
-    QStringList lines;
-    lines << call.value(QStringLiteral("title")).toString();
+    QStringList lines = session::describeRequested(call);
     const QJsonValue input = call.value(QStringLiteral("rawInput"));
     if (input.isObject())
-        lines << QString::fromUtf8(QJsonDocument(input.toObject()).toJson(QJsonDocument::Indented)).left(1500);
-    for (const QJsonValue &l : call.value(QStringLiteral("locations")).toArray())
-        lines << l.toObject().value(QStringLiteral("path")).toString();
+        lines << text::inertText(QString::fromUtf8(QJsonDocument(input.toObject()).toJson(QJsonDocument::Indented)).left(1500));
     return lines.join(u'\n');
 }
 } // namespace
@@ -53,10 +73,12 @@ ApprovalsPanel::ApprovalsPanel(store::EventStore *store, QWidget *parent)
     m_list->setRootIsDecorated(false);
     m_list->header()->setStretchLastSection(true);
     m_detail->setWordWrap(true);
+    m_detail->setTextFormat(Qt::PlainText); // agent-controlled text is never rich text
     m_detail->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_detail->setObjectName(QStringLiteral("approvalDetail"));
     m_status->setWordWrap(true);
     m_status->setForegroundRole(QPalette::PlaceholderText);
+    m_status->setTextFormat(Qt::PlainText);
     m_buttonRow->setContentsMargins(0, 0, 0, 0);
 
     auto *layout = new QVBoxLayout(this);
@@ -97,9 +119,10 @@ void ApprovalsPanel::setApprovals(const QList<store::ApprovalRow> &open)
     QTreeWidgetItem *current = nullptr;
     for (const store::ApprovalRow &a : std::as_const(m_rows)) {
         auto *item = new QTreeWidgetItem(m_list, {a.sessionTitle.isEmpty() ? a.session : a.sessionTitle,
-                                                  a.toolCall.value(QStringLiteral("title")).toString(),
+                                                  session::summariseRequested(a.toolCall),
                                                   a.explanation});
-        item->setToolTip(1, describe(a.toolCall));
+        item->setText(0, text::inertLine(item->text(0)));
+        item->setToolTip(1, plainToolTip(describe(a.toolCall)));
         if (!a.answer.isEmpty())
             item->setForeground(1, palette().color(QPalette::PlaceholderText));
         if ((a.session == keepSession && a.request == keepRequest) || (!current && keepSession.isEmpty()))
@@ -124,20 +147,21 @@ void ApprovalsPanel::showSelected()
         m_status->clear();
         return;
     }
-    m_detail->setText(describe(row->toolCall).toHtmlEscaped().replace(u'\n', QStringLiteral("<br>")));
+    m_detail->setText(describe(row->toolCall));
     if (!row->answer.isEmpty()) {
-        m_status->setText(tr("Answered (%1); waiting for the session to act on it.").arg(row->answer));
+        m_status->setText(tr("Answered (%1); waiting for the session to act on it.").arg(text::inertLine(row->answer)));
         return;
     }
     m_status->setText(tr("Keys: A allow · Shift+A always allow · D deny · Shift+D always deny. Enter opens the session."));
     for (const QJsonValue &v : row->options) {
         const QJsonObject option = v.toObject();
         const QString kind = option.value(QStringLiteral("kind")).toString();
-        auto *button = new QPushButton(option.value(QStringLiteral("name")).toString(), m_buttons);
+        const QString text = buttonText(kind, option.value(QStringLiteral("name")).toString());
+        auto *button = new QPushButton(text, m_buttons);
         button->setObjectName(QStringLiteral("answer_") + kind);
         const QString key = keyFor(kind);
         button->setToolTip(key.isEmpty() ? QString() : tr("Key: %1").arg(key));
-        button->setAccessibleName(option.value(QStringLiteral("name")).toString());
+        button->setAccessibleName(text);
         connect(button, &QPushButton::clicked, this, [this, option] {
             if (const auto *r = selected())
                 answer(*r, option);
@@ -177,7 +201,8 @@ bool ApprovalsPanel::answer(const store::ApprovalRow &row, const QJsonObject &op
         m_status->setText(ticket.error().message);
         return false;
     }
-    m_status->setText(tr("Answered %1; waiting for the session.").arg(option.value(QStringLiteral("name")).toString()));
+    m_status->setText(tr("Answered %1; waiting for the session.")
+                          .arg(buttonText(kind, option.value(QStringLiteral("name")).toString())));
     return true;
 }
 

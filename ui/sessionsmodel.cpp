@@ -1,5 +1,7 @@
 #include "sessionsmodel.h"
 
+#include "plaintext.h"
+
 #include <QColor>
 #include <QDateTime>
 #include <QFont>
@@ -27,7 +29,7 @@ QVariant SessionsModel::data(const QModelIndex &index, int role) const
     switch (role) {
     case Qt::DisplayRole:
         switch (index.column()) {
-        case Title: return s.title.isEmpty() ? s.id : s.title;
+        case Title: return text::inertLine(s.title.isEmpty() ? s.id : s.title); // an agent can set the title
         case State: return s.state;
         case Policy: return s.policy;
         case Agent: return s.agent;
@@ -37,8 +39,8 @@ QVariant SessionsModel::data(const QModelIndex &index, int role) const
         }
         break;
     case Qt::ToolTipRole:
-        return tr("%1\nSession %2\nWorkspace: %3")
-            .arg(s.title, s.id, s.workspace.isEmpty() ? tr("none") : s.workspace);
+        return plainToolTip(tr("%1\nSession %2\nWorkspace: %3")
+                                .arg(text::inertLine(s.title), s.id, s.workspace.isEmpty() ? tr("none") : s.workspace));
     case Qt::TextAlignmentRole:
         if (index.column() == Events)
             return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);

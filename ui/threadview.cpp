@@ -2,6 +2,7 @@
 
 #include "thread/threaddelegate.h"
 #include "thread/threadmodel.h"
+#include "text/inerttext.h"
 
 #include <QLabel>
 #include <QHBoxLayout>
@@ -140,7 +141,8 @@ void ThreadView::showSession(const store::SessionRow *s)
         m_model->setSession(s->id);
     m_sessionFirstSeq = s->firstSeq;
     updateEarlier();
-    m_title->setText(s->title.isEmpty() ? s->id : s->title);
+    m_title->setTextFormat(Qt::PlainText); // the agent can set the title: never rich text
+    m_title->setText(text::inertLine(s->title.isEmpty() ? s->id : s->title));
     m_subtitle->setText(tr("%1 · state %2 · policy %3 · %4 events")
                             .arg(s->id, s->state, s->policy.isEmpty() ? tr("none") : s->policy)
                             .arg(s->eventCount));

@@ -25,6 +25,7 @@ struct Options {
     bool crashMidTurn = false;
     enum class Silence { None, Initialize, Prompt } silence = Silence::None;
     int flood = 0;           // a turn that is only this many updates, as fast as they go
+    QString script;          // a turn that is the steps of this JSON file (demoscript.cpp)
 };
 
 class Turn;

@@ -65,6 +65,8 @@ void Turn::start()
     m_inTokens += tokensOf(words);
     if (m_agent->options().flood > 0)
         return next(&Turn::flood);
+    if (!m_agent->options().script.isEmpty())
+        return next(&Turn::scripted);
     if (words.startsWith(QLatin1String("/echo ")))
         return echo(words.mid(6));
     next(&Turn::intro);

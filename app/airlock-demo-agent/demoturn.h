@@ -45,6 +45,8 @@ private:
     // The other kinds of turn.
     void echo(const QString &text);
     void flood();
+    void scripted(); // --script: the steps of a file
+    void scriptStep();
     // Misbehaviour, on request.
     void misbehave();
     void crash();
@@ -78,6 +80,8 @@ private:
     quint64 m_inTokens = 0;
     quint64 m_outTokens = 0;
     quint64 m_thoughtTokens = 0;
+    QJsonArray m_script;
+    qsizetype m_scriptStep = 0;
 };
 
 } // namespace demo

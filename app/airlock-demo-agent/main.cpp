@@ -62,8 +62,9 @@ int main(int argc, char **argv)
     const QCommandLineOption huge(QStringLiteral("huge-message"), QStringLiteral("Misbehave: send one message of this many MB mid-turn."), QStringLiteral("MB"));
     const QCommandLineOption crash(QStringLiteral("crash-mid-turn"), QStringLiteral("Misbehave: die half-way through a message mid-turn."));
     const QCommandLineOption silence(QStringLiteral("silence"), QStringLiteral("Misbehave: from this request on (initialize or prompt), answer nothing."), QStringLiteral("STAGE"));
+    const QCommandLineOption script(QStringLiteral("script"), QStringLiteral("Make every turn the steps of this JSON file: session/updates and requests to the client, whose answers are said back (tests play hostile agents with it)."), QStringLiteral("FILE"));
     const QCommandLineOption flood(QStringLiteral("flood"), QStringLiteral("Make every turn just N updates, as fast as possible (benchmarks)."), QStringLiteral("N"));
-    for (const auto &o : {pace, stateDir, auth, garbage, wrongTypes, unknown, repeat, huge, crash, silence, flood})
+    for (const auto &o : {pace, stateDir, auth, garbage, wrongTypes, unknown, repeat, huge, crash, silence, flood, script})
         p.addOption(o);
     p.process(app);
 
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
         else
             p.showHelp(2);
     }
+    options.script = p.value(script);
     if (p.isSet(flood)) {
         options.flood = p.value(flood).toInt(&ok);
         if (!ok || options.flood < 1)

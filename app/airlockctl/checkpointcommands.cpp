@@ -1,6 +1,7 @@
 // airlockctl checkpoints …: the checkpoint history of a session, its diffs, rewind and fork.
 #include "cli.h"
 #include "store/eventstore.h"
+#include "text/inerttext.h"
 #include "workspace/checkpointer.h"
 #include "workspace/checkpointtree.h"
 
@@ -211,7 +212,7 @@ int diff(const Context &ctx)
         return Ok;
     }
     for (const FileDiff &f : std::as_const(d->files)) {
-        std::fputs(f.patch.toUtf8().constData(), stdout);
+        std::fputs(text::inertText(f.patch).toUtf8().constData(), stdout); // file contents the agent wrote
         if (f.patchTruncated)
             out(QStringLiteral("… (shortened)"));
     }

@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "store/schema.h"
+#include "text/inerttext.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -117,7 +118,8 @@ Result<store::StoreReader> openReader(const QString &dbPath)
 
 int error(const QString &message, int status)
 {
-    QString line = message.simplified(); // one line, always
+    // One line, always, and inert: messages can quote what an agent sent.
+    const QString line = text::inertLine(message.simplified());
     std::fprintf(stderr, "airlockctl: %s\n", qPrintable(line));
     return status;
 }
@@ -129,14 +131,15 @@ int error(const Error &e)
 
 void out(const QString &line)
 {
-    std::fputs(line.toUtf8().constData(), stdout);
+    // Every line airlockctl prints may carry text an agent chose (titles, messages, paths, plans).
+    std::fputs(text::inertText(line).toUtf8().constData(), stdout);
     std::fputc('\n', stdout);
 }
 
 void outJson(const QJsonValue &value)
 {
     QJsonDocument doc = value.isArray() ? QJsonDocument(value.toArray()) : QJsonDocument(value.toObject());
-    std::fputs(doc.toJson(QJsonDocument::Compact).constData(), stdout);
+    std::fputs(text::inertJson(QString::fromUtf8(doc.toJson(QJsonDocument::Compact))).toUtf8().constData(), stdout);
     std::fputc('\n', stdout);
 }
 

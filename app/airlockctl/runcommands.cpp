@@ -5,11 +5,13 @@
 #include "egress/egressproxy.h"
 #include "sandbox/localbackend.h"
 #include "session/continuation.h"
+#include "session/requestedcall.h"
 #include "session/sessionowner.h"
 #include "session/sessionrunner.h"
 #include "store/eventfeed.h"
 #include "store/eventstore.h"
 #include "store/storereader.h"
+#include "text/inerttext.h"
 #include "workspace/checkpointjobs.h"
 
 #include <QCoreApplication>
@@ -66,6 +68,17 @@ Result<policy::ApprovalRule> parseRuleFlag(const QString &flag, policy::Verdict 
     return rule;
 }
 
+// The offered option of the first of these kinds that is offered. Options are judged by their kind,
+// never by their name or their place in the list: an agent may call an allow option "Deny".
+QString optionOfKind(const QJsonArray &options, std::initializer_list<const char *> kinds)
+{
+    for (const char *kind : kinds)
+        for (const QJsonValue &o : options)
+            if (o[QStringLiteral("kind")].toString() == QLatin1String(kind))
+                return o[QStringLiteral("optionId")].toString();
+    return {};
+}
+
 // Prints the session's events as a readable transcript.
 class Transcript
 {
@@ -89,22 +102,25 @@ public:
                     std::fputs(thought ? "  (thinking) " : "agent: ", stdout);
                     m_open = kind;
                 }
-                std::fputs(u.value(QStringLiteral("content")).toObject().value(QStringLiteral("text")).toString().toUtf8().constData(), stdout);
+                const QString chunk = u.value(QStringLiteral("content")).toObject().value(QStringLiteral("text")).toString();
+                std::fputs(text::inertText(chunk).toUtf8().constData(), stdout);
                 std::fflush(stdout);
                 return;
             }
             endLine();
             if (kind == QLatin1String("tool_call")) {
-                out(QStringLiteral("  ▶ [%1] %2").arg(u.value(QStringLiteral("kind")).toString(), u.value(QStringLiteral("title")).toString()));
+                out(QStringLiteral("  ▶ [%1] %2").arg(text::inertLine(u.value(QStringLiteral("kind")).toString()),
+                                                     text::inertLine(u.value(QStringLiteral("title")).toString())));
             } else if (kind == QLatin1String("tool_call_update")) {
                 const QString status = u.value(QStringLiteral("status")).toString();
                 if (status == QLatin1String("completed") || status == QLatin1String("failed"))
                     out(QStringLiteral("  %1 %2").arg(status == QLatin1String("completed") ? QStringLiteral("✓") : QStringLiteral("✗"),
-                                                      u.value(QStringLiteral("toolCallId")).toString()));
+                                                      text::inertLine(u.value(QStringLiteral("toolCallId")).toString())));
             } else if (kind == QLatin1String("plan")) {
                 out(QStringLiteral("  plan:"));
                 for (const QJsonValue &entry : u.value(QStringLiteral("entries")).toArray())
-                    out(QStringLiteral("    [%1] %2").arg(entry[QStringLiteral("status")].toString(), entry[QStringLiteral("content")].toString()));
+                    out(QStringLiteral("    [%1] %2").arg(text::inertLine(entry[QStringLiteral("status")].toString()),
+                                                              text::inertLine(entry[QStringLiteral("content")].toString())));
             }
             return;
         }
@@ -262,35 +278,44 @@ int runAgent(const QString &, const Context &ctx)
         for (const store::ApprovalRow &a : open) {
             if (a.session != runner.id() || !a.answer.isEmpty() || !asking.isEmpty())
                 continue;
+            // What is shown is what will run; the agent's title is only its label.
+            const QStringList described = session::describeRequested(a.toolCall);
             if (!tty) {
-                runner.answer(a.request, a.options.isEmpty() ? QString()
-                                             : [&] {
-                                                   for (const QJsonValue &o : a.options)
-                                                       if (o[QStringLiteral("kind")].toString() == QLatin1String("reject_once"))
-                                                           return o[QStringLiteral("optionId")].toString();
-                                                   return a.options.last()[QStringLiteral("optionId")].toString();
-                                               }(),
+                // A deny is a reject option, or, when the agent offers none, the request cancelled
+                // (the session sends "cancelled" for an answer that names no option).
+                runner.answer(a.request, optionOfKind(a.options, {"reject_once", "reject_always"}),
                               QStringLiteral("airlockctl (no terminal)"));
-                std::fprintf(stderr, "airlockctl: denied '%s': no terminal to ask; pass --approve to allow such calls\n",
-                             qPrintable(a.toolCall.value(QStringLiteral("title")).toString()));
+                std::fprintf(stderr, "airlockctl: denied, no terminal to ask; pass --approve to allow such calls:\n  %s\n",
+                             qPrintable(described.join(QStringLiteral("\n  "))));
                 continue;
             }
             transcript.endLine();
             asking = a.request;
-            std::fprintf(stderr, "? %s — %s\n  [y] allow  [a] always allow  [n] deny  [d] always deny: ",
-                         qPrintable(a.toolCall.value(QStringLiteral("title")).toString()), qPrintable(a.explanation));
+            const QString question = QStringLiteral("? %1\n  why: %2\n  [y] allow  [a] always allow  [n] deny  [d] always deny: ")
+                                         .arg(described.join(QStringLiteral("\n  ")), text::inertLine(a.explanation));
+            std::fputs(question.toUtf8().constData(), stderr);
             std::fflush(stderr);
             QJsonArray options = a.options;
             QObject::disconnect(&input, nullptr, nullptr, nullptr);
-            QObject::connect(&input, &QSocketNotifier::activated, [&, options] {
+            QObject::connect(&input, &QSocketNotifier::activated, [&, options, question] {
                 char buf[64] = {};
                 const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf - 1);
                 const char c = n > 0 ? buf[0] : 'n';
-                const char *kind = c == 'y' ? "allow_once" : c == 'a' ? "allow_always" : c == 'd' ? "reject_always" : "reject_once";
                 QString optionId;
-                for (const QJsonValue &o : options)
-                    if (o[QStringLiteral("kind")].toString() == QLatin1String(kind))
-                        optionId = o[QStringLiteral("optionId")].toString();
+                if (c == 'y' || c == 'a') {
+                    // An allow is exactly the kind asked for; an agent that does not offer it is told no
+                    // by nobody: the question is put again.
+                    optionId = optionOfKind(options, {c == 'y' ? "allow_once" : "allow_always"});
+                    if (optionId.isEmpty()) {
+                        std::fprintf(stderr, "  the agent offers no '%s' option\n%s", c == 'y' ? "allow once" : "always allow",
+                                     question.toUtf8().constData());
+                        std::fflush(stderr);
+                        return;
+                    }
+                } else {
+                    optionId = c == 'd' ? optionOfKind(options, {"reject_always", "reject_once"})
+                                        : optionOfKind(options, {"reject_once", "reject_always"});
+                }
                 input.setEnabled(false);
                 runner.answer(asking, optionId, QStringLiteral("user"));
                 asking.clear();

@@ -1,23 +1,83 @@
 #include "policy/approvals.h"
 
+#include "policy/commandsafety.h"
 #include "policy/patterns.h"
+
+#include <QRegularExpression>
 
 namespace airlock::policy {
 
 namespace {
 
-bool commandMatches(const QString &pattern, const QString &command, Verdict decision)
+// The words an allow rule's command pattern may be matched against, or nothing when the command
+// cannot be allowed by any pattern (see commandsafety.h).
+std::optional<QStringList> allowableWords(const ToolCall &call)
 {
-    if (command.trimmed().isEmpty())
+    QStringList env = call.env;
+    QStringList argv;
+    if (call.argv) {
+        argv = *call.argv;
+    } else {
+        const auto plain = plainCommand(call.command);
+        if (!plain)
+            return std::nullopt;
+        env += plain->env;
+        argv = plain->argv;
+    }
+    if (argv.isEmpty() || !riskyVariables(env).isEmpty() || unsafeArguments(argv))
+        return std::nullopt;
+    return argv;
+}
+
+bool allowMatches(const QString &pattern, const ToolCall &call)
+{
+    const auto words = allowableWords(call);
+    if (!words)
         return false;
-    if (!isCompoundCommand(command))
-        return matchCommand(pattern, command);
+    if (isCommandGlob(pattern))
+        return matchCommand(pattern, words->join(u' '));
+    // A prefix of whole words: `git diff` matches `git diff --stat`, never `git difftool`.
+    const QStringList head = pattern.split(u' ', Qt::SkipEmptyParts);
+    if (head.size() > words->size())
+        return false;
+    for (qsizetype i = 0; i < head.size(); ++i) {
+        if (head.at(i) != words->at(i))
+            return false;
+    }
+    return true;
+}
+
+// `FOO=1 rm -rf x` and `'rm' -rf x` run rm as surely as `rm -rf x` does: deny and ask rules see
+// each command also without its leading assignments and with its quotes removed.
+QStringList denyCandidates(const QString &command)
+{
+    static const QRegularExpression assignments(QStringLiteral("^(?:[A-Za-z_][A-Za-z0-9_]*=\\S*\\s+)+"));
+    QStringList candidates{command};
+    if (isCompoundCommand(command))
+        candidates += commandSegments(command);
+    for (qsizetype i = 0, n = candidates.size(); i < n; ++i) {
+        const QString folded = candidates.at(i).simplified();
+        const QString bare = QString(folded).remove(assignments);
+        if (bare != folded)
+            candidates << bare;
+        if (const auto plain = plainCommand(folded); plain && !plain->argv.isEmpty())
+            candidates << plain->argv.join(u' ');
+    }
+    return candidates;
+}
+
+bool commandMatches(const QString &pattern, const ToolCall &call, Verdict decision)
+{
+    const QString &command = call.command;
+    if (command.trimmed().isEmpty() && !call.argv)
+        return false;
     if (decision == Verdict::Allow)
-        return false;
-    if (matchCommand(pattern, command))
-        return true;
-    for (const QString &segment : commandSegments(command)) {
-        if (matchCommand(pattern, segment))
+        return allowMatches(pattern, call);
+    QStringList candidates = denyCandidates(command);
+    if (call.argv)
+        candidates << call.argv->join(u' ');
+    for (const QString &candidate : std::as_const(candidates)) {
+        if (matchCommand(pattern, candidate))
             return true;
     }
     return false;
@@ -50,7 +110,7 @@ bool ruleMatches(const ApprovalRule &rule, const ToolCall &call)
 {
     if (rule.kind != ToolKind::Any && rule.kind != call.kind)
         return false;
-    if (rule.command && !commandMatches(*rule.command, call.command, rule.decision))
+    if (rule.command && !commandMatches(*rule.command, call, rule.decision))
         return false;
     if (rule.path && !matchPathGlob(*rule.path, call.path))
         return false;

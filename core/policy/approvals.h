@@ -4,6 +4,9 @@
 
 #include <QList>
 #include <QString>
+#include <QStringList>
+
+#include <optional>
 
 // The approval rule engine: which tool calls run at once, which wait for a person, which are refused.
 //
@@ -14,15 +17,24 @@
 // Command patterns are read with the decision in mind, because a command line can chain several
 // commands. An allow rule's command pattern never matches a compound line (`npm test; curl x | sh`),
 // so such lines fall through to ask or deny. Deny and ask rules match a compound line when their
-// pattern matches the whole line or any one of its commands.
+// pattern matches the whole line or any one of its commands, with or without the variables it sets.
+//
+// An allow rule's command pattern is matched against the words the command receives, and only when
+// nothing around them can change what runs: no shell syntax beyond plain quoted words, no variable
+// but a few harmless ones (locale, terminal, time zone), and, for the read-only commands Airlock knows
+// (ls, grep, find, sed, git diff …), only options on that command's safe list (commandsafety.h).
 
 namespace airlock::policy {
 
 struct ToolCall {
     ToolKind kind = ToolKind::Other;
-    QString command;   // execute: the command line
+    QString command;   // execute: the command line (a shell reads it), or argv quoted for display
     QString path;      // workspace-relative when inside the workspace, absolute otherwise
     QString domain;    // fetch: `host` or `host:port`
+    // execute, when the exact argv is known (terminal/create: no shell reads it). Without it the
+    // command line is read as a shell would.
+    std::optional<QStringList> argv;
+    QStringList env;   // NAME=value set for the command by the request
 };
 
 struct Decision {

@@ -1,5 +1,7 @@
 #include "toolrouter.h"
 
+#include "policy/patterns.h"
+#include "requestedcall.h"
 #include "sandbox/backend.h"
 #include "sessionrunner.h"
 #include "store/eventstore.h"
@@ -12,22 +14,6 @@
 namespace airlock::session {
 
 namespace {
-policy::ToolKind toPolicyKind(agent::acp::ToolKind kind)
-{
-    using K = agent::acp::ToolKind;
-    switch (kind) {
-    case K::Read: return policy::ToolKind::Read;
-    case K::Edit: return policy::ToolKind::Edit;
-    case K::Delete: return policy::ToolKind::Delete;
-    case K::Move: return policy::ToolKind::Move;
-    case K::Search: return policy::ToolKind::Search;
-    case K::Execute: return policy::ToolKind::Execute;
-    case K::Think: return policy::ToolKind::Think;
-    case K::Fetch: return policy::ToolKind::Fetch;
-    default: return policy::ToolKind::Other;
-    }
-}
-
 // The options Airlock offers for its own questions (file and terminal requests).
 QJsonArray ownOptions()
 {
@@ -48,16 +34,20 @@ QString kindOf(const QJsonArray &options, const QString &optionId)
     return {};
 }
 
-QString firstOfKind(const QList<agent::acp::PermissionOption> &options, bool allow)
+// The first offered option of one of these kinds, in the order given; options are judged by their
+// kind only, never by their name or place in the list.
+QString optionOfKind(const QJsonArray &options, std::initializer_list<const char *> kinds)
 {
-    using P = agent::acp::PermissionKind;
-    for (const auto &o : options)
-        if (allow ? o.kind == P::AllowOnce : o.kind == P::RejectOnce)
-            return o.id;
-    for (const auto &o : options)
-        if (allow ? o.kind == P::AllowAlways : o.kind == P::RejectAlways)
-            return o.id;
+    for (const char *kind : kinds)
+        for (const QJsonValue &v : options)
+            if (v.toObject().value(QStringLiteral("kind")).toString() == QLatin1String(kind))
+                return v.toObject().value(QStringLiteral("optionId")).toString();
     return {};
+}
+
+QString rejectOption(const QJsonArray &options)
+{
+    return optionOfKind(options, {"reject_once", "reject_always"});
 }
 
 QString sliceLines(const QString &text, std::optional<quint32> line, std::optional<quint32> limit)
@@ -83,13 +73,18 @@ QString ToolRouter::insideWorkspace(const QString &path, QString *error) const
     return {};
 }
 
-void ToolRouter::gate(const policy::ToolCall &call, const QString &title, const QJsonObject &toolCall,
-                      std::function<void()> go, std::function<void(const QString &)> refuse)
+policy::Approvals ToolRouter::rules() const
 {
     // "Always" answers given in this session come first, then the policy's rules.
     policy::Approvals approvals = m_runner->m_config.policy.approvals;
     approvals.rules = m_sessionRules + approvals.rules;
-    const policy::Decision d = policy::evaluate(approvals, call);
+    return approvals;
+}
+
+void ToolRouter::gate(const RequestedCall &call, const QString &title, const QJsonObject &toolCall,
+                      std::function<void()> go, std::function<void(const QString &)> refuse)
+{
+    const policy::Decision d = evaluateRequested(rules(), call);
     if (d.verdict == policy::Verdict::Allow) {
         go();
         return;
@@ -101,9 +96,10 @@ void ToolRouter::gate(const policy::ToolCall &call, const QString &title, const 
     QJsonObject described = toolCall;
     if (!described.contains(QStringLiteral("title")))
         described.insert(QStringLiteral("title"), title);
-    park(call, described, ownOptions(), d,
-         [go, refuse](const QString &optionId, const QString &) {
-             if (optionId.startsWith(QLatin1String("allow")))
+    const QJsonArray options = ownOptions();
+    park(call, described, options, d,
+         [go, refuse, options](const QString &optionId, const QString &) {
+             if (kindOf(options, optionId).startsWith(QLatin1String("allow")))
                  go();
              else
                  refuse(QStringLiteral("denied by the user"));
@@ -111,14 +107,22 @@ void ToolRouter::gate(const policy::ToolCall &call, const QString &title, const 
          [refuse] { refuse(QStringLiteral("cancelled")); });
 }
 
-QString ToolRouter::park(const policy::ToolCall &call, const QJsonObject &toolCall, const QJsonArray &options,
+QJsonObject ToolRouter::withReading(QJsonObject toolCall, const RequestedCall &call)
+{
+    // The agent's own tool call as sent, plus Airlock's reading of what runs under a key of its own
+    // (replacing anything the agent put there).
+    toolCall.insert(QStringLiteral("airlock"), call.shown(toolCall.value(QStringLiteral("title")).toString()));
+    return toolCall;
+}
+
+QString ToolRouter::park(const RequestedCall &call, const QJsonObject &toolCall, const QJsonArray &options,
                          const policy::Decision &decision,
                          std::function<void(const QString &, const QString &)> resolve, std::function<void()> cancel)
 {
     const QString request = QString::number(++m_nextRequest);
-    m_open.insert(request, Open{options, call, std::move(resolve), std::move(cancel)});
+    m_open.insert(request, Open{options, call.call, call.commandUnknown, std::move(resolve), std::move(cancel)});
     m_runner->record(store::kinds::PermissionRequested,
-                     {{QStringLiteral("request"), request}, {QStringLiteral("toolCall"), toolCall},
+                     {{QStringLiteral("request"), request}, {QStringLiteral("toolCall"), withReading(toolCall, call)},
                       {QStringLiteral("options"), options},
                       {QStringLiteral("rule"), decision.ruleIndex < 0 ? QString() : QString::number(decision.ruleIndex + 1)},
                       {QStringLiteral("explanation"), decision.explanation}});
@@ -134,12 +138,25 @@ bool ToolRouter::answer(const QString &request, const QString &optionId, const Q
         return false;
     const Open open = *it;
     m_open.erase(it);
-    const QString kind = kindOf(open.options, optionId);
+    // An answer that names no offered option (an empty one, one from another request, a typo in the
+    // store) is a deny: a reject option if the agent offered one, else the request ends cancelled.
+    QString chosen = optionId;
+    QString kind = kindOf(open.options, chosen);
+    if (kind.isEmpty()) {
+        chosen = rejectOption(open.options);
+        kind = kindOf(open.options, chosen);
+    }
     const bool allow = kind.startsWith(QLatin1String("allow"));
+    // "Always" for a call that says nothing about what it runs or where it goes would become a rule
+    // for every command or every host, and a command with `*`, `?` or `[` in it would become a glob
+    // wider than the call: such an answer is taken as "this once".
+    const bool unbounded = (open.call.kind == policy::ToolKind::Execute
+                            && (open.commandUnknown || open.call.command.isEmpty() || policy::isCommandGlob(open.call.command)))
+        || (open.call.kind == policy::ToolKind::Fetch && open.call.domain.isEmpty());
     // "Always" becomes a rule for the rest of the session, as narrow as the call: its kind, and for a
     // command or a fetch the command line or the host (never "anything"). It is recorded, so the
     // thread and the CLI show it, and removeSessionRule() takes it back.
-    if (kind.endsWith(QLatin1String("always"))) {
+    if (kind.endsWith(QLatin1String("always")) && !(allow && unbounded)) {
         policy::ApprovalRule rule;
         rule.kind = open.call.kind == policy::ToolKind::Any ? policy::ToolKind::Other : open.call.kind;
         if (rule.kind == policy::ToolKind::Execute && !open.call.command.isEmpty())
@@ -155,11 +172,17 @@ bool ToolRouter::answer(const QString &request, const QString &optionId, const Q
                                            {QStringLiteral("rule"), describeRule(rule)},
                                            {QStringLiteral("by"), by}});
     }
-    decided(request, allow ? QStringLiteral("allow") : QStringLiteral("deny"), by,
-            kind.endsWith(QLatin1String("always")) ? tr("and for the rest of this session") : QString(), optionId);
+    QString note;
+    if (kind.endsWith(QLatin1String("always")))
+        note = allow && unbounded ? tr("this once: the call does not say what it runs, so no rule was made")
+                                  : tr("and for the rest of this session");
+    decided(request, allow ? QStringLiteral("allow") : QStringLiteral("deny"), by, note, chosen, kind);
     if (m_open.isEmpty() && m_runner->m_state == SessionRunner::State::Blocked)
         m_runner->setState(SessionRunner::State::Running);
-    open.resolve(optionId, by);
+    if (chosen.isEmpty())
+        open.cancel();
+    else
+        open.resolve(chosen, by);
     return true;
 }
 
@@ -195,13 +218,17 @@ void ToolRouter::answerFromStore(const QList<store::ApprovalRow> &open)
 }
 
 void ToolRouter::decided(const QString &request, const QString &decision, const QString &by,
-                         const QString &explanation, const QString &optionId)
+                         const QString &explanation, const QString &optionId, const QString &optionKind)
 {
+    // The outcome is exactly what the agent is sent: the option and its kind, or "cancelled".
     QJsonObject p{{QStringLiteral("request"), request}, {QStringLiteral("decision"), decision},
                   {QStringLiteral("by"), by}, {QStringLiteral("explanation"), explanation}};
     if (!optionId.isEmpty())
         p.insert(QStringLiteral("outcome"), QJsonObject{{QStringLiteral("outcome"), QStringLiteral("selected")},
-                                                        {QStringLiteral("optionId"), optionId}});
+                                                        {QStringLiteral("optionId"), optionId},
+                                                        {QStringLiteral("kind"), optionKind}});
+    else
+        p.insert(QStringLiteral("outcome"), QJsonObject{{QStringLiteral("outcome"), QStringLiteral("cancelled")}});
     m_runner->record(store::kinds::PermissionDecided, p);
 }
 
@@ -218,35 +245,39 @@ void ToolRouter::cancelAll()
 void ToolRouter::requestPermission(const agent::acp::PermissionRequest &request,
                                    agent::AcpReply<agent::acp::PermissionOutcome> reply)
 {
-    const auto &tc = request.toolCall;
-    policy::ToolCall call;
-    call.kind = tc.kind ? toPolicyKind(*tc.kind) : policy::ToolKind::Other;
-    const QJsonObject input = tc.rawInput.value_or(QJsonValue()).toObject();
-    call.command = input.value(QStringLiteral("command")).toString();
-    if (call.command.isEmpty() && call.kind == policy::ToolKind::Execute)
-        call.command = tc.title.value_or(QString());
-    if (tc.locations && !tc.locations->isEmpty())
-        call.path = tc.locations->first().path;
-    const QString url = input.value(QStringLiteral("url")).toString();
-    if (!url.isEmpty())
-        call.domain = QUrl(url).host();
+    // Decided on the tool call as the client knows it (its announcements and this request together),
+    // and on what it runs, not on its title.
+    agent::acp::ToolCall merged;
+    const agent::AcpSessionState *state = m_runner->m_client->session(request.sessionId);
+    if (const agent::acp::ToolCall *known = state ? state->toolCall(request.toolCall.id) : nullptr) {
+        merged = *known;
+    } else {
+        merged.id = request.toolCall.id;
+        request.toolCall.applyTo(merged);
+    }
+    const RequestedCall call = readRequestedCall(merged, m_runner->m_config.workspace);
     QJsonArray options;
     for (const auto &o : request.options)
         options.append(QJsonObject{{QStringLiteral("optionId"), o.id}, {QStringLiteral("name"), o.name},
                                    {QStringLiteral("kind"), agent::acp::nameOf(o.kind)}});
-    const QJsonObject toolCall = request.raw.value(QStringLiteral("toolCall")).toObject();
+    QJsonObject toolCall = request.raw.value(QStringLiteral("toolCall")).toObject();
+    if (!toolCall.contains(QStringLiteral("title")) && !merged.title.isEmpty())
+        toolCall.insert(QStringLiteral("title"), merged.title);
 
-    policy::Approvals approvals = m_runner->m_config.policy.approvals;
-    approvals.rules = m_sessionRules + approvals.rules;
-    const policy::Decision d = policy::evaluate(approvals, call);
-    if (d.verdict != policy::Verdict::Ask) {
-        const QString option = firstOfKind(request.options, d.verdict == policy::Verdict::Allow);
+    const policy::Decision d = evaluateRequested(rules(), call);
+    // A rule's allow answers "allow once" and nothing wider; with no such option the person decides.
+    // A deny answers with a reject option, or ends the request cancelled.
+    const QString option = d.verdict == policy::Verdict::Allow ? optionOfKind(options, {"allow_once"})
+        : d.verdict == policy::Verdict::Deny                   ? rejectOption(options)
+                                                               : QString();
+    if (d.verdict == policy::Verdict::Deny || (d.verdict == policy::Verdict::Allow && !option.isEmpty())) {
         const QString id = QString::number(++m_nextRequest);
         m_runner->record(store::kinds::PermissionRequested,
-                         {{QStringLiteral("request"), id}, {QStringLiteral("toolCall"), toolCall},
+                         {{QStringLiteral("request"), id}, {QStringLiteral("toolCall"), withReading(toolCall, call)},
                           {QStringLiteral("options"), options}, {QStringLiteral("explanation"), d.explanation}});
         decided(id, d.verdict == policy::Verdict::Allow ? QStringLiteral("allow") : QStringLiteral("deny"),
-                d.ruleIndex < 0 ? QStringLiteral("policy-default") : QStringLiteral("rule"), d.explanation, option);
+                d.ruleIndex < 0 ? QStringLiteral("policy-default") : QStringLiteral("rule"), d.explanation, option,
+                kindOf(options, option));
         reply.ok(option.isEmpty() ? agent::acp::PermissionOutcome::cancel() : agent::acp::PermissionOutcome::select(option));
         return;
     }
@@ -271,7 +302,9 @@ void ToolRouter::readTextFile(const agent::acp::ReadTextFileRequest &request, ag
         reply.fail(Error{ErrorCode::InvalidArgument, error});
         return;
     }
-    policy::ToolCall call{policy::ToolKind::Read, {}, path, {}};
+    RequestedCall call;
+    call.call.kind = policy::ToolKind::Read;
+    call.paths << policyPath(path, m_runner->m_config.workspace);
     gate(call, tr("Read %1").arg(path), {{QStringLiteral("kind"), QStringLiteral("read")}},
          [this, path, request, reply] {
              if (!m_runner->m_sandbox) {
@@ -297,7 +330,9 @@ void ToolRouter::writeTextFile(const agent::acp::WriteTextFileRequest &request, 
         reply.fail(Error{ErrorCode::InvalidArgument, error});
         return;
     }
-    policy::ToolCall call{policy::ToolKind::Edit, {}, path, {}};
+    RequestedCall call;
+    call.call.kind = policy::ToolKind::Edit;
+    call.paths << policyPath(path, m_runner->m_config.workspace);
     gate(call, tr("Write %1").arg(path), {{QStringLiteral("kind"), QStringLiteral("edit")},
                                           {QStringLiteral("locations"), QJsonArray{QJsonObject{{QStringLiteral("path"), path}}}}},
          [this, path, request, reply] {
@@ -321,7 +356,6 @@ void ToolRouter::writeTextFile(const agent::acp::WriteTextFileRequest &request, 
 void ToolRouter::createTerminal(const agent::acp::CreateTerminalRequest &request, agent::AcpReply<QString> reply)
 {
     ++m_routed;
-    const QString commandLine = (QStringList{request.command} + request.args).join(u' ');
     QString cwd = request.cwd;
     if (!cwd.isEmpty()) {
         QString error;
@@ -331,9 +365,21 @@ void ToolRouter::createTerminal(const agent::acp::CreateTerminalRequest &request
             return;
         }
     }
-    policy::ToolCall call{policy::ToolKind::Execute, commandLine, cwd, {}};
-    gate(call, tr("Run %1").arg(commandLine),
-         {{QStringLiteral("kind"), QStringLiteral("execute")}, {QStringLiteral("rawInput"), QJsonObject{{QStringLiteral("command"), commandLine}}}},
+    // Decided on, and shown as, exactly what the sandbox is asked to run: this argv (no shell reads
+    // it), these variables, this folder.
+    QStringList env;
+    for (const auto &v : request.env)
+        env << v.name + u'=' + v.value;
+    const QString workspace = m_runner->m_config.workspace;
+    const RequestedCall call = terminalCall(request.command, request.args, env, policyPath(cwd, workspace));
+    QJsonObject rawInput{{QStringLiteral("command"), request.command},
+                         {QStringLiteral("args"), QJsonArray::fromStringList(request.args)}};
+    if (!env.isEmpty())
+        rawInput.insert(QStringLiteral("env"), QJsonArray::fromStringList(env));
+    if (!cwd.isEmpty())
+        rawInput.insert(QStringLiteral("cwd"), cwd);
+    gate(call, tr("Run %1").arg(call.call.command),
+         {{QStringLiteral("kind"), QStringLiteral("execute")}, {QStringLiteral("rawInput"), rawInput}},
          [this, request, cwd, reply] {
              if (!m_runner->m_sandbox) {
                  reply.fail(Error{ErrorCode::Io, tr("the sandbox is gone")});

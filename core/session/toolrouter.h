@@ -13,6 +13,7 @@
 namespace airlock::session {
 
 class SessionRunner;
+struct RequestedCall;
 
 // Serves the agent's requests for the session: permission requests and every file and terminal
 // operation go through the policy's approval rules (allow, ask, deny), and what is allowed runs in
@@ -49,6 +50,7 @@ private:
     struct Open {
         QJsonArray options;
         policy::ToolCall call; // what an "always" answer makes a rule for
+        bool commandUnknown = false;
         std::function<void(const QString &optionId, const QString &by)> resolve;
         std::function<void()> cancel;
     };
@@ -62,8 +64,10 @@ private:
     };
 
     // Runs the rules on a call; allowed → go(), denied → refuse(reason), ask → park it as `title`.
-    void gate(const policy::ToolCall &call, const QString &title, const QJsonObject &toolCall,
+    void gate(const RequestedCall &call, const QString &title, const QJsonObject &toolCall,
               std::function<void()> go, std::function<void(const QString &why)> refuse);
+    policy::Approvals rules() const;
+    static QJsonObject withReading(QJsonObject toolCall, const RequestedCall &call);
 public:
     // The rules "always" answers made in this session, newest first (they come before the policy's).
     const QList<policy::ApprovalRule> &sessionRules() const { return m_sessionRules; }
@@ -71,11 +75,11 @@ public:
     static QJsonObject describeRule(const policy::ApprovalRule &rule);
 
 private:
-    QString park(const policy::ToolCall &call, const QJsonObject &toolCall, const QJsonArray &options,
+    QString park(const RequestedCall &call, const QJsonObject &toolCall, const QJsonArray &options,
                  const policy::Decision &decision,
                  std::function<void(const QString &optionId, const QString &by)> resolve, std::function<void()> cancel);
     void decided(const QString &request, const QString &decision, const QString &by, const QString &explanation,
-                 const QString &optionId = {});
+                 const QString &optionId = {}, const QString &optionKind = {});
     QString insideWorkspace(const QString &path, QString *error) const;
     Terminal *terminal(const QString &id);
 

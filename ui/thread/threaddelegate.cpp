@@ -1,6 +1,7 @@
 #include "threaddelegate.h"
 
 #include "threadmodel.h"
+#include "text/inerttext.h"
 
 #include <QApplication>
 #include <QFontDatabase>
@@ -108,6 +109,11 @@ ThreadDelegate::Layout ThreadDelegate::layout(const QStyleOptionViewItem &option
         l.body = it.title;
         break;
     }
+    // Everything drawn here came from the agent: no control, bidi or zero-width character reaches the
+    // screen unseen.
+    l.header = text::inertLine(l.header);
+    l.body = text::inertText(l.body);
+    l.detail = text::inertText(l.detail);
     l.headerH = l.header.isEmpty() ? 0 : QFontMetrics(l.headerFont).height();
     l.bodyH = textHeight(l.bodyFont, width, l.body);
     l.detailH = textHeight(l.detailFont, width, l.detail);

@@ -1,5 +1,9 @@
 #include "threadmodel.h"
 
+#include "session/requestedcall.h"
+#include "text/inerttext.h"
+#include "plaintext.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -115,20 +119,22 @@ QVariant ThreadModel::data(const QModelIndex &index, int role) const
         switch (it.kind) {
         case ThreadItem::UserMessage:
         case ThreadItem::AgentMessage:
-        case ThreadItem::Thought: return it.text;
-        default: return it.title;
+        case ThreadItem::Thought: return text::inertText(it.text);
+        default: return text::inertLine(it.title);
         }
-    case Qt::ToolTipRole: return it.detail.isEmpty() ? QVariant() : QVariant(it.detail.left(2000));
+    case Qt::ToolTipRole: return it.detail.isEmpty() ? QVariant() : QVariant(ui::plainToolTip(it.detail.left(2000)));
     case Qt::AccessibleTextRole: {
         static const char *names[] = {"You", "Agent", "Thought", "Tool call", "Plan", "Permission", "Notice"};
-        return QStringLiteral("%1: %2 %3").arg(QString::fromLatin1(names[it.kind]), it.title, it.text.left(200));
+        return QStringLiteral("%1: %2 %3").arg(QString::fromLatin1(names[it.kind]), text::inertLine(it.title),
+                                               text::inertText(it.text.left(200)));
     }
     case KindRole: return int(it.kind);
-    case TitleRole: return it.title;
-    case TextRole: return it.text;
-    case ToolKindRole: return it.toolKind;
-    case StatusRole: return it.status;
-    case DetailRole: return it.detail;
+    // The text roles are what views show: inert, like everything from an agent.
+    case TitleRole: return text::inertLine(it.title);
+    case TextRole: return text::inertText(it.text);
+    case ToolKindRole: return text::inertLine(it.toolKind);
+    case StatusRole: return text::inertLine(it.status);
+    case DetailRole: return text::inertText(it.detail);
     case WarningRole: return it.warning;
     case ExpandedRole: return it.expanded;
     case DurationRole: return it.endTime > 0 ? QVariant(it.endTime - it.startTime) : QVariant();
@@ -253,10 +259,12 @@ void ThreadModel::fold(Batch &batch, const store::Event &e)
         r.kind = ThreadItem::Permission;
         r.key = p.value(QStringLiteral("request")).toVariant().toString();
         const QJsonObject call = p.value(QStringLiteral("toolCall")).toObject();
-        r.title = tr("Permission: %1").arg(call.value(QStringLiteral("title")).toString());
+        // What runs, with the agent's title as a label only.
+        r.title = tr("Permission: %1").arg(session::summariseRequested(call));
         r.toolKind = call.value(QStringLiteral("kind")).toString();
         r.status = QStringLiteral("pending");
-        r.detail = cut(p.value(QStringLiteral("explanation")).toString(), kMaxDetailChars);
+        r.detail = cut((session::describeRequested(call) << p.value(QStringLiteral("explanation")).toString()).join(u'\n'),
+                       kMaxDetailChars);
         r.firstSeq = r.lastSeq = e.seq;
         r.startTime = e.time;
         const QString key = r.key; // read before the move below
