@@ -11,6 +11,8 @@
 #include "policydocument.h"
 #include "policyeditor.h"
 #include "session/newsessiondialog.h"
+#include "session/retentiondialog.h"
+#include "session/sessioncleanup.h"
 #include "session/sessioncontroller.h"
 #include "session/sessionowner.h"
 #include "session/sessionrulesdialog.h"
@@ -30,6 +32,8 @@
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QSettings>
+#include <QShortcut>
+#include <QTimer>
 #include <QSortFilterProxyModel>
 #include <QStatusBar>
 #include <QTreeView>
@@ -57,6 +61,16 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
 
     // Before the docks: the Sandboxes and Checkpoints docks show what it owns.
     m_controller = new SessionController(m_databasePath, m_store, this);
+    m_cleanup = new SessionCleanup(m_databasePath, [this](const QString &id) {
+        using S = session::SessionRunner::State;
+        const session::SessionRunner *runner = m_controller->runner(id);
+        return runner && runner->state() != S::Ended && runner->state() != S::Failed;
+    }, this);
+    // Disk use is measured after a burst of changes settles, not on every event.
+    m_diskTimer = new QTimer(this);
+    m_diskTimer->setSingleShot(true);
+    m_diskTimer->setInterval(2000);
+    connect(m_diskTimer, &QTimer::timeout, m_cleanup, &SessionCleanup::refreshDiskUse);
     createSessionsDock();
     createDocks();
     createMenus();
@@ -71,6 +85,20 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
         m_sessions->merge(rows);
         m_errorLabel->hide();
         updateStatus();
+    });
+    connect(m_feed, &store::EventFeed::sessionsChanged, m_diskTimer, [this] {
+        if (!m_diskTimer->isActive())
+            m_diskTimer->start();
+    });
+    connect(m_feed, &store::EventFeed::sessionsRemoved, this, [this](const QStringList &ids) {
+        m_sessions->remove(ids);
+        updateStatus();
+    });
+    connect(m_cleanup, &SessionCleanup::diskUseMeasured, m_sessions, &SessionsModel::setDiskUse);
+    connect(m_cleanup, &SessionCleanup::failed, this, &MainWindow::showStoreError);
+    connect(m_cleanup, &SessionCleanup::sessionDeleted, this, [this](const QString &, const QString &summary) {
+        statusBar()->showMessage(summary, 10000);
+        m_feed->poke();
     });
     connect(m_feed, &store::EventFeed::history, m_thread->model(), &ThreadModel::setHistory);
     connect(m_feed, &store::EventFeed::eventsAppended, m_thread->model(), &ThreadModel::append);
@@ -183,6 +211,13 @@ void MainWindow::createSessionsDock()
         m_sessionsView->setColumnHidden(c, true); // shown in the thread header and tooltip
     connect(m_sessionsView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MainWindow::showCurrentSession);
+    auto *remove = new QAction(tr("&Delete Session…"), m_sessionsView);
+    remove->setObjectName(QStringLiteral("actionDeleteSessionContext"));
+    connect(remove, &QAction::triggered, this, &MainWindow::deleteCurrentSession);
+    m_sessionsView->addAction(remove);
+    m_sessionsView->setContextMenuPolicy(Qt::ActionsContextMenu);
+    auto *deleteKey = new QShortcut(QKeySequence::Delete, m_sessionsView, nullptr, nullptr, Qt::WidgetShortcut);
+    connect(deleteKey, &QShortcut::activated, this, &MainWindow::deleteCurrentSession);
 
     auto *layout = new QVBoxLayout(body);
     layout->setContentsMargins(4, 4, 4, 4);
@@ -257,6 +292,8 @@ void MainWindow::createMenus()
     QAction *newSessionAction = file->addAction(tr("&New Session…"), this, [this] { newSession(); });
     newSessionAction->setShortcut(QKeySequence::New);
     newSessionAction->setObjectName(QStringLiteral("actionNewSession"));
+    QAction *retention = file->addAction(tr("&Retention…"), this, &MainWindow::showRetention);
+    retention->setObjectName(QStringLiteral("actionRetention"));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -274,6 +311,9 @@ void MainWindow::createMenus()
     });
     rules->setObjectName(QStringLiteral("actionSessionRules"));
     rules->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+R")));
+    sessionMenu->addSeparator();
+    QAction *remove = sessionMenu->addAction(tr("&Delete Session…"), this, &MainWindow::deleteCurrentSession);
+    remove->setObjectName(QStringLiteral("actionDeleteSession"));
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
     QAction *find = view->addAction(tr("&Filter Sessions"), this, [this] {
@@ -408,6 +448,27 @@ void MainWindow::newSession(bool demo)
         }
     });
     m_feed->poke();
+}
+
+void MainWindow::deleteCurrentSession()
+{
+    const QString id = m_thread->currentSession();
+    if (id.isEmpty()) {
+        showStoreError(Error{ErrorCode::InvalidArgument, tr("Select the session to delete.")});
+        return;
+    }
+    m_cleanup->deleteSession(id, this);
+}
+
+void MainWindow::showRetention()
+{
+    RetentionDialog dialog(m_databasePath, this);
+    connect(&dialog, &RetentionDialog::cleanedUp, this, [this](const QString &summary) {
+        statusBar()->showMessage(summary, 10000);
+        m_feed->poke();
+        m_cleanup->refreshDiskUse();
+    });
+    dialog.exec();
 }
 
 void MainWindow::updatePromptControls()

@@ -10,6 +10,7 @@ class QDockWidget;
 class QLabel;
 class QLineEdit;
 class QSortFilterProxyModel;
+class QTimer;
 class QTreeView;
 
 namespace airlock::store {
@@ -23,6 +24,7 @@ class ApprovalsPanel;
 class CheckpointsPanel;
 class EgressPanel;
 class SandboxesPanel;
+class SessionCleanup;
 class SessionController;
 class PoliciesPanel;
 class SessionsModel;
@@ -45,6 +47,10 @@ public:
     PoliciesPanel *policiesPanel() const { return m_policies; }
     ApprovalsPanel *approvalsPanel() const { return m_approvals; }
     SessionController *sessions() const { return m_controller; }
+    SessionCleanup *cleanup() const { return m_cleanup; }
+    // Asks about deleting the selected session, with what it frees, and deletes it on yes.
+    void deleteCurrentSession();
+    void showRetention();
     // Opens the new-session dialog (with the demo agent chosen when demo is set).
     void newSession(bool demo = false);
     Theme theme() const { return m_theme; }
@@ -75,6 +81,8 @@ private:
     EgressPanel *m_egress = nullptr;
     SandboxesPanel *m_sandboxPanel = nullptr;
     SessionController *m_controller = nullptr;
+    SessionCleanup *m_cleanup = nullptr;
+    QTimer *m_diskTimer = nullptr;
     SessionsModel *m_sessions;
     QSortFilterProxyModel *m_sessionsProxy;
     QTreeView *m_sessionsView = nullptr;

@@ -36,13 +36,19 @@ QVariant SessionsModel::data(const QModelIndex &index, int role) const
         case Updated:
             return QLocale().toString(QDateTime::fromMSecsSinceEpoch(s.updated), QLocale::ShortFormat);
         case Events: return s.eventCount;
+        case Disk: {
+            auto it = m_disk.constFind(s.id);
+            return it == m_disk.cend() ? QVariant() : QVariant(QLocale().formattedDataSize(it->bytes, 1, QLocale::DataSizeTraditionalFormat));
+        }
         }
         break;
     case Qt::ToolTipRole:
+        if (index.column() == Disk && m_disk.contains(s.id))
+            return plainToolTip(m_disk.value(s.id).detail);
         return plainToolTip(tr("%1\nSession %2\nWorkspace: %3")
                                 .arg(text::inertLine(s.title), s.id, s.workspace.isEmpty() ? tr("none") : s.workspace));
     case Qt::TextAlignmentRole:
-        if (index.column() == Events)
+        if (index.column() == Events || index.column() == Disk)
             return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
         break;
     case Qt::FontRole:
@@ -61,6 +67,7 @@ QVariant SessionsModel::data(const QModelIndex &index, int role) const
     case SessionIdRole: return s.id;
     case StateRole: return s.state;
     case SessionRowRole: return QVariant::fromValue(s);
+    case DiskBytesRole: return m_disk.contains(s.id) ? QVariant(m_disk.value(s.id).bytes) : QVariant();
     }
     return {};
 }
@@ -76,6 +83,7 @@ QVariant SessionsModel::headerData(int section, Qt::Orientation orientation, int
     case Agent: return tr("Agent");
     case Updated: return tr("Updated");
     case Events: return tr("Events");
+    case Disk: return tr("Disk");
     }
     return {};
 }
@@ -106,6 +114,30 @@ void SessionsModel::merge(const QList<store::SessionRow> &rows)
         m_rows.append(std::move(r));
     }
     endInsertRows();
+}
+
+void SessionsModel::remove(const QStringList &ids)
+{
+    for (const QString &id : ids) {
+        auto it = m_rowOf.constFind(id);
+        if (it == m_rowOf.cend())
+            continue;
+        const int row = *it;
+        beginRemoveRows({}, row, row);
+        m_rows.removeAt(row);
+        m_rowOf.remove(id);
+        for (int i = row; i < m_rows.size(); ++i)
+            m_rowOf[m_rows.at(i).id] = i;
+        m_disk.remove(id);
+        endRemoveRows();
+    }
+}
+
+void SessionsModel::setDiskUse(const QHash<QString, DiskUse> &use)
+{
+    m_disk = use;
+    if (!m_rows.isEmpty())
+        Q_EMIT dataChanged(index(0, Disk), index(int(m_rows.size()) - 1, Disk));
 }
 
 QModelIndex SessionsModel::indexOf(const QString &sessionId) const

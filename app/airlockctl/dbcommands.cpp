@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "store/maintenance.h"
 #include "store/schema.h"
 #include "store/storereader.h"
 
@@ -27,6 +28,9 @@ int check(const Context &ctx)
     if (!report)
         return error(report.error());
     const auto &r = *report;
+    store::DeletionSummary deleted;
+    if (auto db = store::openForReading(ctx.dbPath))
+        deleted = store::deletionSummary(*db).value_or(store::DeletionSummary());
     if (p.isSet(QStringLiteral("json"))) {
         outJson(QJsonObject{
             {QStringLiteral("path"), r.path},
@@ -40,6 +44,8 @@ int check(const Context &ctx)
             {QStringLiteral("seqContiguous"), r.seqContiguous},
             {QStringLiteral("sessions"), r.sessions},
             {QStringLiteral("fileBytes"), r.fileBytes},
+            {QStringLiteral("deletedSessions"), deleted.sessions},
+            {QStringLiteral("purgedEvents"), deleted.events},
         });
     } else {
         out(QStringLiteral("database   %1 (%2 bytes)").arg(r.path).arg(r.fileBytes));
@@ -49,8 +55,12 @@ int check(const Context &ctx)
                 .arg(r.events)
                 .arg(r.firstSeq)
                 .arg(r.lastSeq)
-                .arg(r.seqContiguous ? QStringLiteral("contiguous") : QStringLiteral("GAPS FOUND")));
+                .arg(r.seqContiguous ? (deleted.events > 0 ? QStringLiteral("complete but for deleted sessions")
+                                                           : QStringLiteral("contiguous"))
+                                     : QStringLiteral("GAPS FOUND")));
         out(QStringLiteral("sessions   %1").arg(r.sessions));
+        if (deleted.sessions > 0)
+            out(QStringLiteral("deleted    %1 session(s), %2 event(s)").arg(deleted.sessions).arg(deleted.events));
     }
     if (!r.ok())
         return error(QStringLiteral("%1 failed its check: %2")

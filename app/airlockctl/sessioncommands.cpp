@@ -6,6 +6,8 @@
 
 namespace airlock::cli {
 
+int sessionsRemove(const Context &ctx); // retentioncommands.cpp
+
 namespace {
 
 int list(const Context &ctx)
@@ -65,11 +67,14 @@ static int runSessions(const QString &verb, const Context &ctx)
 {
     if (verb == QLatin1String("list"))
         return list(ctx);
+    if (verb == QLatin1String("rm"))
+        return sessionsRemove(ctx);
     return error(QStringLiteral("unknown command 'sessions %1'").arg(verb), Usage);
 }
 
-AIRLOCKCTL_GROUP({QStringLiteral("sessions"), {QStringLiteral("list")}, runSessions,
-                  "  sessions list [--json]                      list sessions\n",
+AIRLOCKCTL_GROUP({QStringLiteral("sessions"), {QStringLiteral("list"), QStringLiteral("rm")}, runSessions,
+                  "  sessions list [--json]                      list sessions\n"
+                  "  sessions rm ID… [--yes]                     delete sessions, their checkpoints and workspace copies\n",
                   10});
 
 } // namespace airlock::cli

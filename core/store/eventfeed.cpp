@@ -1,5 +1,6 @@
 #include "eventfeed.h"
 
+#include "maintenance.h"
 #include "storereader.h"
 
 #include <QTimer>
@@ -68,6 +69,20 @@ public:
                 m_sessionsSeq = std::max(m_sessionsSeq, r.lastSeq);
             Q_EMIT m_feed->sessionsChanged(*rows);
         }
+        if (!m_tombstones)
+            if (auto db = openForReading(m_path))
+                m_tombstones.emplace(std::move(*db));
+        if (auto deleted = m_tombstones ? deletedSessions(*m_tombstones, m_deletedSeq)
+                                        : Result<QList<std::pair<qint64, QString>>>();
+            deleted && !deleted->isEmpty()) {
+            QStringList ids;
+            for (const auto &[seq, id] : *deleted) {
+                m_deletedSeq = std::max(m_deletedSeq, seq);
+                ids << id;
+            }
+            if (!force) // at start, the sessions listed are the ones that exist
+                Q_EMIT m_feed->sessionsRemoved(ids);
+        }
         if (auto stamp = m_reader->approvalStamp(); stamp && *stamp != m_approvalStamp) {
             m_approvalStamp = *stamp;
             if (auto open = m_reader->approvals(); open)
@@ -124,9 +139,11 @@ private:
     EventFeed *m_feed;
     QString m_path;
     std::optional<StoreReader> m_reader;
+    std::optional<Connection> m_tombstones; // for the session.deleted events
     QTimer *m_timer = nullptr;
     qint64 m_dataVersion = -1;
     qint64 m_sessionsSeq = 0;
+    qint64 m_deletedSeq = 0;
     qint64 m_policyStamp = -1;
     qint64 m_approvalStamp = -1;
     bool m_following = false;

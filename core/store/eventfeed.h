@@ -29,6 +29,8 @@ public:
 
 Q_SIGNALS:
     void sessionsChanged(const QList<airlock::store::SessionRow> &rows);
+    // Sessions deleted (by this process or another) since the feed started.
+    void sessionsRemoved(const QStringList &ids);
     void history(const QString &session, const QList<airlock::store::Event> &events);
     void eventsAppended(const QString &session, const QList<airlock::store::Event> &events);
     // The open approvals, whenever one is requested, answered or decided (and once at start).

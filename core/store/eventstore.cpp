@@ -1,5 +1,6 @@
 #include "eventstore.h"
 
+#include "maintenance.h"
 #include "schema.h"
 
 #include <QDateTime>
@@ -236,6 +237,10 @@ Result<quint64> EventStore::append(const QString &session, const QString &kind, 
                     QStringLiteral("'%1' is not a session id (letters, digits, '-', '_', '.', at most %2)")
                         .arg(session.left(80))
                         .arg(kMaxSessionIdLength));
+    if (kind == QLatin1String(kSessionDeleted))
+        return fail(ErrorCode::InvalidArgument,
+                    QStringLiteral("a session.deleted event is written only by deleting the session "
+                                   "(airlockctl sessions rm)"));
     const bool approvalKind = kind == QLatin1String(kinds::PermissionRequested)
         || kind == QLatin1String(kinds::PermissionDecided) || kind == QLatin1String(kinds::ApprovalAnswered);
     if (approvalKind && (session.isEmpty() || payload.value(QStringLiteral("request")).toVariant().toString().isEmpty()))

@@ -94,9 +94,24 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_open ON approvals(requested_seq) WHERE decided_seq IS NULL;
 )sql";
 
+// Schema v3: a session can be deleted. The log stays append-only for everything else: a session's
+// events may be deleted only when a session.deleted tombstone, newer than them, is in the log; the
+// tombstone itself is never deleted, so the log keeps saying what went, when, and how many events.
+// purgeSession() (maintenance.h) writes the tombstone and deletes in one transaction.
+constexpr const char kV3[] = R"sql(
+CREATE INDEX events_tombstones ON events(session, seq) WHERE kind = 'session.deleted';
+DROP TRIGGER events_no_delete;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    WHEN OLD.session IS NULL OR OLD.kind = 'session.deleted'
+        OR NOT EXISTS (SELECT 1 FROM events WHERE kind = 'session.deleted' AND session = OLD.session
+                       AND seq > OLD.seq)
+    BEGIN SELECT RAISE(ABORT, 'events are append-only; only a deleted session''s events may go'); END;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kV1},
     {2, kV2},
+    {3, kV3},
 };
 
 constexpr char kSqliteMagic[] = "SQLite format 3";

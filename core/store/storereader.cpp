@@ -1,5 +1,6 @@
 #include "storereader.h"
 
+#include "maintenance.h"
 #include "schema.h"
 
 #include <QFileInfo>
@@ -285,8 +286,12 @@ Result<CheckReport> StoreReader::check()
     report.events = counts->columnInt(0);
     report.firstSeq = counts->columnInt(1);
     report.lastSeq = counts->columnInt(2);
-    report.seqContiguous = report.events == 0
-        || (report.firstSeq == 1 && report.lastSeq - report.firstSeq + 1 == report.events);
+    // Deleted sessions leave gaps; their tombstones say how many events went, so the log is still
+    // complete when the events present and the purged ones add up to the last seq.
+    auto deleted = deletionSummary(m_db);
+    if (!deleted)
+        return std::unexpected(deleted.error());
+    report.seqContiguous = report.events == 0 || report.events + deleted->events == report.lastSeq;
     auto sessions = m_db.queryInt("SELECT count(*) FROM sessions");
     if (!sessions)
         return std::unexpected(sessions.error());

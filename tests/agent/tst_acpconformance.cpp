@@ -6,6 +6,7 @@
 // The package is installed on first run with
 //   npm install --prefix <build>/npm @agentclientprotocol/sdk@1.9.0
 // and reused afterwards. Without node, npm or the registry the test is skipped, saying why.
+#include "sandbox/localbackend.h"
 #include "agenttestutil.h"
 #include "store/storereader.h"
 #include "testutil.h"
@@ -198,6 +199,9 @@ private Q_SLOTS:
 #else
         if (QStandardPaths::findExecutable(QStringLiteral("bwrap")).isEmpty())
             QSKIP("bubblewrap is not installed, so airlockctl cannot start a session's sandbox");
+        if (const auto probe = sandbox::LocalBackend::probeBwrap(); !probe)
+            QSKIP(qPrintable(QStringLiteral("bubblewrap cannot create sandboxes here, so airlockctl cannot start a session's sandbox: ")
+                             + probe.error().message));
         QTemporaryDir dir;
         const QString db = dir.filePath(QStringLiteral("conformance.db"));
         auto ctl = [&](const QStringList &args) {

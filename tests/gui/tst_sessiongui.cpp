@@ -2,6 +2,7 @@
 // dialog with the demo chosen; Start runs it in a real sandbox; its requests wait in the Approvals
 // dock and are answered there; the thread fills in, the prompt box comes back when the turn ends,
 // and the checkpoint history has the fix. A screenshot of the finished thread is saved.
+#include "sandbox/localbackend.h"
 #include "approvalspanel.h"
 #include "policy/presets.h"
 #include "mainwindow.h"
@@ -58,6 +59,8 @@ private Q_SLOTS:
     {
         if (QStandardPaths::findExecutable(QStringLiteral("bwrap")).isEmpty())
             QSKIP("bubblewrap is not installed, so no session can start");
+        if (const auto probe = sandbox::LocalBackend::probeBwrap(); !probe)
+            QSKIP(qPrintable(QStringLiteral("bubblewrap cannot create sandboxes here, so no session can start: ") + probe.error().message));
         QStandardPaths::setTestModeEnabled(true);
         QSettings().clear();
         qputenv("AIRLOCK_DEMO_AGENT", AIRLOCK_DEMO_AGENT_PATH);

@@ -240,8 +240,11 @@ void TestLocalBackend::limitsAreReported()
         QVERIFY2(cgroupfs::countProcs(procs) >= 2, qPrintable(procs)); // bwrap and the shim
         const QByteArray bwrapCgroups = procFile(info.hostPid, "cgroup");
         QVERIFY2(bwrapCgroups.contains(QByteArray("/airlock-" + s->id().toUtf8())), bwrapCgroups.constData());
-        // Inside, its own cgroup namespace makes the sandbox's cgroup look like the root.
-        QVERIFY(sh(s, QStringLiteral("cat /proc/self/cgroup")).out.contains("pids:/\n"));
+        // Inside, its own cgroup namespace makes the sandbox's cgroup look like the root: the pids
+        // hierarchy's line on a v1 (or hybrid) host, the single unified line on a v2-only one.
+        const QByteArray inside = sh(s, QStringLiteral("cat /proc/self/cgroup")).out;
+        const QByteArray rootLine = info.limits.mechanism == LimitMechanism::CgroupV1 ? "pids:/\n" : "0::/\n";
+        QVERIFY2(inside.contains(rootLine), inside.constData());
     }
     QVERIFY(destroyAndWait(s));
 }

@@ -3,6 +3,7 @@
 // reports what differs between the two runs: the limits mechanism and the uid mapping. Run as anyone
 // else it skips: the other sandbox tests already are the unprivileged run.
 
+#include "kernelprobes.h"
 #include <QDir>
 #include <QFileInfo>
 #include <QProcess>
@@ -90,6 +91,8 @@ void TestSandboxUnprivileged::initTestCase()
     if (!account)
         QSKIP("the test account does not exist after useradd");
     m_account = *account;
+    if (const auto why = airlock::test::unprivilegedUserNamespacesUnavailable())
+        QSKIP(qPrintable(QStringLiteral("the test account cannot make sandboxes: ") + *why));
     if (!reachable(binary("tests/sandbox/tst_localbackend"), m_account))
         QSKIP(qPrintable(QStringLiteral("the build folder %1 is not reachable by %2 (a parent folder is private)")
                              .arg(QStringLiteral(AIRLOCK_TEST_BINARY_DIR), QLatin1StringView(kAccount))));

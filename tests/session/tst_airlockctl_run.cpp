@@ -1,6 +1,7 @@
 // `airlockctl run`, as a user or a script runs it: the demo agent fixes the demo workspace's failing
 // test in a real bubblewrap sandbox; approvals come from rule flags or are refused without a
 // terminal; the exit status says how the turn ended; the store holds the whole story afterwards.
+#include "sandbox/localbackend.h"
 #include "store/storereader.h"
 #include "testutil.h"
 
@@ -132,6 +133,10 @@ private Q_SLOTS:
         qputenv("AIRLOCK_RUNTIME_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("run"))));
         if (QStandardPaths::findExecutable(QStringLiteral("bwrap")).isEmpty())
             QSKIP("bubblewrap is not installed (apt install bubblewrap), so no session can start");
+        // Installed is not enough: the kernel may refuse its namespaces (no user namespaces for
+        // this user, a sysctl or an LSM that restricts them).
+        if (const auto probe = sandbox::LocalBackend::probeBwrap(); !probe)
+            QSKIP(qPrintable(QStringLiteral("bubblewrap cannot create sandboxes here, so no session can start: ") + probe.error().message));
         // The demo agent without its pauses, so the test is quick.
         auto r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("fast-demo"), QStringLiteral("--placement"),
                       QStringLiteral("host"), QStringLiteral("--"), QStringLiteral(AIRLOCK_DEMO_AGENT_PATH), QStringLiteral("--pace-ms"),

@@ -44,6 +44,30 @@ class TestModels : public QObject
 {
     Q_OBJECT
 private Q_SLOTS:
+    void sessionsRemoveAndDiskUse()
+    {
+        SessionsModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.merge({session(QStringLiteral("a")), session(QStringLiteral("b")), session(QStringLiteral("c"))});
+        QVERIFY(!model.index(0, SessionsModel::Disk).data().isValid());
+        model.setDiskUse({{QStringLiteral("b"), {2048, QStringLiteral("checkpoints 2 KB")}}});
+        QCOMPARE(model.index(1, SessionsModel::Disk).data(SessionsModel::DiskBytesRole).toLongLong(), 2048);
+        QVERIFY(!model.index(1, SessionsModel::Disk).data().toString().isEmpty());
+        QCOMPARE(model.index(1, SessionsModel::Disk).data(Qt::ToolTipRole).toString(), QStringLiteral("checkpoints 2 KB"));
+        QCOMPARE(model.headerData(SessionsModel::Disk, Qt::Horizontal).toString(), QStringLiteral("Disk"));
+
+        QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+        model.remove({QStringLiteral("b"), QStringLiteral("nobody")});
+        QCOMPARE(removed.size(), 1);
+        QCOMPARE(model.rowCount(), 2);
+        QVERIFY(!model.indexOf(QStringLiteral("b")).isValid());
+        QCOMPARE(model.indexOf(QStringLiteral("c")).row(), 1);
+        // An update after the removal lands on the right row.
+        model.merge({session(QStringLiteral("c"), QStringLiteral("ended"), 5)});
+        QCOMPARE(model.index(1, SessionsModel::State).data().toString(), QStringLiteral("ended"));
+        QCOMPARE(model.rowCount(), 2);
+    }
+
     void sessionsMergeKeepsRowsInPlace()
     {
         SessionsModel model;

@@ -1,6 +1,7 @@
 // The event store: schema and migrations, batching, concurrent writers, projections, bad input.
 #include "store/eventfeed.h"
 #include "store/eventstore.h"
+#include "store/maintenance.h"
 #include "store/schema.h"
 #include "store/storereader.h"
 #include "testutil.h"
@@ -439,6 +440,104 @@ private Q_SLOTS:
         QCOMPARE(report.schemaVersion, currentSchemaVersion());
         QCOMPARE(report.events, 1);
         QVERIFY(reader->approvals());
+    }
+
+    // A session's events leave the log only behind a tombstone; every other delete or update is refused.
+    void deletingASessionIsTheOnlyDelete()
+    {
+        const QString path = newPath();
+        {
+            auto store = EventStore::open(path);
+            QVERIFY(store);
+            auto &s = **store;
+            QVERIFY(s.append(QStringLiteral("gone"), QString::fromLatin1(kinds::SessionCreated), {{QStringLiteral("title"), QStringLiteral("Old")}}));
+            QVERIFY(s.append(QStringLiteral("gone"), QStringLiteral("test.message"), {{QStringLiteral("text"), QStringLiteral("hello")}}));
+            QVERIFY(s.append(QStringLiteral("gone"), QString::fromLatin1(kinds::PermissionRequested), {{QStringLiteral("request"), QStringLiteral("r1")}}));
+            QVERIFY(s.append(QStringLiteral("kept"), QString::fromLatin1(kinds::SessionCreated),
+                             {{QStringLiteral("title"), QStringLiteral("Fork")}, {QStringLiteral("parent"), QStringLiteral("gone")}}));
+            QVERIFY(s.append({}, QStringLiteral("test.global"), {}));
+            // Nobody appends a tombstone by hand.
+            auto forged = s.append(QStringLiteral("kept"), QString::fromLatin1(kSessionDeleted), {});
+            QVERIFY(!forged);
+            QVERIFY(forged.error().message.contains(QStringLiteral("sessions rm")));
+            QVERIFY(s.flush());
+        }
+        auto reader = StoreReader::open(path);
+        QVERIFY(reader);
+        auto readDb = openForReading(path);
+        QVERIFY(readDb);
+        QVERIFY(sessionStoreBytes(*readDb, QStringLiteral("gone")).value() > 0);
+        QCOMPARE(sessionStoreBytes(*readDb).value().size(), 2);
+
+        auto db = openDatabase(path);
+        QVERIFY(db);
+        QVERIFY(!db->exec("DELETE FROM events WHERE session = 'gone'"));
+        QVERIFY(!db->exec("DELETE FROM events WHERE session IS NULL"));
+
+        auto purged = purgeSession(path, QStringLiteral("gone"), {{QStringLiteral("reason"), QStringLiteral("test")}});
+        QVERIFY2(purged, purged ? "" : qPrintable(purged.error().message));
+        QCOMPARE(purged->events, 3);
+        QCOMPARE(count(path, "SELECT count(*) FROM events WHERE session = 'gone'"), 1);
+        QCOMPARE(count(path, "SELECT count(*) FROM approvals WHERE session = 'gone'"), 0);
+        QCOMPARE(count(path, "SELECT count(*) FROM sessions WHERE id = 'gone'"), 0);
+        QCOMPARE(count(path, "SELECT count(*) FROM sessions WHERE id = 'kept' AND parent IS NULL"), 1);
+        auto tomb = reader->events(EventQuery{QStringLiteral("gone"), 0, 10, false, {}, 0}).value();
+        QCOMPARE(tomb.size(), 1);
+        QCOMPARE(tomb.first().kind, QString::fromLatin1(kSessionDeleted));
+        QCOMPARE(tomb.first().payload[QStringLiteral("title")].toString(), QStringLiteral("Old"));
+        QCOMPARE(tomb.first().payload[QStringLiteral("events")].toInt(), 3);
+        QCOMPARE(tomb.first().payload[QStringLiteral("reason")].toString(), QStringLiteral("test"));
+        QCOMPARE(deletedSessions(*readDb, 0).value().size(), 1);
+
+        // The tombstone, the other session's events and session-less events still cannot go.
+        QVERIFY(!db->exec("DELETE FROM events WHERE kind = 'session.deleted'"));
+        QVERIFY(!db->exec("DELETE FROM events WHERE session = 'kept'"));
+        QVERIFY(!db->exec("DELETE FROM events WHERE session IS NULL"));
+        QVERIFY(!db->exec("UPDATE events SET payload = '{}' WHERE session = 'gone'"));
+        QCOMPARE(count(path, "SELECT count(*) FROM events"), 3);
+
+        // The log is still whole: the gap is what the tombstone accounts for.
+        const CheckReport report = reader->check().value();
+        QVERIFY(report.ok());
+        QCOMPARE(deletionSummary(*readDb).value().sessions, 1);
+        QCOMPARE(deletionSummary(*readDb).value().events, 3);
+        QCOMPARE(report.events, 3);
+
+        QCOMPARE(purgeSession(path, QStringLiteral("gone"), {}).error().code, ErrorCode::NotFound);
+        QCOMPARE(purgeSession(path, QStringLiteral("no such"), {}).error().code, ErrorCode::InvalidArgument);
+    }
+
+    // A version-2 file gains the sanctioned delete and keeps its guard against every other one.
+    void upgradesVersionTwoFiles()
+    {
+        const QString path = newPath();
+        {
+            auto db = Connection::open(path, Connection::Mode::ReadWrite);
+            QVERIFY(db);
+            QVERIFY(migrate(*db, migrations().first(2)));
+            QCOMPARE(db->queryInt("PRAGMA user_version").value(), 2);
+            QVERIFY(db->exec("INSERT INTO events(session, kind, payload, time) VALUES ('s', 'session.created', '{}', 1);"
+                             "INSERT INTO sessions(id, created, updated, first_seq, last_seq, event_count) VALUES ('s', 1, 1, 1, 1, 1);"
+                             "INSERT INTO events(session, kind, payload, time) VALUES ('t', 'test.old', '{}', 2);"));
+            // Version 2 refuses even a tombstoned session's delete.
+            QVERIFY(db->exec("INSERT INTO events(session, kind, payload, time) VALUES ('t', 'session.deleted', '{}', 3)"));
+            QVERIFY(!db->exec("DELETE FROM events WHERE session = 't' AND kind = 'test.old'"));
+        }
+        auto store = EventStore::open(path);
+        QVERIFY(store);
+        QCOMPARE(count(path, "PRAGMA user_version"), qint64(currentSchemaVersion()));
+        QCOMPARE(currentSchemaVersion(), 3);
+        QCOMPARE(count(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'events_tombstones'"), 1);
+        auto db = Connection::open(path, Connection::Mode::ReadWrite);
+        QVERIFY(db);
+        QVERIFY(!db->exec("DELETE FROM events WHERE session = 's'"));
+        QVERIFY(!db->exec("UPDATE events SET kind = 'x'"));
+        QVERIFY(db->exec("DELETE FROM events WHERE session = 't' AND kind = 'test.old'"));
+        QVERIFY(!db->exec("DELETE FROM events WHERE session = 't'"));
+        auto purged = purgeSession(path, QStringLiteral("s"), {});
+        QVERIFY(purged);
+        QCOMPARE(purged->events, 1);
+        QCOMPARE(count(path, "SELECT count(*) FROM events WHERE session = 's'"), 1);
     }
 
     void feedSeesCommitsFromOtherConnections()
