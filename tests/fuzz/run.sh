@@ -59,6 +59,7 @@ if [[ -z "${ASAN_SYMBOLIZER_PATH:-}" ]]; then
     [[ -n "$symbolizer" ]] && export ASAN_SYMBOLIZER_PATH=$symbolizer
 fi
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# -timeout is generous because a shared machine can stall a process for seconds; a hang still shows.
 echo "fuzz_$target for $seconds s; corpus $corpus, seeds $here/corpus/$target"
-exec "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+exec "$binary" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "${dict[@]}" "$@" "$corpus" "$here/corpus/$target"
