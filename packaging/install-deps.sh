@@ -15,8 +15,13 @@ run_pkgs=( bubblewrap fonts-dejavu-core )
 # What only the tests need: validators for the desktop entry and metainfo, util-linux for setpriv; node and npm for the ACP conformance test.
 test_pkgs=( desktop-file-utils appstream util-linux procps openssl socat curl dbus-daemon )
 
+# The fuzz build (tests/fuzz): clang 16 is the oldest in Debian 12 that compiles std::expected with
+# libstdc++ 12, and libFuzzer with the sanitizer runtimes.
+fuzz_pkgs=( clang-16 libclang-rt-16-dev llvm )
+
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
-if [[ "${1:-}" == "--tests" ]]; then
+[[ " $* " == *" --fuzz "* ]] && want+=("${fuzz_pkgs[@]}")
+if [[ " $* " == *" --tests "* ]]; then
   want+=("${test_pkgs[@]}")
   # Node may come from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm):
   # a working command is enough; Debian's packages are installed only when a command is missing.

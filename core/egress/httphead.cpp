@@ -131,9 +131,11 @@ std::expected<qsizetype, HeadFailure> HeadScanner::scan(QByteArrayView buffered)
     const int tooLong = request ? 431 : 502;
     while (true) {
         const bool first = m_lineStart == 0;
-        const char *begin = buffered.data() + m_lineStart;
-        const auto *nl = static_cast<const char *>(
-            std::memchr(begin, '\n', size_t(buffered.size() - m_lineStart)));
+        // memchr is not for an empty buffer, whose data() may be null (the first scan of a connection).
+        const auto *nl = m_lineStart < buffered.size()
+                             ? static_cast<const char *>(std::memchr(buffered.data() + m_lineStart, '\n',
+                                                                     size_t(buffered.size() - m_lineStart)))
+                             : nullptr;
         if (!nl) {
             // A request line can be judged while it arrives: a TLS hello or other binary sent to the
             // proxy is refused at once instead of waiting out the head timeout.

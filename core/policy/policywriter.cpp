@@ -12,24 +12,40 @@ namespace {
 
 // A JSON tree that keeps keys in the order they were added; QJsonObject would sort them, and the
 // canonical text reads in the order of the policy's sections instead.
+// A member is a struct declared ahead rather than a std::pair<QString, Node>: a pair of a type still
+// being defined is ill-formed, and clang (the fuzz build) refuses it. The member functions are
+// defined once Member is complete for the same reason.
 struct Node {
+    struct Member;
     enum class Kind { Scalar, Array, Object };
     Kind kind = Kind::Scalar;
-    QByteArray scalar;                              // already encoded
-    std::vector<std::pair<QString, Node>> members;  // objects
-    std::vector<Node> items;                        // arrays
+    QByteArray scalar;            // already encoded
+    std::vector<Member> members;  // objects
+    std::vector<Node> items;      // arrays
 
-    static Node object() { return Node{Kind::Object, {}, {}, {}}; }
-    static Node array() { return Node{Kind::Array, {}, {}, {}}; }
-    static Node raw(QByteArray encoded) { return Node{Kind::Scalar, std::move(encoded), {}, {}}; }
-
-    Node &add(const QString &key, Node value)
-    {
-        members.emplace_back(key, std::move(value));
-        return members.back().second;
-    }
-    void append(Node value) { items.push_back(std::move(value)); }
+    static Node object();
+    static Node array();
+    static Node raw(QByteArray encoded);
+    Node &add(const QString &key, Node value);
+    void append(Node value);
 };
+
+struct Node::Member {
+    QString key;
+    Node value;
+};
+
+Node Node::object() { return Node{Kind::Object, {}, {}, {}}; }
+Node Node::array() { return Node{Kind::Array, {}, {}, {}}; }
+Node Node::raw(QByteArray encoded) { return Node{Kind::Scalar, std::move(encoded), {}, {}}; }
+
+Node &Node::add(const QString &key, Node value)
+{
+    members.push_back(Member{key, std::move(value)});
+    return members.back().value;
+}
+
+void Node::append(Node value) { items.push_back(std::move(value)); }
 
 QByteArray encodeString(const QString &text)
 {
@@ -123,8 +139,8 @@ void render(const Node &node, int depth, QByteArray &out)
         }
         out += "{\n";
         for (size_t i = 0; i < node.members.size(); ++i) {
-            out += inner + encodeString(node.members[i].first) + ": ";
-            render(node.members[i].second, depth + 1, out);
+            out += inner + encodeString(node.members[i].key) + ": ";
+            render(node.members[i].value, depth + 1, out);
             out += i + 1 < node.members.size() ? ",\n" : "\n";
         }
         out += closing + '}';

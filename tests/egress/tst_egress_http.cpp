@@ -41,6 +41,7 @@ private Q_SLOTS:
     void requestHeads_data();
     void requestHeads();
     void truncatedNeverFails();
+    void emptyBuffer();
     void byteByByte();
     void oversized_data();
     void oversized();
@@ -131,6 +132,22 @@ void TestEgressHttp::truncatedNeverFails()
     for (qsizetype n = 0; n < head.size(); ++n)
         QCOMPARE(requestStatus(head.left(n)), -1);
     QCOMPARE(requestStatus(head), 0);
+}
+
+void TestEgressHttp::emptyBuffer()
+{
+    // The proxy scans before its first read, so the first buffer is empty, with no data at all. Found
+    // by fuzz_egresshttp: the scan handed that null pointer to memchr (undefined behaviour, which
+    // UBSan reports).
+    for (const auto kind : {HeadScanner::Kind::Request, HeadScanner::Kind::Response}) {
+        HeadScanner scanner(kind);
+        const auto scan = scanner.scan(QByteArrayView());
+        QVERIFY(scan);
+        QCOMPARE(*scan, 0);
+        const auto again = scanner.scan(QByteArray());
+        QVERIFY(again);
+        QCOMPARE(*again, 0);
+    }
 }
 
 void TestEgressHttp::byteByByte()
