@@ -1,8 +1,11 @@
 #include "paths.h"
 
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QStandardPaths>
+
+#include <sys/stat.h>
 
 namespace airlock::store {
 
@@ -20,6 +23,20 @@ QString resolveDatabasePath(const QString &explicitPath)
     if (path.isEmpty())
         path = defaultDatabasePath();
     return QFileInfo(path).absoluteFilePath();
+}
+
+bool isDatabaseFile(const QString &path, const QString &dbPath)
+{
+    struct stat candidate;
+    if (path.isEmpty() || dbPath.isEmpty() || ::stat(QFile::encodeName(path).constData(), &candidate) != 0)
+        return false;
+    for (const char *suffix : {"", "-wal", "-shm", "-journal"}) {
+        struct stat st;
+        if (::stat(QFile::encodeName(dbPath + QLatin1String(suffix)).constData(), &st) == 0 && st.st_dev == candidate.st_dev
+            && st.st_ino == candidate.st_ino)
+            return true;
+    }
+    return false;
 }
 
 } // namespace airlock::store
