@@ -39,4 +39,38 @@ bool isDatabaseFile(const QString &path, const QString &dbPath)
     return false;
 }
 
+QString mountPointOf(const QString &path)
+{
+    QString p = QFileInfo(path).absoluteFilePath();
+    struct stat st;
+    while (::stat(QFile::encodeName(p).constData(), &st) != 0) {
+        const QString up = QFileInfo(p).absolutePath();
+        if (up == p)
+            return p;
+        p = up;
+    }
+    for (;;) {
+        const QString up = QFileInfo(p).absolutePath();
+        struct stat parent;
+        if (up == p || ::stat(QFile::encodeName(up).constData(), &parent) != 0 || parent.st_dev != st.st_dev)
+            return p;
+        p = up;
+    }
+}
+
+namespace {
+constexpr char kNoSpace[] = "no space left on ";
+} // namespace
+
+QString noSpaceMessage(const QString &path)
+{
+    return QLatin1String(kNoSpace)
+        + QStringLiteral("%1 (the file system holding %2): free some space there").arg(mountPointOf(path), path);
+}
+
+bool isNoSpace(const Error &error)
+{
+    return error.code == ErrorCode::Io && error.message.contains(QLatin1String(kNoSpace));
+}
+
 } // namespace airlock::store
