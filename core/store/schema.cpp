@@ -170,7 +170,8 @@ int currentSchemaVersion()
     return kMigrations[std::size(kMigrations) - 1].version;
 }
 
-Result<void> checkIdentity(Connection &db, int knownVersion)
+namespace {
+Result<void> checkIdentityInTransaction(Connection &db, int knownVersion)
 {
     const QString &path = db.path();
     auto appId = db.queryInt("PRAGMA application_id");
@@ -201,6 +202,18 @@ Result<void> checkIdentity(Connection &db, int knownVersion)
                         .arg(*version)
                         .arg(knownVersion));
     return {};
+}
+} // namespace
+
+Result<void> checkIdentity(Connection &db, int knownVersion)
+{
+    // The reads below share one snapshot: a process creating the schema meanwhile must not be seen
+    // half-way (no application id yet, but tables already), which looks like another program's file.
+    if (auto begun = db.exec("BEGIN"); !begun)
+        return begun;
+    auto checked = checkIdentityInTransaction(db, knownVersion);
+    (void)db.exec("ROLLBACK");
+    return checked;
 }
 
 Result<void> migrate(Connection &db, std::span<const Migration> steps)
