@@ -18,6 +18,8 @@
 #include "session/sessionrulesdialog.h"
 #include "sessionsmodel.h"
 #include "store/eventfeed.h"
+#include "store/eventstore.h"
+#include "store/paths.h"
 #include "store/storereader.h"
 #include "thread/threadmodel.h"
 #include "threadview.h"
@@ -51,7 +53,8 @@ const auto kThemeKey = QStringLiteral("ui/theme");
 MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QWidget *parent)
     : QMainWindow(parent), m_databasePath(databasePath), m_store(store), m_feed(new store::EventFeed(databasePath, this)),
       m_sessions(new SessionsModel(this)), m_sessionsProxy(new QSortFilterProxyModel(this)),
-      m_thread(new ThreadView(this)), m_statusLabel(new QLabel(this)), m_errorLabel(new QLabel(this))
+      m_thread(new ThreadView(this)), m_statusLabel(new QLabel(this)), m_errorLabel(new QLabel(this)),
+      m_writeLabel(new QLabel(this))
 {
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(tr("Airlock"));
@@ -80,6 +83,24 @@ MainWindow::MainWindow(const QString &databasePath, store::EventStore *store, QW
     m_errorLabel->hide();
     statusBar()->addWidget(m_statusLabel, 1);
     statusBar()->addPermanentWidget(m_errorLabel);
+    m_writeLabel->setObjectName(QStringLiteral("storeWriteError"));
+    m_writeLabel->setStyleSheet(QStringLiteral("color: #d1242f; font-weight: bold;"));
+    m_writeLabel->hide();
+    statusBar()->addPermanentWidget(m_writeLabel);
+    if (m_store) {
+        // The writer keeps what it cannot write (a full disk) in memory and retries; until it has
+        // caught up, nothing new is on disk, and the window says so.
+        connect(m_store, &store::EventStore::writeFailed, this, [this](const Error &e) {
+            const QString text = store::isNoSpace(e) ? tr("Disk full: events are kept in memory, not saved")
+                                                              : tr("Events are not being saved");
+            m_writeLabel->setText(text);
+            m_writeLabel->setToolTip(tr("%1 events wait to be written; Airlock keeps trying.\n%2")
+                                         .arg(m_store->pendingEvents())
+                                         .arg(e.message));
+            m_writeLabel->show();
+        });
+        connect(m_store, &store::EventStore::writeResumed, m_writeLabel, &QLabel::hide);
+    }
 
     connect(m_feed, &store::EventFeed::sessionsChanged, this, [this](const QList<store::SessionRow> &rows) {
         m_sessions->merge(rows);

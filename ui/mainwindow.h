@@ -90,6 +90,7 @@ private:
     ThreadView *m_thread;
     QLabel *m_statusLabel;
     QLabel *m_errorLabel;
+    QLabel *m_writeLabel; // the store cannot write (a full disk): shown until it catches up
     QList<QDockWidget *> m_docks;
     QActionGroup *m_themeGroup = nullptr;
     QByteArray m_defaultState;

@@ -2,6 +2,7 @@
 // transcript, and a JSON export back into a store.
 #include "cli.h"
 #include "store/eventstore.h"
+#include "store/paths.h"
 #include "workspace/sessionexport.h"
 
 #include <QFile>
@@ -51,6 +52,10 @@ int exportSession(const Context &ctx)
         auto r = write(&stdoutFile);
         return r ? Ok : error(r.error());
     }
+    if (store::isDatabaseFile(p.value(QStringLiteral("output")), ctx.dbPath))
+        return error(QStringLiteral("%1 is Airlock's database; choose another file for the export")
+                         .arg(p.value(QStringLiteral("output"))),
+                     Usage);
     // All or nothing: a failed export leaves no half-written file behind.
     QSaveFile f(p.value(QStringLiteral("output")));
     if (!f.open(QIODevice::WriteOnly))

@@ -361,10 +361,28 @@ int runAgent(const QString &, const Context &ctx)
         else
             QObject::connect(&runner, &session::SessionRunner::checkpointsIdle, [&] { QCoreApplication::exit(status); });
     });
+    // A full disk: the store keeps the events in memory and retries; say so, and when it has caught up.
+    QObject::connect(store->get(), &store::EventStore::writeFailed, &runner, [&](const Error &e) {
+        transcript.endLine();
+        error(QStringLiteral("cannot write to the database, %1 events wait in memory and are retried: %2")
+                  .arg((*store)->pendingEvents())
+                  .arg(e.message));
+    });
+    QObject::connect(store->get(), &store::EventStore::writeResumed, &runner,
+                     [] { std::fprintf(stderr, "airlockctl: the database is written again\n"); });
+
     // Started from the event loop, so a failure at once still reaches exec() and ends it.
     QMetaObject::invokeMethod(&runner, &session::SessionRunner::start, Qt::QueuedConnection);
     const int code = QCoreApplication::exec();
-    (void)(*store)->flush();
+    // What is still waiting to be written gets a while (space may come back); an event lost fails the run.
+    if (const auto failing = (*store)->writeError(); failing && (*store)->pendingEvents() > 0)
+        error(QStringLiteral("waiting up to 30 s for %1 events to be written: %2")
+                  .arg((*store)->pendingEvents())
+                  .arg(failing->message));
+    if (auto drained = (*store)->drain(std::chrono::seconds(30)); !drained) {
+        error(drained.error());
+        return code == EndTurn ? Failed_ : code;
+    }
     return code;
 }
 

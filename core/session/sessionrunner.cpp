@@ -4,6 +4,7 @@
 #include "sessionowner.h"
 #include "store/eventfeed.h"
 #include "store/eventstore.h"
+#include "store/paths.h"
 #include "egress/egressproxy.h"
 #include "toolrouter.h"
 #include "workspace/checkpointjobs.h"
@@ -51,6 +52,20 @@ SessionRunner::SessionRunner(SessionConfig config, store::EventStore *store, san
             return;
         fail(Error{reason.code, tr("the agent went away: %1").arg(reason.message)});
     });
+    if (m_store) {
+        // A full disk: the store keeps events in memory and retries, and the session shows as
+        // blocked on it until the store writes again (the state events themselves land then).
+        connect(m_store, &store::EventStore::writeFailed, this, [this](const Error &e) {
+            if (!store::isNoSpace(e) || m_state != State::Running)
+                return;
+            m_blockedOnDisk = true;
+            setState(State::Blocked, tr("disk full: %1").arg(e.message));
+        });
+        connect(m_store, &store::EventStore::writeResumed, this, [this] {
+            if (std::exchange(m_blockedOnDisk, false) && m_state == State::Blocked && !m_router->hasOpenRequests())
+                setState(State::Running);
+        });
+    }
     if (!m_config.databasePath.isEmpty()) {
         // Answers given in another process (the window, airlockctl) arrive through the store.
         m_answers = new store::EventFeed(m_config.databasePath, this);
@@ -82,8 +97,15 @@ void SessionRunner::record(const char *kind, const QJsonObject &payload)
 {
     if (!m_store)
         return;
-    if (auto r = m_store->append(m_config.id, QString::fromLatin1(kind), payload); !r)
+    if (auto r = m_store->append(m_config.id, QString::fromLatin1(kind), payload); !r) {
         qCWarning(lcSession) << "cannot record" << kind << r.error().message;
+        // The store holds events in memory while the disk is full; once even that is used up the
+        // session cannot go on without losing its history, so it fails, loudly.
+        if (store::isNoSpace(r.error()) && !m_storeRefused) {
+            m_storeRefused = true;
+            QMetaObject::invokeMethod(this, [this, e = r.error()] { fail(e); }, Qt::QueuedConnection);
+        }
+    }
 }
 
 void SessionRunner::setState(State state, const QString &reason)

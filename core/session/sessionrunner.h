@@ -145,6 +145,8 @@ private:
     bool m_loading = false;         // session/load replays history: not recorded again
     bool m_agentHasHistory = false; // the agent reopened its session: no transcript needed
     bool m_stopping = false;
+    bool m_storeRefused = false;    // the store refused an event for want of space: failing
+    bool m_blockedOnDisk = false;   // blocked because the store cannot write (a full disk)
 };
 
 } // namespace airlock::session

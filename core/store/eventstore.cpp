@@ -215,13 +215,28 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const QString &path)
 
 EventStore::~EventStore()
 {
+    (void)close(std::chrono::seconds(2));
+}
+
+Result<void> EventStore::close(std::chrono::milliseconds patience)
+{
     {
         std::lock_guard lock(m_mutex);
-        m_stopping = true;
+        if (!m_stopping) {
+            m_stopping = true;
+            m_giveUpAt = std::chrono::steady_clock::now() + patience;
+        }
     }
     m_wake.notify_all();
     if (m_thread.joinable())
         m_thread.join();
+    std::lock_guard lock(m_mutex);
+    if (m_lost == 0)
+        return {};
+    return fail(m_lostBecause ? m_lostBecause->code : ErrorCode::Storage,
+                QStringLiteral("%1 events could not be written to %2 and are lost: %3")
+                    .arg(m_lost)
+                    .arg(m_path, m_lostBecause ? m_lostBecause->message : QString()));
 }
 
 Result<quint64> EventStore::append(const QString &session, const QString &kind, const QJsonObject &payload)
@@ -267,6 +282,17 @@ Result<quint64> EventStore::append(const QString &session, const QString &kind, 
         std::lock_guard lock(m_mutex);
         if (m_stopping)
             return fail(ErrorCode::Cancelled, QStringLiteral("the store is closing"));
+        // While the writer cannot write, events wait in memory, up to a bound; past it the caller
+        // hears why, rather than the event vanishing.
+        const qint64 bytes = p.payload.size();
+        if (m_failing && m_pendingBytes + bytes > m_maxPendingBytes)
+            return fail(m_failing->code,
+                        QStringLiteral("a %1 event was refused: %2 events already wait in memory to be written "
+                                       "to the database, and writing fails: %3")
+                            .arg(kind)
+                            .arg(m_queuedTicket - m_committedTicket)
+                            .arg(m_failing->message));
+        m_pendingBytes += bytes;
         m_queue.push_back(std::move(p));
         ticket = ++m_queuedTicket;
     }
@@ -279,10 +305,45 @@ Result<void> EventStore::flush()
     std::unique_lock lock(m_mutex);
     const quint64 target = m_queuedTicket;
     m_lastError.reset();
-    m_progress.wait(lock, [&] { return m_committedTicket >= target || m_lastError; });
+    m_progress.wait(lock, [&] { return m_committedTicket >= target || m_lastError || m_writerDone; });
     if (m_committedTicket >= target)
         return {};
+    if (!m_lastError)
+        return fail(ErrorCode::Cancelled, QStringLiteral("the store is closed"));
     return std::unexpected(*m_lastError);
+}
+
+Result<void> EventStore::drain(std::chrono::milliseconds patience)
+{
+    std::unique_lock lock(m_mutex);
+    const quint64 target = m_queuedTicket;
+    m_progress.wait_for(lock, patience, [&] { return m_committedTicket >= target || m_writerDone; });
+    if (m_committedTicket >= target)
+        return {};
+    const Error why = m_failing ? *m_failing
+        : m_lastError           ? *m_lastError
+                                : Error{ErrorCode::Busy, QStringLiteral("the writer is still busy")};
+    return fail(why.code, QStringLiteral("%1 events are not yet written to %2: %3")
+                              .arg(target - m_committedTicket)
+                              .arg(m_path, why.message));
+}
+
+quint64 EventStore::pendingEvents() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_queuedTicket - m_committedTicket;
+}
+
+std::optional<Error> EventStore::writeError() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_failing;
+}
+
+void EventStore::setMaxPendingBytes(qint64 bytes)
+{
+    std::lock_guard lock(m_mutex);
+    m_maxPendingBytes = std::max<qint64>(0, bytes);
 }
 
 quint64 EventStore::committedTicket() const
@@ -306,6 +367,7 @@ void EventStore::setMaxBatch(int events)
 void EventStore::run()
 {
     std::vector<Pending> batch;
+    qint64 batchBytes = 0;
     auto backoff = std::chrono::milliseconds(50);
     for (;;) {
         {
@@ -313,49 +375,82 @@ void EventStore::run()
             if (batch.empty()) {
                 m_wake.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
                 if (m_queue.empty())
-                    return; // stopping with nothing left to write
+                    break; // stopping with nothing left to write
                 const size_t n = std::min(m_queue.size(), m_maxBatch);
                 batch.assign(std::make_move_iterator(m_queue.begin()),
                              std::make_move_iterator(m_queue.begin() + qsizetype(n)));
                 m_queue.erase(m_queue.begin(), m_queue.begin() + qsizetype(n));
+                batchBytes = 0;
+                for (const Pending &p : batch)
+                    batchBytes += p.payload.size();
             }
         }
         auto written = m_writer->write(batch);
         if (written) {
             quint64 ticket;
+            bool resumed;
             {
                 std::lock_guard lock(m_mutex);
                 m_committedTicket += batch.size();
+                m_pendingBytes -= batchBytes;
                 ticket = m_committedTicket;
                 ++m_batches;
+                resumed = m_failing.has_value();
+                m_failing.reset();
             }
             m_progress.notify_all();
             batch.clear();
             backoff = std::chrono::milliseconds(50);
+            if (resumed) {
+                qCInfo(lcStore) << "writing works again";
+                Q_EMIT writeResumed();
+            }
             Q_EMIT committed(ticket, *written);
             continue;
         }
-        // The batch stays in hand and is tried again: a busy or full disk must not lose events.
-        qCWarning(lcStore) << "write failed, will retry:" << written.error().message;
-        bool giveUp;
+        // The batch stays in hand and is tried again, and what arrives meanwhile stays queued: a busy
+        // or full disk must not lose events.
+        bool news, giveUp;
+        quint64 waiting;
+        std::chrono::steady_clock::time_point giveUpAt;
         {
-            std::unique_lock lock(m_mutex);
+            std::lock_guard lock(m_mutex);
+            news = !m_failing || m_failing->message != written.error().message;
+            m_failing = written.error();
             m_lastError = written.error();
-            giveUp = m_stopping;
+            giveUp = m_stopping && std::chrono::steady_clock::now() >= m_giveUpAt;
+            giveUpAt = m_giveUpAt;
+            waiting = m_queuedTicket - m_committedTicket;
         }
         m_progress.notify_all();
-        Q_EMIT writeFailed(written.error());
+        if (news) {
+            qCWarning(lcStore) << "write failed," << waiting << "events wait in memory and are retried:"
+                               << written.error().message;
+            Q_EMIT writeFailed(written.error());
+        }
         if (giveUp) {
-            qCCritical(lcStore) << batch.size() << "events could not be written before closing:"
-                                << written.error().message;
             std::lock_guard lock(m_mutex);
+            m_lost = batch.size() + m_queue.size();
+            m_lostBecause = written.error();
+            qCCritical(lcStore) << m_lost << "events could not be written to" << m_path
+                                << "before closing and are lost:" << written.error().message;
             m_queue.clear();
-            return;
+            break;
         }
         std::unique_lock lock(m_mutex);
-        m_wake.wait_for(lock, backoff, [&] { return m_stopping; });
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        const bool stoppingBefore = m_stopping;
+        auto wait = backoff;
+        if (m_stopping)
+            wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(giveUpAt - std::chrono::steady_clock::now()));
+        // A close() that starts meanwhile cuts the wait short, so its patience counts from now.
+        m_wake.wait_for(lock, std::max(wait, std::chrono::milliseconds(0)), [&] { return m_stopping != stoppingBefore; });
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
     }
+    {
+        std::lock_guard lock(m_mutex);
+        m_writerDone = true;
+    }
+    m_progress.notify_all();
 }
 
 } // namespace airlock::store

@@ -1,8 +1,11 @@
 #include "schema.h"
 
 #include <QDir>
-#include <QFile>
 #include <QFileInfo>
+
+#include <sqlite3.h>
+
+#include <algorithm>
 
 namespace airlock::store {
 
@@ -123,26 +126,47 @@ QString untouched(const QString &path)
         .arg(path);
 }
 
-// Judges the bytes on disk before SQLite gets a chance to write anything.
-Result<void> checkFileHeader(const QString &path)
+// The first `bytes` bytes of the main database file and its size, read through SQLite's own file
+// handle.
+Result<QByteArray> readFileHeader(Connection &db, int bytes, qint64 *fileSize)
 {
-    const QFileInfo info(path);
-    if (!info.exists())
-        return {};
-    if (info.isDir())
-        return fail(ErrorCode::NotADatabase,
-                    QStringLiteral("%1 is a folder, not an Airlock database.").arg(path) + untouched(path));
-    if (info.size() == 0)
+    sqlite3_file *file = nullptr;
+    if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file
+        || !file->pMethods)
+        return fail(ErrorCode::Io, QStringLiteral("cannot read %1: SQLite has no file open for it").arg(db.path()));
+    auto failed = [&](int rc) {
+        return fail(errorCodeFor(rc), QStringLiteral("cannot read %1: %2").arg(db.path(), QString::fromUtf8(sqlite3_errstr(rc))));
+    };
+    sqlite3_int64 size = 0;
+    if (int rc = file->pMethods->xFileSize(file, &size); rc != SQLITE_OK)
+        return failed(rc);
+    *fileSize = size;
+    QByteArray head(int(std::min<sqlite3_int64>(size, bytes)), '\0');
+    if (head.isEmpty())
+        return head;
+    if (int rc = file->pMethods->xRead(file, head.data(), int(head.size()), 0); rc != SQLITE_OK)
+        return failed(rc);
+    return head;
+}
+
+// Judges the bytes on disk before SQLite gets a chance to write anything. They are read through
+// the connection's own file handle: opening and closing the file any other way would drop the locks
+// this process's other connections hold on it (POSIX locks belong to the process, and any close
+// releases them), and another process would then take the WAL away from under them.
+Result<void> checkFileHeader(Connection &db)
+{
+    const QString &path = db.path();
+    qint64 size = 0;
+    auto head = readFileHeader(db, 16, &size);
+    if (!head)
+        return std::unexpected(head.error());
+    if (size == 0)
         return {}; // an empty file is a database with nothing in it yet
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return fail(ErrorCode::Io, QStringLiteral("cannot read %1: %2").arg(path, f.errorString()));
-    const QByteArray head = f.read(16);
-    if (head.size() < 16 || !head.startsWith(kSqliteMagic) || head.at(15) != '\0')
+    if (head->size() < 16 || !head->startsWith(kSqliteMagic) || head->at(15) != '\0')
         return fail(ErrorCode::NotADatabase,
                     QStringLiteral("%1 is not an Airlock database (it is not an SQLite file).").arg(path)
                         + untouched(path));
-    if (info.size() < 512)
+    if (size < 512)
         return fail(ErrorCode::Corrupt,
                     QStringLiteral("%1 is damaged: it is shorter than one SQLite page.").arg(path)
                         + untouched(path));
@@ -161,7 +185,8 @@ int currentSchemaVersion()
     return kMigrations[std::size(kMigrations) - 1].version;
 }
 
-Result<void> checkIdentity(Connection &db, int knownVersion)
+namespace {
+Result<void> checkIdentityInTransaction(Connection &db, int knownVersion)
 {
     const QString &path = db.path();
     auto appId = db.queryInt("PRAGMA application_id");
@@ -192,6 +217,18 @@ Result<void> checkIdentity(Connection &db, int knownVersion)
                         .arg(*version)
                         .arg(knownVersion));
     return {};
+}
+} // namespace
+
+Result<void> checkIdentity(Connection &db, int knownVersion)
+{
+    // The reads below share one snapshot: a process creating the schema meanwhile must not be seen
+    // half-way (no application id yet, but tables already), which looks like another program's file.
+    if (auto begun = db.exec("BEGIN"); !begun)
+        return begun;
+    auto checked = checkIdentityInTransaction(db, knownVersion);
+    (void)db.exec("ROLLBACK");
+    return checked;
 }
 
 Result<void> migrate(Connection &db, std::span<const Migration> steps)
@@ -233,9 +270,10 @@ Result<Connection> openDatabase(const QString &path)
 {
     if (path.isEmpty())
         return fail(ErrorCode::InvalidArgument, QStringLiteral("no database path given"));
-    if (auto header = checkFileHeader(path); !header)
-        return std::unexpected(header.error());
     const QFileInfo info(path);
+    if (info.isDir())
+        return fail(ErrorCode::NotADatabase,
+                    QStringLiteral("%1 is a folder, not an Airlock database.").arg(path) + untouched(path));
     if (!info.exists() && !QDir().mkpath(info.absolutePath()))
         return fail(ErrorCode::Io, QStringLiteral("cannot create the folder %1 for the database")
                                        .arg(info.absolutePath()));
@@ -243,6 +281,8 @@ Result<Connection> openDatabase(const QString &path)
     auto db = Connection::open(path, Connection::Mode::ReadWrite);
     if (!db)
         return db;
+    if (auto header = checkFileHeader(*db); !header)
+        return std::unexpected(header.error());
     if (auto id = checkIdentity(*db, currentSchemaVersion()); !id)
         return std::unexpected(id.error());
     // WAL lets readers in other threads and processes work while the writer commits.

@@ -1,6 +1,10 @@
 #include "sqlite.h"
 
+#include "paths.h"
+
 #include <sqlite3.h>
+
+#include <cerrno>
 
 namespace airlock::store {
 
@@ -19,6 +23,28 @@ ErrorCode errorCodeFor(int sqliteCode)
     default: return ErrorCode::Storage;
     }
 }
+
+namespace {
+
+// SQLite says SQLITE_FULL when a write finds the disk full, but a full disk met while growing the
+// WAL index or creating a file surfaces as an I/O error; the errno behind it tells.
+bool diskFull(sqlite3 *db, int rc)
+{
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_FULL)
+        return true;
+    return db && (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) && sqlite3_system_errno(db) == ENOSPC;
+}
+
+// The error for a failed call: a full disk is named as such, everything else keeps SQLite's words.
+Error failure(sqlite3 *db, int rc, const QString &context, const QString &path, const QString &sqliteMessage)
+{
+    if (diskFull(db, rc))
+        return Error{ErrorCode::Io, noSpaceMessage(path)};
+    return Error{errorCodeFor(rc), QStringLiteral("%1 %2: %3").arg(context, path, sqliteMessage)};
+}
+
+} // namespace
 
 Connection::Connection(Connection &&other) noexcept
     : m_db(std::exchange(other.m_db, nullptr)), m_path(std::move(other.m_path))
@@ -65,8 +91,7 @@ Error Connection::lastError(const QString &context) const
 {
     const int rc = m_db ? sqlite3_extended_errcode(m_db) : SQLITE_NOMEM;
     const char *msg = m_db ? sqlite3_errmsg(m_db) : "out of memory";
-    return Error{errorCodeFor(rc),
-                 QStringLiteral("%1 %2: %3").arg(context, m_path, QString::fromUtf8(msg))};
+    return failure(m_db, rc, context, m_path, QString::fromUtf8(msg));
 }
 
 Result<void> Connection::exec(const char *sql)
@@ -76,7 +101,7 @@ Result<void> Connection::exec(const char *sql)
     if (rc != SQLITE_OK) {
         const QString msg = err ? QString::fromUtf8(err) : QString::fromUtf8(sqlite3_errstr(rc));
         sqlite3_free(err);
-        return fail(errorCodeFor(rc), QStringLiteral("database %1: %2").arg(m_path, msg));
+        return std::unexpected(failure(m_db, rc, QStringLiteral("database"), m_path, msg));
     }
     return {};
 }
@@ -155,9 +180,8 @@ Result<bool> Statement::step()
         return false;
     sqlite3 *db = sqlite3_db_handle(m_stmt);
     const char *file = sqlite3_db_filename(db, "main");
-    Error e{errorCodeFor(sqlite3_extended_errcode(db)),
-            QStringLiteral("query failed on %1: %2")
-                .arg(QString::fromUtf8(file ? file : ""), QString::fromUtf8(sqlite3_errmsg(db)))};
+    Error e = failure(db, sqlite3_extended_errcode(db), QStringLiteral("query failed on"),
+                      QString::fromUtf8(file ? file : ""), QString::fromUtf8(sqlite3_errmsg(db)));
     sqlite3_reset(m_stmt);
     return std::unexpected(e);
 }

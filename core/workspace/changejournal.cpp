@@ -171,6 +171,8 @@ void ChangeJournal::watchTree(ShadowRepo &repo, int dirFd, const std::string &pa
     auto index = repo.index();
     for (const std::string &name : subdirs) {
         const std::string child = join(path, name);
+        if (repo.privateEntries().contains(child))
+            continue; // Airlock's own folders change all the time and are never snapshotted
         // The scan does not enter an ignored folder it tracks nothing in, so neither do we.
         if (!tracksUnder(index ? *index : nullptr, child) && repo.isIgnored(child, true))
             continue;
@@ -230,7 +232,8 @@ ScanScope ChangeJournal::take(ShadowRepo &repo)
     // New folders are watched from now on; what they hold already is found by the scan.
     for (auto it = m_deep.begin(); it != m_deep.end();) {
         fs::Fd fd = openFolder(root->get(), *it);
-        const bool ignored = !tracksUnder(index ? *index : nullptr, *it) && repo.isIgnored(*it, true);
+        const bool ignored = repo.privateEntries().contains(*it)
+            || (!tracksUnder(index ? *index : nullptr, *it) && repo.isIgnored(*it, true));
         if (!fd.valid() || ignored) {
             it = m_deep.erase(it); // gone again, or not ours to look at: its parent's rescan decides
             continue;

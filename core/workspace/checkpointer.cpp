@@ -65,6 +65,9 @@ bool inLineage(store::StoreReader &reader, const QString &session, const QString
 Checkpointer::Checkpointer(store::EventStore &store, WorkspaceOptions options)
     : m_store(store), m_dbPath(store.path()), m_options(std::move(options))
 {
+    const PrivatePaths own = airlockPrivatePaths(m_dbPath);
+    m_options.privatePaths.files += own.files;
+    m_options.privatePaths.folders += own.folders;
 }
 
 bool Checkpointer::watch(const QString &session)
@@ -264,7 +267,8 @@ Result<RewindOutcome> Checkpointer::rewind(const RewindRequest &req, JobControl 
         auto root = fs::openRoot(workspace);
         if (!root)
             return std::unexpected(root.error());
-        auto report = restoreTree(repo->repo(), *cache, safetyTree->get(), targetTree->get(), root->get(), control);
+        auto report = restoreTree(repo->repo(), *cache, safetyTree->get(), targetTree->get(), root->get(), control,
+                                  repo->privateEntries());
         if (!report)
             return fail(report.error().code,
                         QStringLiteral("rewinding session %1 to %2 stopped: %3. The workspace is partly restored; "

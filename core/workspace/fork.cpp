@@ -187,7 +187,8 @@ Result<ForkOutcome> Checkpointer::fork(const ForkRequest &req, JobControl *contr
         auto root = fs::openRoot(folder);
         if (!root)
             return std::unexpected(root.error());
-        auto report = restoreTree(forkRepo->repo(), *cache, baseline.get(), targetTree->get(), root->get(), control);
+        auto report = restoreTree(forkRepo->repo(), *cache, baseline.get(), targetTree->get(), root->get(), control,
+                                  forkRepo->privateEntries());
         if (!report)
             return std::unexpected(report.error());
         out.written = report->written;

@@ -3,6 +3,7 @@
 #include "fsops.h"
 #include "git.h"
 #include "jobcontrol.h"
+#include "privatepaths.h"
 #include "scanner.h"
 
 #include <algorithm>
@@ -30,7 +31,7 @@ std::string parentOf(const std::string &path)
     return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
 
-Result<std::vector<Step>> plan(git_repository *repo, git_tree *baseline, git_tree *target)
+Result<std::vector<Step>> plan(git_repository *repo, git_tree *baseline, git_tree *target, const PrivateEntries &privateEntries)
 {
     git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
     opts.flags = GIT_DIFF_INCLUDE_TYPECHANGE;
@@ -58,6 +59,8 @@ Result<std::vector<Step>> plan(git_repository *repo, git_tree *baseline, git_tre
             return fail(ErrorCode::Corrupt, QStringLiteral("the checkpoint holds the path '%1', which Airlock never "
                                                            "writes; the history has been tampered with")
                                                 .arg(q(s.path)));
+        if (privateEntries.contains(s.path))
+            continue; // a snapshot taken before Airlock left its own files out
         steps.push_back(std::move(s));
     }
     return steps;
@@ -66,9 +69,9 @@ Result<std::vector<Step>> plan(git_repository *repo, git_tree *baseline, git_tre
 } // namespace
 
 Result<RestoreReport> restoreTree(git_repository *repo, git_index *cache, git_tree *baseline, git_tree *target,
-                                  int rootFd, JobControl *control)
+                                  int rootFd, JobControl *control, const PrivateEntries &privateEntries)
 {
-    auto steps = plan(repo, baseline, target);
+    auto steps = plan(repo, baseline, target, privateEntries);
     if (!steps)
         return std::unexpected(steps.error());
     RestoreReport report;

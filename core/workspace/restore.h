@@ -9,6 +9,7 @@
 namespace airlock::workspace {
 
 class JobControl;
+class PrivateEntries;
 
 struct RestoreReport {
     int written = 0;   // files and symlinks created or replaced
@@ -23,7 +24,8 @@ struct RestoreReport {
 // replaced by the folder. Paths outside baseline and target (ignored, oversized, untracked) are left
 // alone unless the target needs their place. `cache`, the stat cache, is updated entry by entry.
 // Not cancellable: stopping half-way would leave a workspace that matches no checkpoint.
+// Airlock's own files (`privateEntries`) are left as they are, whatever an older history holds there.
 Result<RestoreReport> restoreTree(git_repository *repo, git_index *cache, git_tree *baseline, git_tree *target,
-                                  int rootFd, JobControl *control);
+                                  int rootFd, JobControl *control, const PrivateEntries &privateEntries);
 
 } // namespace airlock::workspace

@@ -72,7 +72,7 @@ class Scan
 public:
     Scan(ShadowRepo &repo, git_index *index, JobControl *control, const ScanScope &scope)
         : m_repo(repo), m_control(control), m_max(repo.options().maxFileBytes), m_cutoff(repo.racyCutoffNs()),
-          m_scope(scope)
+          m_scope(scope), m_private(repo.privateEntries())
     {
         const size_t n = git_index_entrycount(index);
         m_entries.reserve(n);
@@ -256,6 +256,10 @@ private:
 
     void scanDir(DirJob &job, git_odb *odb, std::string &buffer, WorkerOut &out)
     {
+        if (!job.prefix.empty() && m_private.contains(std::string_view(job.prefix).substr(0, job.prefix.size() - 1))) {
+            unsee(job.range);
+            return; // a folder of Airlock's own, named by the change journal
+        }
         fs::Fd copy(::dup(job.fd.get()));
         DIR *dir = copy.valid() ? ::fdopendir(copy.get()) : nullptr;
         if (!dir) {
@@ -292,10 +296,12 @@ private:
         }
         std::set<std::string_view> folders; // for a shallow job: the sub-folders still there
         for (const std::string &name : names) {
+            std::string path = job.prefix + name;
+            if (m_private.contains(path))
+                continue; // Airlock's own: its cache entries, if any, leave the snapshot
             struct stat st;
             if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
                 continue; // gone since readdir
-            std::string path = job.prefix + name;
             if (S_ISDIR(st.st_mode)) {
                 if (!job.only.empty())
                     continue; // a folder's own events say what changed in it
@@ -427,6 +433,7 @@ private:
     const qint64 m_cutoff;
     std::vector<const git_index_entry *> m_entries;
     const ScanScope &m_scope;
+    const PrivateEntries &m_private;
     std::set<std::string> m_claimed; // folders with a job of their own (partial scans)
     std::unique_ptr<std::atomic<char>[]> m_seen;
 

@@ -1,6 +1,7 @@
 #include "sessionexport.h"
 
 #include "store/eventstore.h"
+#include "store/paths.h"
 #include "store/storereader.h"
 
 #include <QDateTime>
@@ -288,6 +289,8 @@ Result<ImportOutcome> importSessionData(store::EventStore &store, const QByteArr
 
 Result<ImportOutcome> importSession(store::EventStore &store, const QString &file, const ImportOptions &options)
 {
+    if (store::isDatabaseFile(file, store.path()))
+        return bad(QStringLiteral("%1 is Airlock's database, not a session export. Nothing was imported.").arg(file));
     QFile f(file);
     if (!f.open(QIODevice::ReadOnly))
         return fail(ErrorCode::NotFound, QStringLiteral("cannot read %1: %2").arg(file, f.errorString()));

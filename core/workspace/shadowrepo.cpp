@@ -74,6 +74,7 @@ Result<ShadowRepo> ShadowRepo::open(const QString &gitDir, const QString &worksp
     r.m_workspace = workspace.isEmpty() ? QString() : QDir::cleanPath(QFileInfo(workspace).absoluteFilePath());
     r.m_session = session;
     r.m_options = options;
+    r.m_private = PrivateEntries(options.privatePaths, r.m_workspace);
     if (mode == Mode::Read && !QFileInfo::exists(r.m_gitDir))
         return fail(ErrorCode::NotFound,
                     QStringLiteral("session %1 has no checkpoints yet (no history at %2)").arg(session, r.m_gitDir));

@@ -40,6 +40,8 @@ public:
     const QString &workspace() const { return m_workspace; }
     const QString &session() const { return m_session; }
     const WorkspaceOptions &options() const { return m_options; }
+    // Airlock's own files inside the workspace: never read, written or removed.
+    const PrivateEntries &privateEntries() const { return m_private; }
 
     // The newest snapshot, if any.
     Result<std::optional<git_oid>> head();
@@ -95,6 +97,7 @@ private:
     QString m_workspace;
     QString m_session;
     WorkspaceOptions m_options;
+    PrivateEntries m_private;
     git::Repository m_repo;
     git::Index m_index;
     bool m_indexLoaded = false;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "privatepaths.h"
+
 #include <QString>
 #include <QStringList>
 
@@ -18,6 +20,9 @@ struct WorkspaceOptions {
     qint64 maxFileBytes = kDefaultMaxFileBytes;
     // Threads that stat and hash the workspace during a snapshot.
     int scanThreads = 2;
+    // Airlock's own files and folders, never read or written even inside the workspace; the
+    // Checkpointer adds those of its database.
+    PrivatePaths privatePaths;
 };
 
 // Where a session's shadow repository lives: <folder of the database>/shadow/<session>.git.

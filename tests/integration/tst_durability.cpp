@@ -4,6 +4,7 @@
 #include "store/schema.h"
 #include "store/storereader.h"
 
+#include <QMap>
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QSet>
@@ -11,6 +12,9 @@
 #include <QTest>
 
 #include <csignal>
+#include <limits>
+#include <memory>
+#include <vector>
 
 using namespace airlock::store;
 
@@ -73,6 +77,70 @@ private Q_SLOTS:
             nextN = report->events + 1;
         }
         qInfo("%d kills, %lld events committed and found", kills, maxCommitted);
+    }
+
+    // One long writer and eight processes that keep opening and closing the store and a reader, as
+    // `airlockctl run` beside the GUI and a shell loop of commands do. Every process must finish
+    // without an error, the file must pass the integrity check and hold everything reported
+    // committed. (Closing a stray descriptor of the file once dropped a process's locks, and the
+    // others then removed the WAL under it: "database disk image is malformed".)
+    void sharedByManyProcesses()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("shared.db"));
+        constexpr int churners = 8;
+        const QString ms = QString::number(12000);
+        std::vector<std::unique_ptr<QProcess>> children;
+        auto start = [&](const QStringList &args) {
+            auto child = std::make_unique<QProcess>();
+            child->start(QStringLiteral(STORE_APPENDER_PATH), args);
+            QVERIFY2(child->waitForStarted(), qPrintable(child->errorString()));
+            children.push_back(std::move(child));
+        };
+        start({QStringLiteral("--writer"), path, ms});
+        for (int i = 0; i < churners; ++i)
+            start({QStringLiteral("--churn"), path, ms, QString::number(i)});
+
+        QMap<QString, qint64> committed; // session -> events reported committed
+        QStringList errors;
+        for (size_t i = 0; i < children.size(); ++i) {
+            QProcess &child = *children[i];
+            QVERIFY2(child.waitForFinished(120000), "a child did not finish in two minutes");
+            const QString session = i == 0 ? QStringLiteral("writer") : QStringLiteral("churn-%1").arg(i - 1);
+            const QByteArray err = child.readAllStandardError().trimmed();
+            if (child.exitStatus() != QProcess::NormalExit || child.exitCode() != 0)
+                errors << QStringLiteral("%1 exited with %2: %3").arg(session).arg(child.exitCode()).arg(QString::fromLocal8Bit(err));
+            const QByteArray outText = child.readAllStandardOutput();
+            for (const QByteArray &line : outText.split('\n'))
+                if (line.startsWith("committed "))
+                    committed[session] = line.mid(10).toLongLong();
+        }
+
+        auto reader = StoreReader::open(path);
+        QVERIFY2(reader, qPrintable(reader ? QString() : reader.error().message));
+        auto report = reader->check();
+        QVERIFY2(report, qPrintable(report ? QString() : report.error().message));
+        qint64 reported = 0;
+        for (auto it = committed.cbegin(); it != committed.cend(); ++it) {
+            reported += it.value();
+            EventQuery q;
+            q.session = it.key();
+            q.limit = std::numeric_limits<int>::max();
+            auto events = reader->events(q);
+            if (!events) {
+                errors << events.error().message;
+                continue;
+            }
+            if (events->size() != it.value())
+                errors << QStringLiteral("%1: %2 events stored, %3 reported committed")
+                              .arg(it.key()).arg(events->size()).arg(it.value());
+        }
+        qInfo("%lld events committed by %d processes, %lld in the file; integrity: %s", reported, churners + 1,
+              report->events, qPrintable(report->integrityMessages.join(QStringLiteral("; ")).left(300)));
+        QVERIFY2(report->integrityOk, qPrintable(report->integrityMessages.join(u'\n').left(2000)));
+        QVERIFY2(report->seqContiguous, "sequence numbers have gaps");
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.join(u'\n')));
+        QCOMPARE(committed.size(), churners + 1);
     }
 };
 

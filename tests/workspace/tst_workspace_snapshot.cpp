@@ -5,6 +5,7 @@
 #include "workspacetestutil.h"
 
 #include <QJsonArray>
+#include <QScopeGuard>
 
 using namespace airlock;
 using namespace airlock::workspace;
@@ -353,6 +354,52 @@ private Q_SLOTS:
         QCOMPARE(r->checkpoint.parent, first.commit);
         QCOMPARE(r->checkpoint.filesTotal, 0);
         QCOMPARE(r->checkpoint.label, QStringLiteral("before the risky bit"));
+    }
+
+    // A database kept in the workspace, and a runtime folder there, are Airlock's own: a snapshot
+    // never reads them (closing a descriptor of the database would drop this process's SQLite
+    // locks, and other processes would then remove its WAL) and a rewind never writes them.
+    void airlocksOwnFilesAreLeftOut()
+    {
+        test::Bench b(QStringLiteral("s1"), QStringLiteral("data")); // the workspace holds the database
+        QVERIFY(b.store);
+        QVERIFY(QFileInfo::exists(b.ws(QStringLiteral("airlock.db-wal"))));
+        const QByteArray runtimeBefore = qgetenv("AIRLOCK_RUNTIME_DIR");
+        qputenv("AIRLOCK_RUNTIME_DIR", QFile::encodeName(b.ws(QStringLiteral("run"))));
+        const auto restoreEnv = qScopeGuard([&] {
+            if (runtimeBefore.isEmpty())
+                qunsetenv("AIRLOCK_RUNTIME_DIR");
+            else
+                qputenv("AIRLOCK_RUNTIME_DIR", runtimeBefore);
+        });
+        QVERIFY(put(b.ws(QStringLiteral("run/sandboxes/x/state.json")), "{}"));
+        QVERIFY(put(b.ws(QStringLiteral("README.md")), "one\n"));
+        Checkpointer c(*b.store);
+        const Checkpoint first = snap(b, c);
+        QVERIFY(!first.commit.isEmpty());
+        QCOMPARE(treePaths(b, QStringLiteral("s1"), first.commit), QStringList{QStringLiteral("README.md")});
+
+        for (int i = 0; i < 50; ++i)
+            QVERIFY(b.store->append(QStringLiteral("s1"), QStringLiteral("test.tick"), {{QStringLiteral("n"), i}}));
+        AIRLOCK_VERIFY_RESULT(b.store->flush());
+        QVERIFY(put(b.ws(QStringLiteral("README.md")), "two\n"));
+        const Checkpoint second = snap(b, c);
+        QCOMPARE(treePaths(b, QStringLiteral("s1"), second.commit), QStringList{QStringLiteral("README.md")});
+        QCOMPARE(second.filesTotal, 1);
+
+        auto rewound = c.rewind(RewindRequest{QStringLiteral("s1"), first.commit});
+        AIRLOCK_VERIFY_RESULT(rewound);
+        QCOMPARE(test::slurp(b.ws(QStringLiteral("README.md"))), QByteArray("one\n"));
+        QVERIFY(QFileInfo::exists(b.ws(QStringLiteral("run/sandboxes/x/state.json"))));
+        // The store went on working through all of it, and its file is whole.
+        QVERIFY(b.store->append(QStringLiteral("s1"), QStringLiteral("test.tick"), {}));
+        AIRLOCK_VERIFY_RESULT(b.store->flush());
+        auto reader = store::StoreReader::open(b.db);
+        AIRLOCK_VERIFY_RESULT(reader);
+        auto report = reader->check();
+        AIRLOCK_VERIFY_RESULT(report);
+        QVERIFY2(report->ok(), qPrintable(report->integrityMessages.join(u'\n')));
+        QVERIFY(report->events >= 54);
     }
 
     void errorsAreClear_data()
