@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "session/sessionowner.h"
 #include "store/schema.h"
 #include "store/storereader.h"
 
@@ -13,7 +14,9 @@ int check(const Context &ctx)
 {
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral("Check the database: SQLite integrity, schema version and "
-                                               "an unbroken event sequence. Exits 1 when anything is wrong."));
+                                               "an unbroken event sequence. Exits 1 when anything is wrong. "
+                                               "Also lists sessions still marked live whose process is gone "
+                                               "(the next command that opens the store marks them failed)."));
     p.addOption({QStringLiteral("json"), QStringLiteral("Print the report as JSON.")});
     int exit = Ok;
     if (!parse(p, ctx, &exit))
@@ -27,6 +30,14 @@ int check(const Context &ctx)
     if (!report)
         return error(report.error());
     const auto &r = *report;
+    // Read only: the check says what it found and changes nothing.
+    auto orphans = session::findOrphans(*reader);
+    if (!orphans)
+        return error(orphans.error());
+    QJsonArray orphanList;
+    for (const session::Orphan &o : *orphans)
+        orphanList.append(QJsonObject{{QStringLiteral("session"), o.session}, {QStringLiteral("state"), o.state},
+                                      {QStringLiteral("reason"), o.reason}});
     if (p.isSet(QStringLiteral("json"))) {
         outJson(QJsonObject{
             {QStringLiteral("path"), r.path},
@@ -40,6 +51,7 @@ int check(const Context &ctx)
             {QStringLiteral("seqContiguous"), r.seqContiguous},
             {QStringLiteral("sessions"), r.sessions},
             {QStringLiteral("fileBytes"), r.fileBytes},
+            {QStringLiteral("orphanedSessions"), orphanList},
         });
     } else {
         out(QStringLiteral("database   %1 (%2 bytes)").arg(r.path).arg(r.fileBytes));
@@ -51,6 +63,9 @@ int check(const Context &ctx)
                 .arg(r.lastSeq)
                 .arg(r.seqContiguous ? QStringLiteral("contiguous") : QStringLiteral("GAPS FOUND")));
         out(QStringLiteral("sessions   %1").arg(r.sessions));
+        out(QStringLiteral("orphaned   %1").arg(orphans->size()));
+        for (const session::Orphan &o : *orphans)
+            out(QStringLiteral("  %1 %2, but %3").arg(o.session, o.state, o.reason));
     }
     if (!r.ok())
         return error(QStringLiteral("%1 failed its check: %2")
