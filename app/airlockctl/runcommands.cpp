@@ -344,7 +344,8 @@ int runAgent(const QString &, const Context &ctx)
     });
     QObject::connect(&runner, &session::SessionRunner::turnEnded, [&](const QString &reason) {
         status = exitFor(reason);
-        if (!runner.isInterrupted()) // an interrupted runner stops itself, with the signal as reason
+        // A runner that is stopping (a guardrail) or interrupted ends the session with its own reason.
+        if (!runner.isInterrupted() && !runner.isStopping())
             runner.stop(QStringLiteral("the turn ended"));
     });
     QObject::connect(&runner, &session::SessionRunner::failed, [&](const Error &e) {

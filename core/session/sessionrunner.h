@@ -75,6 +75,8 @@ public:
     // reason. A second call, or one with no turn running, stops at once.
     void interrupt(const QString &reason, int graceMs = 2000);
     bool isInterrupted() const { return !m_interruptReason.isEmpty(); }
+    // stop() or fail() is under way (a turn it cancels still reports turnEnded first).
+    bool isStopping() const { return m_stopping; }
     // Answers an open approval of this session (the store path is used too; both are fine).
     void answer(const QString &request, const QString &optionId, const QString &by = QStringLiteral("user"));
 
