@@ -143,9 +143,12 @@ void ThreadView::showSession(const store::SessionRow *s)
     updateEarlier();
     m_title->setTextFormat(Qt::PlainText); // the agent can set the title: never rich text
     m_title->setText(text::inertLine(s->title.isEmpty() ? s->id : s->title));
-    m_subtitle->setText(tr("%1 · state %2 · policy %3 · %4 events")
-                            .arg(s->id, s->state, s->policy.isEmpty() ? tr("none") : s->policy)
-                            .arg(s->eventCount));
+    QString subtitle = tr("%1 · state %2 · policy %3 · %4 events")
+                           .arg(s->id, s->state, s->policy.isEmpty() ? tr("none") : s->policy)
+                           .arg(s->eventCount);
+    if (const QString silence = m_model->silence(); !silence.isEmpty() && s->state == QLatin1String("running"))
+        subtitle += QStringLiteral(" · ") + silence.toLower();
+    m_subtitle->setText(subtitle);
     m_stack->setCurrentIndex(1);
 }
 

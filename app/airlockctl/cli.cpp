@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "session/sessionowner.h"
 #include "store/schema.h"
 #include "text/inerttext.h"
 
@@ -113,6 +114,9 @@ Result<store::StoreReader> openReader(const QString &dbPath)
 {
     if (auto db = store::openDatabase(dbPath); !db)
         return std::unexpected(db.error());
+    // Whoever looks next marks sessions whose process died as failed, so nothing lists them as
+    // running; a store that cannot take the mark still reads.
+    (void)session::reconcileOrphans(dbPath);
     return store::StoreReader::open(dbPath);
 }
 

@@ -41,6 +41,7 @@ bool readTailOptions(const QCommandLineParser &parser, TailOptions *options, int
 std::unique_ptr<QObject> onInterrupt(std::function<void(int)> handler);
 
 // Opens the store (creating or upgrading it) and a reader on it: a fresh machine lists nothing.
+// Sessions whose owning process is gone are marked failed first (session::reconcileOrphans).
 Result<store::StoreReader> openReader(const QString &dbPath);
 
 int error(const QString &message, int status = Failed);

@@ -1,5 +1,6 @@
 #include "cli.h"
 #include "store/maintenance.h"
+#include "session/sessionowner.h"
 #include "store/schema.h"
 #include "store/storereader.h"
 
@@ -14,7 +15,9 @@ int check(const Context &ctx)
 {
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral("Check the database: SQLite integrity, schema version and "
-                                               "an unbroken event sequence. Exits 1 when anything is wrong."));
+                                               "an unbroken event sequence. Exits 1 when anything is wrong. "
+                                               "Also lists sessions still marked live whose process is gone "
+                                               "(the next command that opens the store marks them failed)."));
     p.addOption({QStringLiteral("json"), QStringLiteral("Print the report as JSON.")});
     int exit = Ok;
     if (!parse(p, ctx, &exit))
@@ -31,6 +34,14 @@ int check(const Context &ctx)
     store::DeletionSummary deleted;
     if (auto db = store::openForReading(ctx.dbPath))
         deleted = store::deletionSummary(*db).value_or(store::DeletionSummary());
+    // Read only: the check says what it found and changes nothing.
+    auto orphans = session::findOrphans(*reader);
+    if (!orphans)
+        return error(orphans.error());
+    QJsonArray orphanList;
+    for (const session::Orphan &o : *orphans)
+        orphanList.append(QJsonObject{{QStringLiteral("session"), o.session}, {QStringLiteral("state"), o.state},
+                                      {QStringLiteral("reason"), o.reason}});
     if (p.isSet(QStringLiteral("json"))) {
         outJson(QJsonObject{
             {QStringLiteral("path"), r.path},
@@ -46,6 +57,7 @@ int check(const Context &ctx)
             {QStringLiteral("fileBytes"), r.fileBytes},
             {QStringLiteral("deletedSessions"), deleted.sessions},
             {QStringLiteral("purgedEvents"), deleted.events},
+            {QStringLiteral("orphanedSessions"), orphanList},
         });
     } else {
         out(QStringLiteral("database   %1 (%2 bytes)").arg(r.path).arg(r.fileBytes));
@@ -61,6 +73,9 @@ int check(const Context &ctx)
         out(QStringLiteral("sessions   %1").arg(r.sessions));
         if (deleted.sessions > 0)
             out(QStringLiteral("deleted    %1 session(s), %2 event(s)").arg(deleted.sessions).arg(deleted.events));
+        out(QStringLiteral("orphaned   %1").arg(orphans->size()));
+        for (const session::Orphan &o : *orphans)
+            out(QStringLiteral("  %1 %2, but %3").arg(o.session, o.state, o.reason));
     }
     if (!r.ok())
         return error(QStringLiteral("%1 failed its check: %2")

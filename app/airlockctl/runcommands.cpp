@@ -22,6 +22,7 @@
 #include <QSocketNotifier>
 #include <QStandardPaths>
 
+#include <csignal>
 #include <cstdio>
 #include <unistd.h>
 
@@ -31,6 +32,9 @@ namespace {
 
 // Exit statuses of `run`: how the turn ended.
 enum RunExit { EndTurn = 0, Failed_ = 1, Refused = 3, MaxTokens = 4, Guardrail = 5, Cancelled = 130 };
+
+// How long an interrupted agent has to end its turn before the session is stopped under it.
+constexpr int kInterruptGraceMs = 2000;
 
 int exitFor(const QString &stopReason)
 {
@@ -134,6 +138,12 @@ public:
                                                    p.value(QStringLiteral("explanation")).toString()));
         else if (e.kind == QLatin1String("session.state"))
             out(QStringLiteral("— session %1 %2").arg(p.value(QStringLiteral("state")).toString(), p.value(QStringLiteral("reason")).toString()));
+        else if (e.kind == QLatin1String("agent.silent"))
+            out(QStringLiteral("  … agent silent for %1 s%2").arg(p.value(QStringLiteral("seconds")).toInteger())
+                    .arg(p.contains(QStringLiteral("limit")) ? QStringLiteral(" (limit %1 s)").arg(p.value(QStringLiteral("limit")).toInteger())
+                                                             : QString()));
+        else if (e.kind == QLatin1String("session.interrupted"))
+            out(QStringLiteral("— %1").arg(p.value(QStringLiteral("reason")).toString()));
         else if (e.kind == QLatin1String("guardrail.tripped") || e.kind == QLatin1String("tool.outside")
                  || e.kind == QLatin1String("agent.error"))
             out(QStringLiteral("! %1 %2").arg(e.kind, QString::fromUtf8(QJsonDocument(p).toJson(QJsonDocument::Compact))));
@@ -158,7 +168,8 @@ int runAgent(const QString &, const Context &ctx)
         "Run one turn of an agent in a sandbox and print its transcript. Requests the policy marks 'ask' "
         "are put to you on the terminal, or answered by --approve/--deny rules. Exit status: 0 the turn "
         "ended normally, 1 it failed, 3 the agent refused, 4 it ran out of tokens, 5 a guardrail stopped it, "
-        "130 it was cancelled."));
+        "130 it was cancelled (Ctrl-C), 143 SIGTERM ended it. The first Ctrl-C cancels the turn and gives the "
+        "agent a moment to stop; a second one ends the session at once."));
     p.addPositionalArgument(QStringLiteral("prompt"), QStringLiteral("What to ask the agent."));
     p.addOption({QStringLiteral("agent"), QStringLiteral("Agent profile (see 'airlockctl agents list')."), QStringLiteral("NAME"), QStringLiteral("demo")});
     p.addOption({QStringLiteral("policy"), QStringLiteral("Policy name (default: the agent's, else standard)."), QStringLiteral("NAME")});
@@ -325,6 +336,31 @@ int runAgent(const QString &, const Context &ctx)
     });
 
     int status = Failed_;
+    // Ctrl-C or SIGTERM: the turn is cancelled, the agent gets a moment, the sandbox goes, and the
+    // session says why; the exit status is 128 + the signal. A second one does not wait.
+    int interruptedBy = 0;
+    bool leaving = false;
+    auto leave = [&] {
+        leaving = true;
+        QCoreApplication::exit(interruptedBy ? 128 + interruptedBy : status);
+    };
+    const auto interrupts = onInterrupt([&](int sig) {
+        const bool again = interruptedBy != 0;
+        if (!again)
+            interruptedBy = sig;
+        transcript.endLine();
+        const QString reason = QStringLiteral("interrupted by %1").arg(sig == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM"));
+        if (runner.state() == session::SessionRunner::State::Ended || runner.state() == session::SessionRunner::State::Failed) {
+            if (again)
+                leave(); // still taking the last checkpoint: do not wait for it
+            return;
+        }
+        if (!again)
+            std::fprintf(stderr, "airlockctl: %s; cancelling the turn (again to stop at once)\n", qPrintable(reason));
+        runner.interrupt(reason, kInterruptGraceMs);
+        if (again && !leaving && runner.state() == session::SessionRunner::State::Ended)
+            leave();
+    });
     QObject::connect(&runner, &session::SessionRunner::ready, [&] {
         if (auto r = runner.prompt(prompt); !r) {
             error(r.error());
@@ -333,13 +369,15 @@ int runAgent(const QString &, const Context &ctx)
     });
     QObject::connect(&runner, &session::SessionRunner::turnEnded, [&](const QString &reason) {
         status = exitFor(reason);
-        runner.stop(QStringLiteral("the turn ended"));
+        // A runner that is stopping (a guardrail) or interrupted ends the session with its own reason.
+        if (!runner.isInterrupted() && !runner.isStopping())
+            runner.stop(QStringLiteral("the turn ended"));
     });
     QObject::connect(&runner, &session::SessionRunner::failed, [&](const Error &e) {
         transcript.endLine();
         error(e);
         status = Failed_;
-        QCoreApplication::exit(status);
+        leave();
     });
     QObject::connect(&runner, &session::SessionRunner::ended, [&](const QString &reason) {
         if (reason.startsWith(QLatin1String("guardrail")))
@@ -357,9 +395,9 @@ int runAgent(const QString &, const Context &ctx)
         transcript.endLine();
         // The last turn's checkpoint is still being taken: leave when it is stored.
         if (runner.pendingCheckpoints() == 0)
-            QCoreApplication::exit(status);
+            leave();
         else
-            QObject::connect(&runner, &session::SessionRunner::checkpointsIdle, [&] { QCoreApplication::exit(status); });
+            QObject::connect(&runner, &session::SessionRunner::checkpointsIdle, [&] { leave(); });
     });
     // A full disk: the store keeps the events in memory and retries; say so, and when it has caught up.
     QObject::connect(store->get(), &store::EventStore::writeFailed, &runner, [&](const Error &e) {

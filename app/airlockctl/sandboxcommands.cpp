@@ -15,6 +15,7 @@
 #include <QTimer>
 
 #include <fcntl.h>
+#include <functional>
 #include <cstdio>
 #include <unistd.h>
 
@@ -167,8 +168,29 @@ void writeAll(FILE *to, const QByteArray &chunk)
     std::fflush(to);
 }
 
+// Ctrl-C and SIGTERM, for the whole of an exec: the first stops the command's process group and makes
+// the exit status 128 + the signal, a second stops waiting for it. The sandbox is removed either way.
+struct Interruption
+{
+    int signal = 0;
+    int count = 0;
+    std::function<void()> action; // what the step under way does about it
+    std::unique_ptr<QObject> handler;
+
+    void install()
+    {
+        handler = onInterrupt([this](int sig) {
+            if (!signal)
+                signal = sig;
+            ++count;
+            if (action)
+                action();
+        });
+    }
+};
+
 // Runs one command, streaming its output; returns the exit status airlockctl should end with.
-int runCommand(Sandbox *s, const ExecOptions &o)
+int runCommand(Sandbox *s, const ExecOptions &o, Interruption &interruption)
 {
     ExecRequest r;
     r.argv = o.argv;
@@ -222,12 +244,17 @@ int runCommand(Sandbox *s, const ExecOptions &o)
         });
     }
     // Ctrl-C and SIGTERM stop the command's process group; the caller then removes what it made.
-    const auto interrupts = onInterrupt([&](int sig) {
-        status = 128 + sig;
-        process->kill(0, 500);
-    });
-    loop.exec();
-    return status;
+    QPointer<SandboxProcess> guard(process);
+    interruption.action = [&] {
+        if (interruption.count == 1 && guard)
+            guard->kill(0, 500);
+        else
+            loop.quit();
+    };
+    if (!interruption.signal)
+        loop.exec();
+    interruption.action = {};
+    return interruption.signal ? 128 + interruption.signal : status;
 }
 
 int create(const Context &ctx)
@@ -327,6 +354,8 @@ int execIn(const Context &ctx)
     auto options = execOptions(p, rest);
     if (!options)
         return error(options.error());
+    Interruption interruption;
+    interruption.install();
     LocalBackend backend;
     auto s = backend.attach(name);
     if (!s)
@@ -334,7 +363,7 @@ int execIn(const Context &ctx)
     if (!waitWhileStarting(*s))
         return error(QStringLiteral("sandbox %1 is %2: %3").arg(name, sandbox::stateName((*s)->state()), (*s)->info().message),
                      kSandboxFailed);
-    return runCommand(*s, *options);
+    return runCommand(*s, *options, interruption);
 }
 
 int stopOrRemove(const Context &ctx, bool remove)
@@ -416,6 +445,9 @@ int runExec(const QString &, const Context &ctx)
         return error(entry.error());
     auto store = openStore(ctx);
     int status = kSandboxFailed;
+    // From before the sandbox exists until it is gone, so no signal leaves it behind.
+    Interruption interruption;
+    interruption.install();
     {
         LocalBackend backend;
         backend.setEventStore(store.get());
@@ -429,12 +461,12 @@ int runExec(const QString &, const Context &ctx)
             return error(s.error().message, kSandboxFailed);
         if (!waitWhileStarting(*s))
             return error(QStringLiteral("the sandbox did not start: ") + (*s)->info().message, kSandboxFailed);
-        status = runCommand(*s, *options);
+        status = runCommand(*s, *options, interruption);
         waitDestroyed(*s);
     }
     if (store)
         (void)store->flush();
-    return status;
+    return interruption.signal ? 128 + interruption.signal : status;
 }
 
 } // namespace

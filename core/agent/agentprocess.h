@@ -8,6 +8,7 @@
 #include <QStringList>
 
 class QProcess;
+class QSocketNotifier;
 class QTimer;
 
 namespace airlock::agent {
@@ -26,6 +27,10 @@ struct AgentLaunch {
 // JsonRpcConnection as it arrives (so nothing is buffered beyond the connection's cap), its stderr is
 // kept as a short tail for error messages and passed on line by line. The process gets its own
 // process group, which stop() signals as a whole, and dies with Airlock.
+//
+// Its stdout is a pipe of our own rather than QProcess's, because QProcess says nothing when a
+// channel ends before the process does: an agent that closes its output but keeps running would
+// otherwise be waited on until some timeout. Its end closes the connection at once.
 class AgentProcess : public QObject
 {
     Q_OBJECT
@@ -52,6 +57,8 @@ Q_SIGNALS:
 
 private:
     void onStdout();
+    void outputEnded();
+    void closeStdout();
     void onStderr();
     void onFinished(int exitCode, int exitStatus);
     void onError(int error);
@@ -61,6 +68,9 @@ private:
     QProcess *m_process = nullptr;
     QTimer *m_termTimer = nullptr;
     QTimer *m_killTimer = nullptr;
+    QTimer *m_eofTimer = nullptr; // the output ended: give the process a moment to exit on its own
+    QSocketNotifier *m_stdoutNotifier = nullptr;
+    int m_stdoutFd = -1;
     QPointer<JsonRpcConnection> m_connection;
     QString m_program;
     QByteArray m_stderrTail;

@@ -113,6 +113,9 @@ public:
     void handleRequest(const QString &method, RequestHandler handler);
     void handleNotification(const QString &method, NotificationHandler handler);
     int pendingIncoming() const;
+    // How long the peer has said nothing while we owe it no answer: 0 while one of its requests
+    // waits for ours, else the time since its last message (or since the last answer we gave it).
+    qint64 silentForMs() const { return m_incoming.isEmpty() ? m_lastActivity.elapsed() : 0; }
 
     // Bytes held for a line that has not ended yet; never more than maxMessageBytes.
     qsizetype bufferedBytes() const { return m_buffer.size(); }

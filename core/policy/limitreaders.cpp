@@ -80,6 +80,7 @@ void readGuardrails(ObjectReader &parent, Guardrails &out)
     r.optionalInteger(u"maxWallClockSeconds", out.maxWallClockSeconds, {1, kThirtyDays});
     r.optionalInteger(u"maxTokens", out.maxTokens, {1, qint64(1000000000000)});
     r.optionalNumber(u"maxCostUsd", out.maxCostUsd, {0.0, 1000000.0});
+    r.optionalInteger(u"maxIdleSeconds", out.maxIdleSeconds, {1, kThirtyDays});
     r.finish();
 }
 

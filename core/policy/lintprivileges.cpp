@@ -12,6 +12,8 @@ namespace airlock::policy::detail {
 namespace {
 
 constexpr qint64 kGiB = qint64(1) << 30;
+// Below this an agent that thinks before answering is taken for a dead one.
+constexpr qint64 kShortestIdleSeconds = 30;
 
 bool looksLikeSecretName(const QString &name)
 {
@@ -196,6 +198,22 @@ void lintPrivileges(const Policy &policy, QList<Finding> &out)
 
 void lintGuardrails(const Policy &policy, QList<Finding> &out)
 {
+    const Guardrails &g = policy.guardrails;
+    if (g.maxIdleSeconds && *g.maxIdleSeconds < kShortestIdleSeconds) {
+        out.append({QStringLiteral("guardrails.idle-short"), Severity::Warning, QStringLiteral("guardrails.maxIdleSeconds"),
+                    QStringLiteral("Agents are stopped after %1 s of silence").arg(*g.maxIdleSeconds),
+                    QStringLiteral("A model that thinks before it answers, or a long download, is often quiet for longer; "
+                                   "such sessions would be stopped while still working."),
+                    makeFix(QStringLiteral("Allow 5 minutes of silence"), [](Policy &p) { p.guardrails.maxIdleSeconds = 300; })});
+    }
+    if (g.maxIdleSeconds && g.maxWallClockSeconds && *g.maxIdleSeconds >= *g.maxWallClockSeconds) {
+        out.append({QStringLiteral("guardrails.idle-unreachable"), Severity::Info, QStringLiteral("guardrails.maxIdleSeconds"),
+                    QStringLiteral("The silence limit is never reached"),
+                    QStringLiteral("The wall clock (%1 s) ends the session before the agent could be silent for %2 s.")
+                        .arg(*g.maxWallClockSeconds)
+                        .arg(*g.maxIdleSeconds),
+                    makeFix(QStringLiteral("Remove the silence limit"), [](Policy &p) { p.guardrails.maxIdleSeconds.reset(); })});
+    }
     if (policy.guardrails != Guardrails{})
         return;
     out.append({QStringLiteral("guardrails.none"), Severity::Info, QStringLiteral("guardrails"),

@@ -121,6 +121,8 @@ struct Guardrails {
     std::optional<qint64> maxWallClockSeconds;
     std::optional<qint64> maxTokens;
     std::optional<double> maxCostUsd;
+    // The longest an agent may say nothing during a turn (while it waits for no answer from us).
+    std::optional<qint64> maxIdleSeconds;
     bool operator==(const Guardrails &) const = default;
 };
 

@@ -248,6 +248,7 @@ Node guardrailsNode(const Guardrails &guardrails)
     addIfSet(node, QStringLiteral("maxWallClockSeconds"), guardrails.maxWallClockSeconds);
     addIfSet(node, QStringLiteral("maxTokens"), guardrails.maxTokens);
     addIfSet(node, QStringLiteral("maxCostUsd"), guardrails.maxCostUsd);
+    addIfSet(node, QStringLiteral("maxIdleSeconds"), guardrails.maxIdleSeconds);
     return node;
 }
 

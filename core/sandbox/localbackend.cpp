@@ -295,6 +295,12 @@ Result<Sandbox *> LocalBackend::discoverOne(const QString &dir)
                         || st->state == SandboxState::Stopping;
     if (!persistent && ownerAlive && active && !alive)
         return fail(ErrorCode::NotFound, QStringLiteral("sandbox %1 is ending").arg(st->id));
+    // A short-lived sandbox belongs to the process that started it for as long as that lives: another
+    // process that adopted it would connect to its shim, write its state file and end it on exit.
+    if (!persistent && ownerAlive)
+        return fail(ErrorCode::Busy, QStringLiteral("sandbox %1 is in use by another Airlock process (pid %2)")
+                                         .arg(st->id)
+                                         .arg(st->ownerPid));
 
     auto *sandbox = new LocalSandbox(this, *st, dir, persistent || !ownerAlive);
     adopt(sandbox);

@@ -1,5 +1,6 @@
 #include "sessionowner.h"
 
+#include "sandbox/spawned.h"
 #include "store/eventstore.h"
 #include "store/storereader.h"
 
@@ -23,6 +24,7 @@ QString bootId()
 QJsonObject currentOwner()
 {
     return {{QStringLiteral("pid"), qint64(::getpid())},
+            {QStringLiteral("start"), QString::number(sandbox::processStartTime(::getpid()))},
             {QStringLiteral("boot"), bootId()},
             {QStringLiteral("program"), QCoreApplication::instance() ? QCoreApplication::applicationName() : QString()}};
 }
@@ -40,15 +42,20 @@ bool ownerAlive(const QJsonObject &owner)
         return true; // unknown: never declared dead
     if (owner.value(QStringLiteral("boot")).toString() != bootId())
         return false; // the machine restarted since
-    return ::kill(pid_t(pid), 0) == 0 || errno == EPERM;
+    if (!(::kill(pid_t(pid), 0) == 0 || errno == EPERM))
+        return false;
+    // The pid lives, but it may have been given to another process since: its start time tells.
+    // Owners recorded before the start time was kept are judged by the pid alone.
+    const QString start = owner.value(QStringLiteral("start")).toString();
+    return start.isEmpty() || start == QString::number(sandbox::processStartTime(pid_t(pid)));
 }
 
-Result<QStringList> reconcileOrphans(store::StoreReader &reader, store::EventStore &store)
+Result<QList<Orphan>> findOrphans(store::StoreReader &reader)
 {
     auto sessions = reader.sessions();
     if (!sessions)
         return std::unexpected(sessions.error());
-    QStringList marked;
+    QList<Orphan> orphans;
     for (const store::SessionRow &s : *sessions) {
         if (!isLiveState(s.state))
             continue;
@@ -69,16 +76,49 @@ Result<QStringList> reconcileOrphans(store::StoreReader &reader, store::EventSto
         const QString reason = QStringLiteral("the process running it (%1, pid %2) is gone")
                                    .arg(owner.value(QStringLiteral("program")).toString(),
                                         QString::number(owner.value(QStringLiteral("pid")).toInteger()));
-        if (auto r = store.append(s.id, QLatin1String(store::kinds::SessionState),
-                                  {{QStringLiteral("state"), QStringLiteral("failed")}, {QStringLiteral("reason"), reason}});
+        orphans.append({s.id, s.state, reason});
+    }
+    return orphans;
+}
+
+namespace {
+Result<QStringList> markFailed(const QList<Orphan> &orphans, store::EventStore &store)
+{
+    QStringList marked;
+    for (const Orphan &o : orphans) {
+        if (auto r = store.append(o.session, QLatin1String(store::kinds::SessionState),
+                                  {{QStringLiteral("state"), QStringLiteral("failed")}, {QStringLiteral("reason"), o.reason}});
             !r)
             return std::unexpected(r.error());
-        marked << s.id;
+        marked << o.session;
     }
     if (!marked.isEmpty())
         if (auto r = store.flush(); !r)
             return std::unexpected(r.error());
     return marked;
+}
+} // namespace
+
+Result<QStringList> reconcileOrphans(store::StoreReader &reader, store::EventStore &store)
+{
+    auto orphans = findOrphans(reader);
+    if (!orphans)
+        return std::unexpected(orphans.error());
+    return markFailed(*orphans, store);
+}
+
+Result<QStringList> reconcileOrphans(const QString &dbPath)
+{
+    auto reader = store::StoreReader::open(dbPath);
+    if (!reader)
+        return std::unexpected(reader.error());
+    auto orphans = findOrphans(*reader);
+    if (!orphans || orphans->isEmpty())
+        return orphans ? Result<QStringList>(QStringList{}) : std::unexpected(orphans.error());
+    auto store = store::EventStore::open(dbPath);
+    if (!store)
+        return std::unexpected(store.error());
+    return markFailed(*orphans, **store);
 }
 
 } // namespace airlock::session

@@ -29,6 +29,14 @@ QString newSessionId()
 
 // An agent's output stream is the protocol itself: it must not be capped like a command's output.
 constexpr quint64 kAgentOutputCap = quint64(1) << 40;
+
+// agent.silent is recorded after this many seconds of silence in a turn, then every 5 s up to a
+// minute and every 30 s after: a sign of life for the thread without an event every second.
+constexpr qint64 kFirstSilenceReport = 5;
+qint64 nextSilenceReport(qint64 seconds)
+{
+    return seconds < 60 ? (seconds / 5 + 1) * 5 : (seconds / 30 + 1) * 30;
+}
 } // namespace
 
 SessionRunner::SessionRunner(SessionConfig config, store::EventStore *store, sandbox::Backend *backend, QObject *parent)
@@ -38,6 +46,11 @@ SessionRunner::SessionRunner(SessionConfig config, store::EventStore *store, san
     if (m_config.id.isEmpty())
         m_config.id = newSessionId();
     m_client->setHandler(m_router);
+    // A quarter second, precise: the silence shown and the limit are whole seconds, never one late.
+    m_silenceTimer = new QTimer(this);
+    m_silenceTimer->setTimerType(Qt::PreciseTimer);
+    m_silenceTimer->setInterval(250);
+    connect(m_silenceTimer, &QTimer::timeout, this, &SessionRunner::watchSilence);
     connect(m_client, &agent::AcpClient::sessionUpdate, this, &SessionRunner::onUpdate);
     connect(m_client, &agent::AcpClient::toolCallChanged, this, &SessionRunner::onToolCall);
     connect(m_client, &agent::AcpClient::updateRejected, this,
@@ -124,11 +137,11 @@ void SessionRunner::fail(const Error &error)
 {
     if (m_state == State::Failed || m_state == State::Ended)
         return;
+    m_stopping = true;
     if (m_turnRunning)
         finishTurn(QStringLiteral("error"), error.message);
     m_router->cancelAll();
     m_router->killAllTerminals();
-    m_stopping = true;
     m_client->stop();
     detachEgress();
     if (sandbox::Sandbox *box = m_sandbox.data())
@@ -148,6 +161,13 @@ void SessionRunner::start()
                                           {QStringLiteral("owner"), currentOwner()}});
     setState(State::Starting);
     m_clock.start();
+    if (m_config.policy.guardrails.maxIdleSeconds) {
+        // The policy's silence limit takes over from the client's own, so it ends the session as a
+        // guardrail (recorded, the sandbox stopped) rather than failing only the turn.
+        agent::AcpClient::Options options = m_client->options();
+        options.promptIdleTimeoutMs = 0;
+        m_client->setOptions(options);
+    }
     if (m_config.policy.guardrails.maxWallClockSeconds) {
         auto *timer = new QTimer(this); // the wall clock runs out even while the agent is silent
         timer->setInterval(1000);
@@ -353,6 +373,9 @@ Result<void> SessionRunner::prompt(const QString &text)
     }
     record("turn.started", started);
     m_turnRunning = true;
+    m_turnClock.start();
+    m_nextSilenceReport = kFirstSilenceReport;
+    m_silenceTimer->start();
     setState(State::Running);
     m_client->prompt(m_acpSession, blocks).then(this, [this](const Result<agent::acp::PromptResult> &r) {
         if (!m_turnRunning)
@@ -395,6 +418,7 @@ Result<QString> SessionRunner::conversationSoFar() const
 void SessionRunner::finishTurn(const QString &stopReason, const QString &message)
 {
     m_turnRunning = false;
+    m_silenceTimer->stop();
     QJsonObject p{{QStringLiteral("turn"), m_turn}, {QStringLiteral("stopReason"), stopReason}};
     if (!message.isEmpty())
         p.insert(QStringLiteral("message"), message);
@@ -403,6 +427,9 @@ void SessionRunner::finishTurn(const QString &stopReason, const QString &message
     if (m_state == State::Running || m_state == State::Blocked)
         setState(State::Idle);
     Q_EMIT turnEnded(stopReason);
+    // The agent ended the turn it was asked to cancel: the interrupted session ends now.
+    if (isInterrupted() && !m_stopping)
+        stop(m_interruptReason);
 }
 
 void SessionRunner::cancel()
@@ -434,6 +461,24 @@ void SessionRunner::stop(const QString &reason)
     }
     setState(State::Ended, reason);
     Q_EMIT ended(reason);
+}
+
+void SessionRunner::interrupt(const QString &reason, int graceMs)
+{
+    if (m_state == State::New || m_state == State::Ended || m_state == State::Failed)
+        return;
+    const bool again = isInterrupted();
+    if (!again)
+        m_interruptReason = reason;
+    record("session.interrupted", {{QStringLiteral("reason"), reason},
+                                   {QStringLiteral("turn"), m_turnRunning ? m_turn : 0},
+                                   {QStringLiteral("forced"), again}});
+    if (again || !m_turnRunning) {
+        stop(m_interruptReason);
+        return;
+    }
+    cancel();
+    QTimer::singleShot(std::max(0, graceMs), this, [this] { stop(m_interruptReason); });
 }
 
 QList<policy::ApprovalRule> SessionRunner::sessionRules() const
@@ -515,7 +560,36 @@ bool SessionRunner::checkGuardrails()
 void SessionRunner::trip(const QString &which, double limit, double value)
 {
     record("guardrail.tripped", {{QStringLiteral("guardrail"), which}, {QStringLiteral("limit"), limit}, {QStringLiteral("value"), value}});
-    stop(tr("guardrail %1 reached").arg(which));
+    if (which == QLatin1String("maxIdleSeconds"))
+        stop(tr("guardrail %1 reached: the agent was silent for %2 s").arg(which).arg(qint64(value)));
+    else
+        stop(tr("guardrail %1 reached").arg(which));
+}
+
+void SessionRunner::watchSilence()
+{
+    if (!m_turnRunning || m_state != State::Running) {
+        m_nextSilenceReport = kFirstSilenceReport;
+        return;
+    }
+    // Silence counts from the prompt or the agent's last message, whichever is later; a request of
+    // the agent's that waits for an answer (a permission, a command) is not silence.
+    const qint64 quietMs = std::min(m_client->connection().silentForMs(), m_turnClock.elapsed());
+    const qint64 quiet = quietMs / 1000;
+    if (quiet < kFirstSilenceReport)
+        m_nextSilenceReport = kFirstSilenceReport;
+    const std::optional<qint64> limit = m_config.policy.guardrails.maxIdleSeconds;
+    if (limit && quietMs >= *limit * 1000) {
+        trip(QStringLiteral("maxIdleSeconds"), double(*limit), double(quiet));
+        return;
+    }
+    if (quiet >= m_nextSilenceReport) {
+        QJsonObject p{{QStringLiteral("seconds"), quiet}, {QStringLiteral("turn"), m_turn}};
+        if (limit)
+            p.insert(QStringLiteral("limit"), *limit);
+        record("agent.silent", p);
+        m_nextSilenceReport = nextSilenceReport(quiet);
+    }
 }
 
 void SessionRunner::checkpoint(int cause, const QString &toolCallId)

@@ -11,6 +11,8 @@
 #include <QPointer>
 #include <QSet>
 
+class QTimer;
+
 namespace airlock::store {
 class EventFeed;
 class EventStore;
@@ -68,6 +70,13 @@ public:
     void cancel();
     // Ends the agent and the sandbox (kept when persistent); state Ended with the reason.
     void stop(const QString &reason);
+    // Ends the session on the user's behalf (Ctrl-C, SIGTERM): records why (session.interrupted),
+    // asks the agent to cancel a running turn and gives it graceMs to end it, then stops with the
+    // reason. A second call, or one with no turn running, stops at once.
+    void interrupt(const QString &reason, int graceMs = 2000);
+    bool isInterrupted() const { return !m_interruptReason.isEmpty(); }
+    // stop() or fail() is under way (a turn it cancels still reports turnEnded first).
+    bool isStopping() const { return m_stopping; }
     // Answers an open approval of this session (the store path is used too; both are fine).
     void answer(const QString &request, const QString &optionId, const QString &by = QStringLiteral("user"));
 
@@ -117,6 +126,9 @@ private:
     // Checks the policy's guardrails; when one is crossed, records it, cancels and stops.
     bool checkGuardrails();
     void trip(const QString &which, double limit, double value);
+    // Four times a second during a turn: records agent.silent while the agent says nothing, and trips
+    // maxIdleSeconds when the policy sets it.
+    void watchSilence();
     void checkpoint(int cause, const QString &toolCallId = {});
 
     SessionConfig m_config;
@@ -139,6 +151,10 @@ private:
     qint64 m_tokens = 0;
     double m_cost = 0;
     QElapsedTimer m_clock;
+    QElapsedTimer m_turnClock;
+    QTimer *m_silenceTimer = nullptr;
+    qint64 m_nextSilenceReport = 0; // seconds of silence at which agent.silent is next recorded
+    QString m_interruptReason;
     QHash<QString, quint64> m_routedAtStart; // tool call id -> routed requests when it began
     bool m_turnRunning = false;
     bool m_loadable = false;

@@ -284,6 +284,30 @@ private Q_SLOTS:
         QCOMPARE(seen.stderrLines, QStringList{QStringLiteral("no API key found")});
     }
 
+    void closedOutputEndsTheConnection()
+    {
+        // An agent that closes its stdout but lives on can never answer: the connection closes at
+        // once (well inside the 30 s initialize timeout) and the process is stopped.
+        const QString sh = QStandardPaths::findExecutable(QStringLiteral("sh"));
+        if (sh.isEmpty())
+            QSKIP("no sh to play a mute agent");
+        AcpClient client;
+        agenttest::Recorder seen(client);
+        AgentLaunch launch;
+        launch.program = sh;
+        launch.arguments = {QStringLiteral("-c"), QStringLiteral("echo 'going quiet' >&2; exec >&-; exec sleep 600")};
+        client.start(launch);
+        QSignalSpy finished(client.process(), &AgentProcess::finished);
+        auto init = await(client.initialize(), 10000);
+        QVERIFY2(init, "initialize was still waiting after 10 s");
+        QVERIFY(!*init);
+        QVERIFY2(init->error().message.contains(QLatin1String("closed its output")), agenttest::why(*init).constData());
+        QVERIFY(init->error().message.contains(QLatin1String("going quiet")));
+        QTRY_COMPARE(seen.disconnects.size(), 1);
+        QVERIFY(finished.wait(10000) || !finished.isEmpty());
+        QVERIFY(!client.process()->isRunning());
+    }
+
     void stopEndsTheWholeProcessGroup()
     {
         const QString sh = QStandardPaths::findExecutable(QStringLiteral("sh"));

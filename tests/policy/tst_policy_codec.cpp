@@ -66,7 +66,7 @@ Policy fullPolicy()
     p.resources = {qint64(3) << 30, 1.5, 256, 3600, 512 * 1024 * 1024, 1 << 20, 1 << 24};
     p.privileges = {1000, 1000, true, {QStringLiteral("NET_BIND_SERVICE")}, true, SeccompMode::Custom,
                     QStringLiteral("/etc/airlock/seccomp.json"), true};
-    p.guardrails = {40, 300, 1800, 2000000, 12.5};
+    p.guardrails = {40, 300, 1800, 2000000, 12.5, 600};
     p.approvals.defaultDecision = Verdict::Deny;
     p.approvals.rules = {
         {ToolKind::Execute, QStringLiteral("npm test*"), std::nullopt, std::nullopt, Verdict::Allow},
@@ -226,6 +226,8 @@ void TestPolicyCodec::malformed_data()
         {"privileges.seccompProfile: is only used when seccomp is 'custom'"});
     row("negative cost", doc(R"("guardrails": {"maxCostUsd": -1})"),
         {"guardrails.maxCostUsd: -1 is out of range (more than 0, at most 1000000)"});
+    row("no idle time", doc(R"("guardrails": {"maxIdleSeconds": 0})"),
+        {"guardrails.maxIdleSeconds: 0 is out of range (1 to 2592000)"});
     row("rule without decision", doc(R"("approvals": {"rules": [{"kind": "read"}]})"),
         {"approvals.rules[0].decision: is required"});
     row("rule bad kind", doc(R"("approvals": {"rules": [{"kind": "shell", "decision": "allow"}]})"),

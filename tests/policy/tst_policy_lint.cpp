@@ -204,6 +204,12 @@ void TestPolicyLint::findings_data()
     row("nested user namespaces", R"({"privileges": {"nestedUserNamespaces": true}})", "",
         "privileges.nested-userns", "privileges.nestedUserNamespaces", true, W);
     row("no guardrails", R"({"guardrails": null})", "", "guardrails.none", "guardrails", true, I);
+    row("agents stopped when they think", R"({"guardrails": {"maxIdleSeconds": 5}})", "",
+        "guardrails.idle-short", "guardrails.maxIdleSeconds", true, W);
+    row("five minutes of silence", R"({"guardrails": {"maxIdleSeconds": 300}})", "",
+        "guardrails.idle-short", "guardrails.maxIdleSeconds", false, W);
+    row("silence beyond the wall clock", R"({"guardrails": {"maxIdleSeconds": 9000, "maxWallClockSeconds": 7200}})", "",
+        "guardrails.idle-unreachable", "guardrails.maxIdleSeconds", true, I);
 
     // Approval rules.
     row("read rule with command", R"({"approvals": {"rules": [{"kind": "read", "command": "cat", "decision": "allow"}]}})", "",

@@ -13,6 +13,8 @@
 #include <QProcess>
 #include <QTest>
 
+#include <csignal>
+
 using namespace airlock;
 using namespace airlock::sandbox::test;
 
@@ -36,6 +38,8 @@ private Q_SLOTS:
     void oneShot_data();
     void oneShot();
     void stdinWithInteractive();
+    void interruptedExec_data();
+    void interruptedExec();
     void usageErrors_data();
     void usageErrors();
     void lifecycle();
@@ -151,6 +155,49 @@ void TestAirlockctlSandbox::stdinWithInteractive()
     // Without -i the command sees an empty stdin rather than waiting for ours.
     QCOMPARE(ctl({QStringLiteral("exec"), QStringLiteral("--"), QStringLiteral("wc"), QStringLiteral("-c")}, "ignored").out,
              QByteArray("0\n"));
+}
+
+void TestAirlockctlSandbox::interruptedExec_data()
+{
+    QTest::addColumn<int>("signal");
+    QTest::addColumn<int>("presses");
+    QTest::newRow("SIGINT") << SIGINT << 1;
+    QTest::newRow("SIGTERM") << SIGTERM << 1;
+    // A command that ignores the first: the second stops waiting for it.
+    QTest::newRow("SIGINT twice") << SIGINT << 2;
+}
+
+void TestAirlockctlSandbox::interruptedExec()
+{
+    // Ctrl-C or SIGTERM while a command runs: it is stopped, the sandbox removed, and the exit
+    // status is 128 + the signal, as a shell reports it.
+    QFETCH(int, signal);
+    QFETCH(int, presses);
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("AIRLOCK_RUNTIME_DIR"), m_dir.filePath(QStringLiteral("run")));
+    env.insert(QStringLiteral("AIRLOCK_SHIM"), QStringLiteral(AIRLOCK_SHIM_PATH));
+    p.setProcessEnvironment(env);
+    p.setWorkingDirectory(m_dir.filePath(QStringLiteral("ws")));
+    const QString script = presses == 1 ? QStringLiteral("echo ready; exec sleep 600")
+                                        : QStringLiteral("trap '' INT TERM; echo ready; while :; do sleep 1; done");
+    p.start(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--db"), m_dir.filePath(QStringLiteral("airlock.db")), QStringLiteral("exec"),
+                                              QStringLiteral("--"), QStringLiteral("sh"), QStringLiteral("-c"), script});
+    QVERIFY(p.waitForStarted());
+    QByteArray out;
+    QVERIFY2(QTest::qWaitFor([&] {
+                 out += p.readAllStandardOutput();
+                 return out.contains("ready") || p.state() == QProcess::NotRunning;
+             }, 30000),
+             p.readAllStandardError().constData());
+    QVERIFY2(out.contains("ready"), p.readAllStandardError().constData());
+    for (int i = 0; i < presses; ++i)
+        ::kill(pid_t(p.processId()), signal);
+    QVERIFY(p.waitForFinished(30000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 128 + signal);
+    const QStringList left = QDir(m_dir.filePath(QStringLiteral("run/sandboxes"))).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    QVERIFY2(left.isEmpty(), qPrintable(left.join(u' ')));
 }
 
 void TestAirlockctlSandbox::usageErrors_data()

@@ -146,6 +146,7 @@ public:
         limit("maxToolCalls", tr("Tool calls"), new LimitEdit(LimitEdit::count(tr("calls")), 1e9), &G::maxToolCalls);
         limit("maxWallClockSeconds", tr("Wall clock"), new LimitEdit(LimitEdit::seconds()), &G::maxWallClockSeconds);
         limit("maxTokens", tr("Tokens"), new LimitEdit(LimitEdit::count(tr("tokens")), 1e12), &G::maxTokens);
+        limit("maxIdleSeconds", tr("Agent silence"), new LimitEdit(LimitEdit::seconds()), &G::maxIdleSeconds);
         addLimit(QStringLiteral("guardrails.maxCostUsd"), tr("Cost"), new LimitEdit(LimitEdit::count(tr("USD")), 1e6, 2),
                  [](const Policy &p) { return p.guardrails.maxCostUsd; },
                  [](Policy &p, std::optional<double> v) { p.guardrails.maxCostUsd = v; });

@@ -159,7 +159,7 @@ void ThreadModel::setSession(const QString &session)
     m_items.clear();
     m_toolRows.clear();
     m_permissionRows.clear();
-    m_planRow = m_openMessageRow = -1;
+    m_planRow = m_openMessageRow = m_silenceRow = -1;
     m_lastSeq = 0;
     m_firstSeq = 0;
     endResetModel();
@@ -229,6 +229,24 @@ void ThreadModel::fold(Batch &batch, const store::Event &e)
         addItem(batch, std::move(n));
     };
     const QString &k = e.kind;
+    if (k == QLatin1String("agent.silent")) {
+        // One live line that counts up while the agent stays silent, not a line per report.
+        const qint64 seconds = p.value(QStringLiteral("seconds")).toInteger();
+        const QString text = p.contains(QStringLiteral("limit"))
+            ? tr("Agent silent for %1 s (stopped at %2 s)").arg(seconds).arg(p.value(QStringLiteral("limit")).toInteger())
+            : tr("Agent silent for %1 s").arg(seconds);
+        if (m_silenceRow >= 0) {
+            ThreadItem &row = at(batch, m_silenceRow);
+            row.title = text;
+            row.lastSeq = e.seq;
+            row.endTime = e.time;
+            return;
+        }
+        notice(text, true);
+        m_silenceRow = batch.oldCount + int(batch.added.size()) - 1;
+        return;
+    }
+    m_silenceRow = -1; // the agent spoke, or something else happened
     if (k == QLatin1String("agent.update")) {
         foldUpdate(batch, e, p.value(QStringLiteral("update")).toObject());
         return;
@@ -298,6 +316,11 @@ void ThreadModel::fold(Batch &batch, const store::Event &e)
                    .arg(p.value(QStringLiteral("guardrail")).toString())
                    .arg(p.value(QStringLiteral("value")).toVariant().toString(),
                         p.value(QStringLiteral("limit")).toVariant().toString()),
+               true);
+    } else if (k == QLatin1String("session.interrupted")) {
+        notice(p.value(QStringLiteral("forced")).toBool()
+                   ? tr("Interrupted again (%1): stopping at once").arg(p.value(QStringLiteral("reason")).toString())
+                   : tr("Interrupted (%1): the turn is being cancelled").arg(p.value(QStringLiteral("reason")).toString()),
                true);
     } else if (k == QLatin1String("agent.error")) {
         notice(tr("Agent error: %1").arg(p.value(QStringLiteral("message")).toString()), true);

@@ -69,6 +69,11 @@ public:
     qint64 lastSeq() const { return m_lastSeq; }
     // The oldest event folded in (0: none); earlier ones are in the store, for ThreadView to page in.
     qint64 firstSeq() const { return m_firstSeq; }
+    // "Agent silent for N s" while the newest event says the agent has gone quiet; empty otherwise.
+    QString silence() const
+    {
+        return m_silenceRow >= 0 && m_silenceRow < m_items.size() ? m_items.at(m_silenceRow).title : QString();
+    }
 
     // Text kept per item; longer text is cut with a note (the store keeps all of it).
     static constexpr qsizetype kMaxTextChars = 200000;
@@ -88,6 +93,7 @@ private:
     QHash<QString, int> m_permissionRows; // request id -> row
     int m_planRow = -1;
     int m_openMessageRow = -1; // the message or thought that chunks still extend
+    int m_silenceRow = -1;     // the "agent silent" notice that further reports update
     qint64 m_lastSeq = 0;
     qint64 m_firstSeq = 0;
 };
