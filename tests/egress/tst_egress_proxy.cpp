@@ -105,7 +105,7 @@ void TestEgressProxy::allowedRequest()
     QCOMPARE(e.host, QStringLiteral("api.test"));
     QCOMPARE(e.port, m_up->port());
     QCOMPARE(e.decision, Verdict::Allow);
-    QCOMPARE(e.rule, QStringLiteral("policy allow api.test"));
+    QCOMPARE(e.rule, QStringLiteral("policy allow api.test:*"));
     QCOMPARE(e.route, Route::Http);
     QCOMPARE(e.address, QStringLiteral("127.0.0.1"));
     QCOMPARE(e.status, 200);
@@ -187,13 +187,13 @@ void TestEgressProxy::decisions_data()
     QTest::newRow("public and loopback")
         << QStringList{"*.test:*"} << none << false << "mixed.test" << QStringList{"93.184.216.34", "127.0.0.1"} << 403 << "address 127.0.0.1 (loopback)" << none;
     QTest::newRow("deny wins over exact allow")
-        << QStringList{"named.test:*"} << QStringList{"*.test:*"} << false << "named.test" << QStringList{"127.0.0.1"} << 403 << "policy deny *.test" << none;
+        << QStringList{"named.test:*"} << QStringList{"*.test:*"} << false << "named.test" << QStringList{"127.0.0.1"} << 403 << "policy deny *.test:*" << none;
     QTest::newRow("deny wins over wildcard")
         << QStringList{"*.test:*"} << QStringList{"evil.test"} << false << "evil.test" << QStringList{"127.0.0.1"} << 403 << "policy deny evil.test" << none;
     QTest::newRow("deny by port")
         << QStringList{"named.test:*"} << QStringList{"*:%1"} << false << "named.test" << QStringList{"127.0.0.1"} << 403 << "policy deny *:%1" << none;
     QTest::newRow("allow by port")
-        << QStringList{"named.test:%1"} << none << false << "named.test" << QStringList{"127.0.0.1"} << 200 << "policy allow named.test:%1" << none;
+        << QStringList{"named.test:%1"} << none << false << "named.test" << QStringList{"127.0.0.1"} << 200 << "policy allow named.test:%1" << QStringList{"loopback"};
     QTest::newRow("ip literal")
         << QStringList{"*:*"} << none << false << "127.0.0.1" << none << 403 << "ip literal" << none;
     QTest::newRow("ip literal allowed but loopback")
@@ -561,16 +561,18 @@ void TestEgressProxy::allowedNameOpensWebPortsOnly_data()
     QTest::addColumn<int>("status");
     QTest::addColumn<QString>("rule");
     const QStringList portless{"api.test"};
+    const auto get = [](const char *path) {
+        return "GET http://api.test:PORT" + QByteArray(path) + " HTTP/1.1\r\nHost: api.test:PORT\r\nConnection: close\r\n\r\n";
+    };
     QTest::newRow("CONNECT ssh") << QByteArray("CONNECT api.test:22 HTTP/1.1\r\nHost: api.test:22\r\n\r\n")
                                  << portless << 403 << "default deny";
     QTest::newRow("CONNECT upstream port") << QByteArray("CONNECT api.test:PORT HTTP/1.1\r\nHost: api.test:PORT\r\n\r\n")
                                            << portless << 403 << "default deny";
-    QTest::newRow("http upstream port") << get("http://api.test:PORT/admin") << portless << 403 << "default deny";
-    QTest::newRow("wildcard, http upstream port") << get("http://api.test:PORT/") << QStringList{"*.test"} << 403
-                                                  << "default deny";
-    QTest::newRow("named port opens it") << get("http://api.test:PORT/") << QStringList{"api.test:PORT"} << 200
+    QTest::newRow("http upstream port") << get("/admin") << portless << 403 << "default deny";
+    QTest::newRow("wildcard, http upstream port") << get("/") << QStringList{"*.test"} << 403 << "default deny";
+    QTest::newRow("named port opens it") << get("/") << QStringList{"api.test:PORT"} << 200
                                          << "policy allow api.test:PORT";
-    QTest::newRow("port list opens it") << get("http://api.test:PORT/") << QStringList{"api.test:443,PORT"} << 200
+    QTest::newRow("port list opens it") << get("/") << QStringList{"api.test:443,PORT"} << 200
                                         << "policy allow api.test:443,PORT";
     QTest::newRow("port list, CONNECT other") << QByteArray("CONNECT api.test:22 HTTP/1.1\r\n\r\n")
                                               << QStringList{"api.test:443,PORT"} << 403 << "default deny";
@@ -618,8 +620,8 @@ void TestEgressProxy::hostHeaderMustNameTarget_data()
     QTest::newRow("connect, same host") << QByteArray("CONNECT api.test:PORT HTTP/1.1\r\nHost: api.test:PORT\r\n\r\n"
                                                       "GET / HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n") << 200;
     // Names outside plain ASCII labels never reach a decision: an unconverted IDN, a percent-escape.
-    QTest::newRow("percent-escaped host") << get("http://%61pi.test:PORT/") << 400;
-    QTest::newRow("punycode is another name") << get("http://xn--pi-7ld.test:PORT/") << 403;
+    QTest::newRow("percent-escaped host") << QByteArray("GET http://%61pi.test:PORT/ HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n") << 400;
+    QTest::newRow("punycode is another name") << QByteArray("GET http://xn--pi-7ld.test:PORT/ HTTP/1.1\r\nHost: xn--pi-7ld.test:PORT\r\nConnection: close\r\n\r\n") << 403;
 }
 
 void TestEgressProxy::hostHeaderMustNameTarget()

@@ -57,7 +57,8 @@ Policy fullPolicy()
                  {QStringLiteral("registry.npmjs.org"), QStringLiteral("*.github.com:443"), QStringLiteral("pypi.org")},
                  {QStringLiteral("gist.github.com")},
                  true,
-                 {5432, 6379}};
+                 {5432, 6379},
+                 {}};
     p.secrets = {{QStringLiteral("github"), QStringLiteral("api.github.com"), QStringLiteral("Authorization"),
                   Secret::Source::Keychain, QStringLiteral("airlock/github")},
                  {QStringLiteral("npm"), QStringLiteral("registry.npmjs.org"), QStringLiteral("X-Npm-Token"),
