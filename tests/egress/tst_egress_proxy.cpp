@@ -561,7 +561,7 @@ void TestEgressProxy::allowedNameOpensWebPortsOnly_data()
     QTest::addColumn<int>("status");
     QTest::addColumn<QString>("rule");
     const QStringList portless{"api.test"};
-    const auto get = [](const char *path) {
+    const auto get = [](const char *path) -> QByteArray {
         return "GET http://api.test:PORT" + QByteArray(path) + " HTTP/1.1\r\nHost: api.test:PORT\r\nConnection: close\r\n\r\n";
     };
     QTest::newRow("CONNECT ssh") << QByteArray("CONNECT api.test:22 HTTP/1.1\r\nHost: api.test:22\r\n\r\n")
