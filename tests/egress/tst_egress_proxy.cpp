@@ -574,7 +574,7 @@ void TestEgressProxy::allowedNameOpensWebPortsOnly_data()
                                          << "policy allow api.test:PORT";
     QTest::newRow("port list opens it") << get("/") << QStringList{"api.test:443,PORT"} << 200
                                         << "policy allow api.test:443,PORT";
-    QTest::newRow("port list, CONNECT other") << QByteArray("CONNECT api.test:22 HTTP/1.1\r\n\r\n")
+    QTest::newRow("port list, CONNECT other") << QByteArray("CONNECT api.test:22 HTTP/1.1\r\nHost: api.test:22\r\n\r\n")
                                               << QStringList{"api.test:443,PORT"} << 403 << "default deny";
 }
 
@@ -652,6 +652,7 @@ void TestEgressProxy::rebindingIsCheckedOnConnectedAddress()
 {
     policy::Policy p = proxyPolicy({});
     p.network.allow = {QStringLiteral("rebind.test:%1").arg(m_up->port())};
+    p.network.allowAddressClasses.clear(); // the name is allowed exactly, loopback is not
     m_fx->resolver->add(QStringLiteral("rebind.test"), {kLoopback});
     QVERIFY(m_fx->start(p));
     const auto r = request(m_fx->socketPath(), get(url("rebind.test", m_up->port())));
