@@ -75,7 +75,13 @@ QString protectionMountPoint(const QString &sandboxDir)
     return sandboxDir + QStringLiteral("/workspace");
 }
 
-Result<void> mountProtectionLayer(const QString &workspace, const QString &mountPoint, const QStringList &additions)
+QString dockerProtectionMountPoint(const QString &controlDir)
+{
+    return controlDir + QStringLiteral(".workspace");
+}
+
+Result<void> mountProtectionLayer(const QString &workspace, const QString &mountPoint, const QStringList &additions,
+                                  bool forOthers)
 {
     const QString optOut = QStringLiteral(" To run without it anyway, set filesystem.protectionLayer to false in the "
                                           "policy (the linter names the risk).");
@@ -93,12 +99,18 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
         return fail(ErrorCode::NotFound, QStringLiteral("the workspace protection layer needs fusermount3 to mount as a user; "
                                                         "install fuse3.")
                                              + optOut);
+    const bool allowOther = ::geteuid() == 0 || userAllowOther();
+    if (forOthers && !allowOther)
+        return fail(ErrorCode::InvalidArgument, QStringLiteral("the Docker daemon must read the workspace through the protection "
+                                                               "layer, which a user may only allow with a line user_allow_other "
+                                                               "in /etc/fuse.conf; add it (as root).")
+                                                    + optOut);
     if (!QDir().mkpath(mountPoint))
         return fail(ErrorCode::Io, QStringLiteral("cannot create %1").arg(mountPoint));
     QStringList args{QStringLiteral("--daemon")};
     // As root the sandbox may run as another user; a user's own sandboxes run as that user and need
     // no allow_other, which only /etc/fuse.conf's user_allow_other would grant.
-    if (::geteuid() == 0 || userAllowOther())
+    if (allowOther)
         args << QStringLiteral("--allow-other");
     for (const QString &a : additions)
         args << QStringLiteral("--protect") << a;

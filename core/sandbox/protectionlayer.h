@@ -18,8 +18,11 @@ QString protectfsPath();
 
 // Mounts the layer over `workspace` at `mountPoint` (made if missing), with `additions` protected
 // too, and returns once it serves. The layer runs on its own (it outlives this process, as a
-// persistent sandbox does) until unmountProtectionLayer. The error names the fix.
-Result<void> mountProtectionLayer(const QString &workspace, const QString &mountPoint, const QStringList &additions);
+// persistent sandbox does) until unmountProtectionLayer. The error names the fix. `forOthers`: another
+// user (the Docker daemon) opens the mount, which needs allow_other, so as a user
+// /etc/fuse.conf must say user_allow_other.
+Result<void> mountProtectionLayer(const QString &workspace, const QString &mountPoint, const QStringList &additions,
+                                  bool forOthers = false);
 
 // Unmounts the layer at `mountPoint`, which ends its process. True when nothing is mounted there
 // (any more); the empty mount point is removed.
@@ -29,7 +32,9 @@ bool unmountProtectionLayer(const QString &mountPoint);
 // fails: the folder would then lead into the workspace.
 bool removeSandboxDir(const QString &dir);
 
-// The layer's mount point in a sandbox's host folder.
+// The layer's mount point in a local sandbox's host folder.
 QString protectionMountPoint(const QString &sandboxDir);
+// ... and beside a Docker sandbox's control folder, which the container sees (so not inside it).
+QString dockerProtectionMountPoint(const QString &controlDir);
 
 } // namespace airlock::sandbox

@@ -2,6 +2,7 @@
 // create, write, append, truncate, rename to and from, a rename of its parent, delete, hard links,
 // symlinks and mkdir with EPERM, and the host folder stays as it was; ordinary work, git commits in
 // an existing repository included, goes through.
+#include "sandbox/sandboxtestutil.h"
 #include "testutil.h"
 
 #include <QCryptographicHash>
@@ -18,6 +19,8 @@
 
 #include <cerrno>
 #include <memory>
+
+using namespace airlock;
 
 namespace {
 
@@ -242,6 +245,72 @@ private Q_SLOTS:
         QVERIFY2(log.out.contains("second"), log.out.constData());
         // ... but not its config.
         QCOMPARE(git(mnt, {QStringLiteral("config"), QStringLiteral("core.fsmonitor"), QStringLiteral("x")}).exitCode == 0, false);
+    }
+
+    void localSandboxSeesTheWorkspaceThroughTheLayer()
+    {
+        AIRLOCK_REQUIRE_BWRAP();
+        sandbox::test::SandboxFixture f;
+        const QString ws = f.workspace();
+        QVERIFY(makeFile(ws + QStringLiteral("/.git/config"), "[core]\n"));
+        QVERIFY(QDir().mkpath(ws + QStringLiteral("/.git/hooks")));
+        QVERIFY(makeFile(ws + QStringLiteral("/src/main.c"), "int main;\n"));
+        const auto before = snapshot(ws);
+        sandbox::Sandbox *s = f.start();
+        QVERIFY(s);
+        // Each attempt prints its name when it was refused; ordinary work goes through.
+        const auto r = sandbox::test::sh(s, QStringLiteral(
+            "try() { name=$1; shift; if \"$@\" 2>/dev/null; then echo \"ALLOWED $name\"; else echo \"refused $name\"; fi; }; "
+            "try append-config sh -c 'echo x >> .git/config'; "
+            "try hook sh -c 'echo evil > .git/hooks/pre-commit'; "
+            "try rename-git mv .git .git-away; "
+            "try new-repo mkdir -p lib/.git; "
+            "mkdir -p lib; try rename-to-git sh -c 'mkdir x && mv x lib/.git'; "
+            "try envrc sh -c 'echo evil > .envrc'; "
+            "try tasks sh -c 'mkdir -p .vscode && echo {} > .vscode/tasks.json'; "
+            "try settings sh -c 'mkdir -p .claude && echo {} > .claude/settings.json'; "
+            "echo ok > src/new.txt && echo wrote-ordinary"));
+        QVERIFY2(r.done() && !r.error, r.error ? qPrintable(r.error->message) : "");
+        QVERIFY2(!r.out.contains("ALLOWED"), r.out.constData());
+        for (const char *name : {"append-config", "hook", "rename-git", "new-repo", "rename-to-git", "envrc", "tasks", "settings"})
+            QVERIFY2(r.out.contains(QByteArray(QByteArray("refused ") + name)), r.out.constData());
+        QVERIFY2(r.out.contains("wrote-ordinary"), r.out.constData());
+        auto after = snapshot(ws);
+        QCOMPARE(test::run(QStringLiteral("cat"), {ws + QStringLiteral("/src/new.txt")}).out, QByteArray("ok\n"));
+        // Only the ordinary file and the folders the attempts were allowed to make are new.
+        for (const QString &k : after.keys()) {
+            if (!before.contains(k))
+                QVERIFY2(k == u"src/new.txt" || k == u"lib" || k == u"x" || k == u".claude", qPrintable(k));
+        }
+        for (const QString &k : before.keys())
+            QCOMPARE(after.value(k), before.value(k));
+        QVERIFY(sandbox::test::destroyAndWait(s));
+        // Destroying the sandbox unmounts the layer and leaves the workspace as it is.
+        QVERIFY(QFileInfo::exists(ws + QStringLiteral("/src/main.c")));
+        QFile mounts(QStringLiteral("/proc/self/mounts"));
+        QVERIFY(mounts.open(QIODevice::ReadOnly));
+        QVERIFY(!mounts.readAll().contains(QFile::encodeName(f.runtimeRoot())));
+    }
+
+    void withoutTheLayerASandboxDoesNotStart()
+    {
+        AIRLOCK_REQUIRE_BWRAP();
+        qputenv("AIRLOCK_PROTECTFS", "/nonexistent/airlock-protectfs");
+        sandbox::test::SandboxFixture f;
+        auto refused = f.backend().create(f.spec());
+        qunsetenv("AIRLOCK_PROTECTFS");
+        QVERIFY(!refused);
+        QVERIFY2(refused.error().message.contains(QStringLiteral("protection layer"))
+                     && refused.error().message.contains(QStringLiteral("filesystem.protectionLayer")),
+                 qPrintable(refused.error().message));
+        // Opting out in the policy starts it, with only the existing protected paths bound read-only.
+        qputenv("AIRLOCK_PROTECTFS", "/nonexistent/airlock-protectfs");
+        policy::Policy p = sandbox::test::testPolicy();
+        p.filesystem.protectionLayer = false;
+        sandbox::Sandbox *s = f.start(f.spec(p));
+        qunsetenv("AIRLOCK_PROTECTFS");
+        QVERIFY(s);
+        QVERIFY(sandbox::test::destroyAndWait(s));
     }
 };
 
