@@ -30,7 +30,9 @@ class Layer
 public:
     Layer(const QString &workspace, const QString &mountPoint)
     {
-        m_process.setProgram(QStringLiteral(AIRLOCK_PROTECTFS_PATH));
+        // AIRLOCK_PROTECTFS runs the same tests against another build of the layer.
+        const QString forced = qEnvironmentVariable("AIRLOCK_PROTECTFS");
+        m_process.setProgram(forced.isEmpty() ? QStringLiteral(AIRLOCK_PROTECTFS_PATH) : forced);
         m_process.setArguments({workspace, mountPoint});
         m_process.setProcessChannelMode(QProcess::SeparateChannels);
         m_process.start();
