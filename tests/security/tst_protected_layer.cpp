@@ -234,7 +234,8 @@ private Q_SLOTS:
         struct stat one, two;
         QVERIFY(::stat(path8(mnt + QStringLiteral("/a.txt")), &one) == 0 && ::stat(path8(mnt + QStringLiteral("/a-link.txt")), &two) == 0);
         QCOMPARE(one.st_ino, two.st_ino);
-        QCOMPARE(one.st_nlink, nlink_t(2));
+        // The new name's attributes are fresh; the old name's may lag for the attribute cache's second.
+        QCOMPARE(two.st_nlink, nlink_t(2));
         QVERIFY(::lstat(path8(host + QStringLiteral("/src/deeper/b.txt")), &one) == 0);
         QCOMPARE(one.st_mode & 0777, mode_t(0755));
         // git inside the existing repository: index, objects, refs and HEAD are written.
