@@ -8,10 +8,10 @@ build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config git
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-svg-dev libqt6svg6 qt6-qpa-plugins
   libgl-dev libxkbcommon-dev
-  libsqlite3-dev sqlite3 libgit2-dev libseccomp-dev libhttp-parser-dev qtkeychain-qt6-dev
+  libsqlite3-dev sqlite3 libgit2-dev libseccomp-dev libhttp-parser-dev qtkeychain-qt6-dev libfuse3-dev
 )
-# What the app needs at run time beyond the libraries above.
-run_pkgs=( bubblewrap fonts-dejavu-core )
+# What the app needs at run time beyond the libraries above (fuse3: the protection layer of the workspace).
+run_pkgs=( bubblewrap fuse3 fonts-dejavu-core )
 # What only the tests need: validators for the desktop entry and metainfo, util-linux for setpriv; node and npm for the ACP conformance test.
 test_pkgs=( desktop-file-utils appstream util-linux procps openssl socat curl dbus-daemon )
 

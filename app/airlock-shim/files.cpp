@@ -1,6 +1,7 @@
 #include "shim.h"
 
 #include "paths.h"
+#include "protectednames.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -183,6 +184,13 @@ void Shim::handleWriteFile(Client &client, std::uint32_t id, TlvReader &tlv)
     std::string relative;
     if (!workspacePath(client, id, tlv, relative))
         return;
+    // The host's tools run these; the protection layer refuses them too, this says why at once.
+    static const protect::ProtectedNames protectedNames;
+    if (const std::string pattern = protectedNames.match(relative); !pattern.empty()) {
+        sendError(client, id, ShimError::PermissionDenied,
+                  relative + " is protected (" + pattern + "): tools on the host run or load it");
+        return;
+    }
     int flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY;
     switch (static_cast<wire::WriteMode>(mode)) {
     case wire::WriteMode::Truncate: break;

@@ -242,14 +242,18 @@ int rewind(const Context &ctx)
                             {QStringLiteral("safety"), r->safety},
                             {QStringLiteral("safetyCreated"), r->safetyCreated},
                             {QStringLiteral("written"), r->written},
-                            {QStringLiteral("removed"), r->removed}});
-    else
+                            {QStringLiteral("removed"), r->removed},
+                            {QStringLiteral("protectedRemoved"), QJsonArray::fromStringList(r->protectedRemoved)}});
+    else {
         out(QStringLiteral("rewound %1 to %2: %3 files restored, %4 removed. To undo: airlockctl checkpoints rewind "
                            "--session %1 %5")
                 .arg(session, r->commit.left(8))
                 .arg(r->written)
                 .arg(r->removed)
                 .arg(r->safety.left(8)));
+        if (!r->protectedRemoved.isEmpty())
+            out(QStringLiteral("removed protected entries the session did not start with: ") + r->protectedRemoved.join(QStringLiteral(", ")));
+    }
     return Ok;
 }
 
@@ -289,10 +293,13 @@ int fork(const Context &ctx)
                             {QStringLiteral("sameFolder"), r->sameFolder},
                             {QStringLiteral("safety"), r->safety.isEmpty() ? QJsonValue() : QJsonValue(r->safety)},
                             {QStringLiteral("written"), r->written},
+                            {QStringLiteral("protectedRemoved"), QJsonArray::fromStringList(r->protectedRemoved)},
                             {QStringLiteral("transcriptSeq"), r->transcriptSeq}});
         return Ok;
     }
     out(QStringLiteral("forked %1 at %2 as %3 in %4").arg(session, r->commit.left(8), r->session, r->workspace));
+    if (!r->protectedRemoved.isEmpty())
+        out(QStringLiteral("removed protected entries the session did not start with: ") + r->protectedRemoved.join(QStringLiteral(", ")));
     if (!r->safety.isEmpty())
         out(QStringLiteral("the folder's state before is checkpoint %1 of %2").arg(r->safety.left(8), session));
     return Ok;

@@ -5,6 +5,7 @@
 #include "policy/codec.h"
 #include "policy/compiler.h"
 #include "policy/sandboxlayout.h"
+#include "sandbox/protectionlayer.h"
 #include "sandbox/seccompfilter.h"
 #include "store/eventstore.h"
 
@@ -107,8 +108,11 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     for (const QString &key : env.keys())
         context.hostEnvironment.insert(key, env.value(key));
+    const bool layered = p.filesystem.workspace == policy::Access::ReadWrite && p.filesystem.protectionLayer;
+    if (layered)
+        context.workspaceLayer = sandbox::dockerProtectionMountPoint(context.controlDir);
     for (const QString &relative : p.filesystem.protectedPaths) {
-        if (QFileInfo::exists(context.workspace + u'/' + relative))
+        if (!layered && QFileInfo::exists(context.workspace + u'/' + relative))
             context.existingProtectedPaths << relative;
     }
     if (p.privileges.seccomp == policy::SeccompMode::Default || p.privileges.seccomp == policy::SeccompMode::Strict) {
@@ -129,6 +133,15 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     auto controlDir = makeControlDir(id);
     if (!controlDir)
         return std::unexpected(controlDir.error());
+    if (layered) {
+        // The daemon binds the layer's mount point as the workspace; it lives until the sandbox is destroyed.
+        sandbox::unmountProtectionLayer(context.workspaceLayer); // a stale one of an earlier sandbox of this id
+        if (auto mounted = sandbox::mountProtectionLayer(context.workspace, context.workspaceLayer, p.filesystem.protectedPaths, true);
+            !mounted) {
+            QDir(*controlDir).removeRecursively();
+            return std::unexpected(mounted.error());
+        }
+    }
 
     QJsonObject body = *compiled;
     const policy::Lifecycle lifecycle = spec.effectiveLifecycle();

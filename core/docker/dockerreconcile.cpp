@@ -1,6 +1,7 @@
 // Carrying out the reconciliation plan (reconcile.h) against the daemon.
 #include "docker/dockerbackend.h"
 
+#include "sandbox/protectionlayer.h"
 #include "store/eventstore.h"
 #include "store/storereader.h"
 
@@ -89,8 +90,10 @@ QFuture<Result<ReconcileReport>> DockerBackend::reconcile()
                                 entry.action = QStringLiteral("reaped");
                                 // Only folders this backend made; a label could name any path.
                                 const QString dir = container.label(labels::ControlDir);
-                                if (!dir.isEmpty() && dir.startsWith(runtimeDir() + u'/') && !dir.contains(QLatin1String("/../")))
+                                if (!dir.isEmpty() && dir.startsWith(runtimeDir() + u'/') && !dir.contains(QLatin1String("/../"))) {
+                                    sandbox::unmountProtectionLayer(sandbox::dockerProtectionMountPoint(dir));
                                     QDir(dir).removeRecursively();
+                                }
                                 record(entry.session, QString::fromLatin1(sandbox::events::SandboxDestroyed),
                                        QJsonObject{{QStringLiteral("sandbox"), entry.sandbox},
                                                    {QStringLiteral("backend"), QStringLiteral("docker")},

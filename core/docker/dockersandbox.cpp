@@ -3,6 +3,7 @@
 #include "docker/dockererrors.h"
 #include "docker/shimlistener.h"
 #include "policy/sandboxlayout.h"
+#include "sandbox/protectionlayer.h"
 #include "sandbox/shimclient.h"
 
 #include <QDir>
@@ -470,8 +471,10 @@ void DockerSandbox::destroy()
 void DockerSandbox::finishDestroy()
 {
     const auto cleanUp = [this] {
-        if (!m_controlDir.isEmpty())
+        if (!m_controlDir.isEmpty()) {
+            sandbox::unmountProtectionLayer(sandbox::dockerProtectionMountPoint(m_controlDir));
             QDir(m_controlDir).removeRecursively();
+        }
         setState(SandboxState::Destroyed);
         m_backend->recordFor(this, sandbox::events::SandboxDestroyed, eventPayload());
         m_backend->forget(this);

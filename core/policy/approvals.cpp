@@ -2,6 +2,7 @@
 
 #include "policy/commandsafety.h"
 #include "policy/patterns.h"
+#include "sandbox/protectednames.h"
 
 #include <QRegularExpression>
 
@@ -106,9 +107,20 @@ bool fieldCovers(const std::optional<QString> &outer, const std::optional<QStrin
 
 } // namespace
 
+bool changesProtectedName(const ToolCall &call)
+{
+    if (call.path.isEmpty() || call.kind == ToolKind::Read || call.kind == ToolKind::Search
+        || call.kind == ToolKind::Think || call.kind == ToolKind::Fetch)
+        return false;
+    static const protect::ProtectedNames names;
+    return names.covers(call.path.toStdString());
+}
+
 bool ruleMatches(const ApprovalRule &rule, const ToolCall &call)
 {
     if (rule.kind != ToolKind::Any && rule.kind != call.kind)
+        return false;
+    if (rule.decision == Verdict::Allow && changesProtectedName(call))
         return false;
     if (rule.command && !commandMatches(*rule.command, call, rule.decision))
         return false;
@@ -142,6 +154,8 @@ Decision evaluate(const Approvals &approvals, const ToolCall &call)
                         + QStringLiteral(": ") + describeRule(rule)};
         }
     }
+    if (approvals.defaultDecision == Verdict::Allow && changesProtectedName(call))
+        return {Verdict::Ask, -1, QStringLiteral("asked: %1 is a protected name, which no rule allows").arg(call.path)};
     return {approvals.defaultDecision, -1, verdictPast(approvals.defaultDecision) + QStringLiteral(" by default decision")};
 }
 

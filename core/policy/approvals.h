@@ -45,6 +45,10 @@ struct Decision {
 
 Decision evaluate(const Approvals &approvals, const ToolCall &call);
 
+// A call that would change a protected name (core/sandbox/protectednames.h) is never allowed by a
+// rule or an "always" answer, nor by an allow default: it is asked, or denied by a deny rule.
+bool changesProtectedName(const ToolCall &call);
+
 // Whether one rule applies to a call, with the compound-command reading described above.
 bool ruleMatches(const ApprovalRule &rule, const ToolCall &call);
 

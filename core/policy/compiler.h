@@ -27,6 +27,9 @@ struct LaunchContext {
     QString sessionId;                 // Docker label airlock.session
     QString workspace;                 // host path, absolute
     QString sandboxWorkspace;          // where it appears inside; empty means the same path as on the host
+    // The protection layer's mount point (airlock-protectfs over `workspace`), bound in its place; it
+    // guards every protected name, so no read-only binds are added. Empty: no layer.
+    QString workspaceLayer;
     QString shim;                      // host path of the static airlock-shim binary
     QString controlDir;                // per-sandbox host folder with the shim's and proxy's sockets
     QString home;                      // the host user's home, for ~ and $HOME in mounts

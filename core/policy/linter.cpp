@@ -178,26 +178,14 @@ void lintFilesystem(const Policy &policy, const HostFacts &facts, QList<Finding>
     for (qsizetype i = 0; i < fs.mounts.size(); ++i)
         lintMount(policy, i, home, sensitive, denied, out);
 
-    if (fs.workspace == Access::ReadWrite) {
-        QStringList missing;
-        for (const QString &p : defaultProtectedPaths()) {
-            if (!fs.protectedPaths.contains(p))
-                missing << p;
-        }
-        if (!missing.isEmpty()) {
-            out.append({QStringLiteral("filesystem.protected-paths"), Severity::Warning,
-                        QStringLiteral("filesystem.protectedPaths"),
-                        QStringLiteral("Workspace files that run on your host are writable: ")
-                            + missing.join(QStringLiteral(", ")),
-                        QStringLiteral("Git runs hooks, direnv runs .envrc and editors run their task files on your "
-                                       "machine, outside the sandbox: writing them is a way out."),
-                        makeFix(QStringLiteral("Protect ") + missing.join(QStringLiteral(", ")), [missing](Policy &p) {
-                            for (const QString &m : missing) {
-                                if (!p.filesystem.protectedPaths.contains(m))
-                                    p.filesystem.protectedPaths.append(m);
-                            }
-                        })});
-        }
+    if (fs.workspace == Access::ReadWrite && !fs.protectionLayer) {
+        out.append({QStringLiteral("filesystem.protection-layer"), Severity::Warning,
+                    QStringLiteral("filesystem.protectionLayer"),
+                    QStringLiteral("Files the host runs are protected only where they exist at launch"),
+                    QStringLiteral("Git runs hooks, direnv runs .envrc and editors run their task files on your machine, "
+                                   "outside the sandbox. Without the protection layer the agent can create them anywhere in "
+                                   "the workspace (a new .git with an fsmonitor, a .vscode/tasks.json), or rename .git away."),
+                    makeFix(QStringLiteral("Use the protection layer"), [](Policy &p) { p.filesystem.protectionLayer = true; })});
     }
 
     const bool tmpListed = std::any_of(fs.tmpfs.cbegin(), fs.tmpfs.cend(),

@@ -1,5 +1,7 @@
 #include "policy/policy.h"
 
+#include "sandbox/protectednames.h"
+
 #include <array>
 
 namespace airlock::policy {
@@ -8,6 +10,14 @@ QStringList defaultProtectedPaths()
 {
     return {QStringLiteral(".git/hooks"), QStringLiteral(".git/config"), QStringLiteral(".envrc"),
             QStringLiteral(".vscode"), QStringLiteral(".idea")};
+}
+
+QStringList builtinProtectedNames()
+{
+    QStringList out;
+    for (const protect::Pattern &p : protect::builtinPatterns())
+        out << QString::fromStdString(p.text) + (p.entryOnly ? QStringLiteral(" (the entry itself)") : QString());
+    return out;
 }
 
 namespace {

@@ -51,13 +51,20 @@ struct Tmpfs {
     bool operator==(const Tmpfs &) const = default;
 };
 
-// Workspace entries that could run code on the host later (git hooks, direnv, editor tasks) and are
-// therefore re-bound read-only over a writable workspace.
+// Workspace entries that could run code on the host later (git hooks, direnv, editor tasks). The
+// built-in list (core/sandbox/protectednames.h) is always protected, by name at any depth; a policy's
+// protectedPaths add to it. These defaults are part of the built-in list and kept for older documents.
 QStringList defaultProtectedPaths();
+// The built-in list as text, for the editor and the linter (".git (the entry itself)", ".git/hooks", …).
+QStringList builtinProtectedNames();
 
 struct Filesystem {
     Access workspace = Access::ReadWrite;
-    QStringList protectedPaths = defaultProtectedPaths(); // relative to the workspace
+    QStringList protectedPaths = defaultProtectedPaths(); // more names, matched at any depth of the workspace
+    // A writable workspace is presented through the protection layer (airlock-protectfs), which refuses
+    // changes to protected names; without it a sandbox does not start. false opts out: only the
+    // protected paths that exist at launch are bound read-only, and the linter names the risk.
+    bool protectionLayer = true;
     QList<Mount> mounts;
     QStringList deniedHostPaths;         // never visible, even below a mounted parent
     bool readOnlyRoot = false;

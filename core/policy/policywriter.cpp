@@ -153,6 +153,8 @@ Node filesystemNode(const Filesystem &fs)
     Node node = Node::object();
     node.add(QStringLiteral("workspace"), name(fs.workspace));
     node.add(QStringLiteral("protectedPaths"), strings(fs.protectedPaths));
+    if (!fs.protectionLayer) // written only when opted out, so older documents and golden files stay as they are
+        node.add(QStringLiteral("protectionLayer"), boolean(false));
     Node &mounts = node.add(QStringLiteral("mounts"), Node::array());
     for (const Mount &mount : fs.mounts) {
         Node item = Node::object();

@@ -115,9 +115,10 @@ Result<SandboxPlan> planSandbox(const Policy &policy, const LaunchContext &conte
         QString target;
     };
     QList<Source> bindSources{{context.workspace, plan.workspaceTarget}};
+    const bool layered = fs.workspace == Access::ReadWrite && !context.workspaceLayer.isEmpty();
     mounts.append({fs.workspace == Access::ReadWrite ? PlannedMount::Kind::Bind : PlannedMount::Kind::ReadOnlyBind,
-                   context.workspace, plan.workspaceTarget, {}, false});
-    if (fs.workspace == Access::ReadWrite) {
+                   layered ? context.workspaceLayer : context.workspace, plan.workspaceTarget, {}, false});
+    if (fs.workspace == Access::ReadWrite && !layered) {
         for (const QString &p : fs.protectedPaths)
             mounts.append({PlannedMount::Kind::ProtectedBind, context.workspace + u'/' + p,
                            plan.workspaceTarget + u'/' + p, {}, false});

@@ -93,6 +93,7 @@ void readFilesystem(ObjectReader &parent, Filesystem &out)
     QList<Issue> &issues = r.issues();
     r.enumeration(u"workspace", out.workspace);
     r.stringList(u"protectedPaths", out.protectedPaths, checkRelativePath);
+    r.boolean(u"protectionLayer", out.protectionLayer);
 
     // Mount and tmpfs targets share one namespace: two things cannot be mounted at one place.
     QHash<QString, QString> targets;

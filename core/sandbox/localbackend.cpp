@@ -2,6 +2,7 @@
 
 #include "policy/codec.h"
 #include "sandbox/localsandbox.h"
+#include "sandbox/protectionlayer.h"
 #include "sandbox/sandboxstate.h"
 #include "sandbox/systemdscope.h"
 
@@ -188,7 +189,7 @@ Result<Sandbox *> LocalBackend::create(const SandboxSpec &spec)
                     errno == EEXIST ? QStringLiteral("a sandbox named %1 already exists").arg(id)
                                     : QStringLiteral("cannot create %1: %2").arg(dir, QString::fromLocal8Bit(std::strerror(errno))));
     if (::mkdir(QFile::encodeName(dir + QStringLiteral("/control")).constData(), 0700) != 0) {
-        QDir(dir).removeRecursively();
+        removeSandboxDir(dir);
         return fail(ErrorCode::Io, QStringLiteral("cannot create the control folder in %1").arg(dir));
     }
 
@@ -207,7 +208,7 @@ Result<Sandbox *> LocalBackend::create(const SandboxSpec &spec)
 
     Result<LimitPlan> plan = limiter().prepare(id, spec.policy.resources);
     if (!plan) {
-        QDir(dir).removeRecursively();
+        removeSandboxDir(dir);
         return std::unexpected(plan.error());
     }
     auto *sandbox = new LocalSandbox(this, st, dir, true);
@@ -282,7 +283,7 @@ Result<Sandbox *> LocalBackend::discoverOne(const QString &dir)
         // way in another process, which writes it within milliseconds).
         const QFileInfo info(dir);
         if (st.error().code == ErrorCode::NotFound && info.lastModified().secsTo(QDateTime::currentDateTime()) > 60)
-            QDir(dir).removeRecursively();
+            removeSandboxDir(dir);
         return std::unexpected(st.error());
     }
     const bool persistent = st->lifecycle == policy::Lifecycle::Persistent;

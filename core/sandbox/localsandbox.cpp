@@ -3,6 +3,7 @@
 #include "policy/codec.h"
 #include "policy/compiler.h"
 #include "sandbox/localbackend.h"
+#include "sandbox/protectionlayer.h"
 #include "sandbox/seccompfilter.h"
 #include "sandbox/shimclient.h"
 #include "sandbox/systemdscope.h"
@@ -174,7 +175,7 @@ Result<void> LocalSandbox::launch(const LimitPlan &plan)
 {
     const auto undo = [&](const Error &e) -> Result<void> {
         Limiter::release(plan.cgroup);
-        QDir(m_dir).removeRecursively();
+        removeSandboxDir(m_dir);
         return std::unexpected(e);
     };
     const policy::Policy &p = m_state.policy;
@@ -207,6 +208,16 @@ Result<void> LocalSandbox::launch(const LimitPlan &plan)
     }
     context.seccompFd = kSeccompFd;
     context.controlFd = kControlFd;
+    if (p.filesystem.workspace == policy::Access::ReadWrite && p.filesystem.protectionLayer) {
+        const QString layer = protectionMountPoint(m_dir);
+        unmountProtectionLayer(layer); // a stale one from an earlier run of this sandbox
+        if (auto mounted = mountProtectionLayer(m_state.workspace, layer, p.filesystem.protectedPaths); !mounted) {
+            closeFd(seccompFd);
+            ::close(*controlFd);
+            return undo(mounted.error());
+        }
+        context.workspaceLayer = layer;
+    }
     policy::Policy effective = p;
     effective.lifecycle = m_state.lifecycle; // decides --die-with-parent
     Result<policy::BwrapCommand> command = policy::compileBwrap(effective, context);

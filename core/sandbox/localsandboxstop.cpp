@@ -4,6 +4,7 @@
 #include "sandbox/localsandbox.h"
 
 #include "sandbox/localbackend.h"
+#include "sandbox/protectionlayer.h"
 #include "sandbox/shimclient.h"
 
 #include <QDir>
@@ -88,6 +89,9 @@ void LocalSandbox::finishStopped()
         return;
     }
     tryReleaseCgroup();
+    // The workspace's protection layer lives as long as the sandbox.
+    if (!unmountProtectionLayer(protectionMountPoint(m_dir)))
+        qCWarning(lcSandbox) << "cannot unmount the protection layer at" << protectionMountPoint(m_dir);
     if (m_failed && !m_log.isEmpty())
         m_stopReason += QStringLiteral("; bwrap said: ") + logTail();
     const SandboxState final = m_failed ? SandboxState::Failed : SandboxState::Stopped;
@@ -164,6 +168,9 @@ void LocalSandbox::removeSandboxFolder()
 {
     // What a sandbox leaves is known, so it goes without listing the folder; anything unexpected in it
     // makes an rmdir fail, and then the folder is emptied the slow way.
+    // Never list a folder that still leads into the workspace.
+    if (!unmountProtectionLayer(protectionMountPoint(m_dir)))
+        return;
     const QByteArray dir = QFile::encodeName(m_dir);
     const auto in = [&dir](const char *name) { return QByteArray(dir).append(name); };
     ::unlink(in("/control/shim.sock").constData());

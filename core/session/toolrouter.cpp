@@ -2,6 +2,7 @@
 
 #include "policy/patterns.h"
 #include "requestedcall.h"
+#include "policy/protection.h"
 #include "sandbox/backend.h"
 #include "sessionrunner.h"
 #include "store/eventstore.h"
@@ -328,6 +329,13 @@ void ToolRouter::writeTextFile(const agent::acp::WriteTextFileRequest &request, 
     const QString path = insideWorkspace(request.path, &error);
     if (path.isEmpty()) {
         reply.fail(Error{ErrorCode::InvalidArgument, error});
+        return;
+    }
+    // Refused before any question: no answer, rule or "always" may open a protected name.
+    const QString pattern = policy::protectedMatch(policy::protectedNames(m_runner->m_config.policy.filesystem),
+                                                   policy::workspaceRelative(m_runner->m_config.workspace, path));
+    if (!pattern.isEmpty()) {
+        reply.fail(Error{ErrorCode::InvalidArgument, policy::protectedRefusal(path, pattern)});
         return;
     }
     RequestedCall call;

@@ -6,6 +6,7 @@
 #include <QJsonObject>
 #include <QList>
 #include <QMetaType>
+#include <QStringList>
 #include <QString>
 
 #include <optional>
@@ -80,6 +81,9 @@ struct Checkpoint {
     int skippedTotal = 0;
     QString fromSession;  // Cause::Fork: the session whose checkpoint `commit` this fork starts from
     qint64 durationMs = 0;
+    // Cause::Start: the protected entries the workspace held (protectedsweep.h); a rewind or fork
+    // removes any other. nullopt: not recorded (older checkpoints, or too many to list).
+    std::optional<QStringList> protectedEntries;
 
     QString shortId() const { return commit.left(8); }
     bool filesTruncated() const { return files.size() < filesTotal; }
@@ -101,6 +105,7 @@ struct RewindRecord {
     QString safety; // the checkpoint holding the state before
     int written = 0;
     int removed = 0;
+    QStringList protectedRemoved; // protected entries the session did not start with, removed
 };
 Result<RewindRecord> rewindFromEvent(const store::Event &e);
 

@@ -157,6 +157,8 @@ QJsonObject toPayload(const Checkpoint &c)
         o.insert(QStringLiteral("label"), c.label);
     if (!c.fromSession.isEmpty())
         o.insert(QStringLiteral("fromSession"), c.fromSession);
+    if (c.protectedEntries)
+        o.insert(QStringLiteral("protectedEntries"), QJsonArray::fromStringList(*c.protectedEntries));
     return o;
 }
 
@@ -202,6 +204,12 @@ Result<Checkpoint> checkpointFromEvent(const store::Event &e)
     c.linesRemoved = p.value(QStringLiteral("linesRemoved")).toInt();
     c.skippedTotal = p.value(QStringLiteral("skippedTotal")).toInt();
     c.durationMs = p.value(QStringLiteral("durationMs")).toInteger();
+    if (const QJsonValue entries = p.value(QStringLiteral("protectedEntries")); entries.isArray()) {
+        QStringList list;
+        for (const QJsonValue &v : entries.toArray())
+            list.append(v.toString());
+        c.protectedEntries = list;
+    }
     const QJsonArray files = p.value(QStringLiteral("files")).toArray();
     for (const QJsonValue &v : files) {
         const QJsonObject f = v.toObject();
@@ -241,6 +249,8 @@ Result<RewindRecord> rewindFromEvent(const store::Event &e)
     r.safety = e.payload.value(QStringLiteral("safety")).toString();
     r.written = e.payload.value(QStringLiteral("written")).toInt();
     r.removed = e.payload.value(QStringLiteral("removed")).toInt();
+    for (const QJsonValue &v : e.payload.value(QStringLiteral("protectedRemoved")).toArray())
+        r.protectedRemoved.append(v.toString());
     if (!isHex40(r.commit))
         return fail(ErrorCode::InvalidArgument, QStringLiteral("event %1 is not a valid rewind record").arg(e.seq));
     return r;

@@ -2,6 +2,7 @@
 
 #include "changejournal.h"
 #include "jobcontrol.h"
+#include "protectedsweep.h"
 #include "restore.h"
 #include "shadowrepo.h"
 #include "snapshot.h"
@@ -11,6 +12,7 @@
 
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QJsonArray>
 
 namespace airlock::workspace {
 
@@ -276,6 +278,13 @@ Result<RewindOutcome> Checkpointer::rewind(const RewindRequest &req, JobControl 
                             .arg(req.session, target.shortId(), report.error().message, out.safety.left(8)));
         out.written = report->written;
         out.removed = report->removed;
+        // A .git, hook or task file the agent planted goes too, whatever the checkpoint holds.
+        if (const auto allowed = startingProtectedEntries(*tree, *index)) {
+            auto swept = removePlantedProtected(root->get(), *allowed);
+            if (!swept)
+                return fail(swept.error().code, QStringLiteral("rewinding session %1 to %2: %3").arg(req.session, target.shortId(), swept.error().message));
+            out.protectedRemoved = *swept;
+        }
         if (auto h = repo->setHead(targetId, safety->commit, QStringLiteral("rewind")); !h)
             return std::unexpected(h.error());
         if (auto w = repo->writeIndex(coarseNowNs(), targetId); !w)
@@ -285,6 +294,7 @@ Result<RewindOutcome> Checkpointer::rewind(const RewindRequest &req, JobControl 
                                         {QStringLiteral("safety"), out.safety},
                                         {QStringLiteral("written"), out.written},
                                         {QStringLiteral("removed"), out.removed},
+                                        {QStringLiteral("protectedRemoved"), QJsonArray::fromStringList(out.protectedRemoved)},
                                         {QStringLiteral("workspace"), workspace}});
             !r)
             return std::unexpected(r.error());

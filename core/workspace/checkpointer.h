@@ -54,6 +54,7 @@ struct RewindOutcome {
     bool safetyCreated = false; // false: the newest checkpoint already held that state
     int written = 0;
     int removed = 0;
+    QStringList protectedRemoved; // protected entries the session did not start with (protectedsweep.h)
 };
 
 struct ForkRequest {
@@ -72,6 +73,7 @@ struct ForkOutcome {
     QString safety;           // in-place forks: the parent's checkpoint holding the state before
     int written = 0;
     int removed = 0;
+    QStringList protectedRemoved; // as for a rewind
     qint64 transcriptSeq = 0; // the parent's events up to this seq are the fork's conversation so far
 };
 

@@ -2,6 +2,7 @@
 #include "checkpointer.h"
 
 #include "jobcontrol.h"
+#include "protectedsweep.h"
 #include "restore.h"
 #include "shadowrepo.h"
 #include "snapshot.h"
@@ -9,6 +10,7 @@
 #include "store/storereader.h"
 
 #include <QDir>
+#include <QJsonArray>
 #include <QFile>
 #include <QFileInfo>
 #include <QSaveFile>
@@ -193,6 +195,12 @@ Result<ForkOutcome> Checkpointer::fork(const ForkRequest &req, JobControl *contr
             return std::unexpected(report.error());
         out.written = report->written;
         out.removed = report->removed;
+        if (const auto allowed = startingProtectedEntries(*tree, *index)) {
+            auto swept = removePlantedProtected(root->get(), *allowed);
+            if (!swept)
+                return std::unexpected(swept.error());
+            out.protectedRemoved = *swept;
+        }
         if (auto h = forkRepo->setHead(baseId, std::nullopt, QStringLiteral("fork of %1").arg(req.session)); !h)
             return h;
         if (auto w = forkRepo->writeIndex(coarseNowNs(), baseId); !w)
@@ -205,7 +213,8 @@ Result<ForkOutcome> Checkpointer::fork(const ForkRequest &req, JobControl *contr
         const QJsonObject forkInfo{{QStringLiteral("session"), base.session},
                                    {QStringLiteral("checkpoint"), base.commit},
                                    {QStringLiteral("seq"), base.afterSeq},
-                                   {QStringLiteral("folder"), sameFolder ? QStringLiteral("same") : QStringLiteral("new")}};
+                                   {QStringLiteral("folder"), sameFolder ? QStringLiteral("same") : QStringLiteral("new")},
+                                   {QStringLiteral("protectedRemoved"), QJsonArray::fromStringList(out.protectedRemoved)}};
         if (auto a = m_store.append(id, QLatin1String(store::kinds::SessionCreated),
                                     QJsonObject{{QStringLiteral("title"), title},
                                                 {QStringLiteral("agent"), orNull(source.agent)},
@@ -230,6 +239,7 @@ Result<ForkOutcome> Checkpointer::fork(const ForkRequest &req, JobControl *contr
         first.skipped.clear();
         first.skippedTotal = 0;
         first.durationMs = 0;
+        first.protectedEntries.reset();
         return record(id, kinds::CheckpointCreated, toPayload(first));
     };
     auto result = body();

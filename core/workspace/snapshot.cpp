@@ -2,7 +2,9 @@
 
 #include "changejournal.h"
 #include "changes.h"
+#include "fsops.h"
 #include "jobcontrol.h"
+#include "protectedsweep.h"
 #include "shadowrepo.h"
 
 #include <QSet>
@@ -210,6 +212,15 @@ Result<Checkpoint> describeSnapshot(ShadowRepo &repo, const Snapshot &snap, cons
     cp.toolCallId = spec.toolCallId;
     cp.label = spec.label;
     cp.workspace = repo.workspace();
+    if (spec.cause == Cause::Start) {
+        auto root = fs::openRoot(repo.workspace());
+        if (!root)
+            return std::unexpected(root.error());
+        auto entries = findProtectedEntries(root->get());
+        if (!entries)
+            return std::unexpected(entries.error());
+        cp.protectedEntries = *entries;
+    }
 
     git::Tree base, tree;
     if (snap.parent) {

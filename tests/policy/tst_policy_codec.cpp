@@ -52,6 +52,7 @@ Policy fullPolicy()
                            {QStringLiteral("/opt/sdk"), QStringLiteral("/opt/sdk"), Access::ReadOnly}};
     p.filesystem.deniedHostPaths = {QStringLiteral("$HOME/.ssh"), QStringLiteral("/opt/sdk/keys")};
     p.filesystem.readOnlyRoot = true;
+    p.filesystem.protectionLayer = false;
     p.filesystem.tmpfs = {{QStringLiteral("/tmp"), 100 * 1024 * 1024, true}, {QStringLiteral("/run/cache"), 8192, false}};
     p.network = {NetworkMode::Proxy,
                  {QStringLiteral("registry.npmjs.org"), QStringLiteral("*.github.com:443"), QStringLiteral("pypi.org")},

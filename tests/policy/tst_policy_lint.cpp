@@ -157,10 +157,12 @@ void TestPolicyLint::findings_data()
         "filesystem.shell-rc-writable", "filesystem.mounts[0].access", true, C);
     row("zshrc read-only", R"({"filesystem": {"mounts": [{"host": "~/.zshrc", "target": "/z"}]}})", "",
         "filesystem.shell-rc-writable", "filesystem.mounts[0].access", false, C);
-    row("protected paths dropped", R"({"filesystem": {"protectedPaths": [".git/config"]}})", "",
-        "filesystem.protected-paths", "filesystem.protectedPaths", true, W);
-    row("read-only workspace needs none", R"({"filesystem": {"workspace": "ro", "protectedPaths": []}})", "",
-        "filesystem.protected-paths", "filesystem.protectedPaths", false, W);
+    row("protection layer opted out", R"({"filesystem": {"protectionLayer": false}})", "",
+        "filesystem.protection-layer", "filesystem.protectionLayer", true, W);
+    row("protected paths dropped: the built-in list stays", R"({"filesystem": {"protectedPaths": []}})", "",
+        "filesystem.protection-layer", "filesystem.protectionLayer", false, W);
+    row("read-only workspace needs none", R"({"filesystem": {"workspace": "ro", "protectionLayer": false}})", "",
+        "filesystem.protection-layer", "filesystem.protectionLayer", false, W);
     row("tmp size twice", R"({"filesystem": {"tmpfs": [{"target": "/tmp", "sizeBytes": 65536}]}, "resources": {"tmpBytes": 1048576}})", "",
         "resources.tmp-ignored", "resources.tmpBytes", true, I);
 

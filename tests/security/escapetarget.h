@@ -39,6 +39,7 @@ public:
         weak.network.mode = policy::NetworkMode::Host;
         weak.privileges.seccomp = policy::SeccompMode::Unconfined;
         weak.filesystem.protectedPaths.clear();
+        weak.filesystem.protectionLayer = false;
         weak.filesystem.mounts.append(policy::Mount{QStringLiteral("~/.ssh"), QStringLiteral("/home/agent/.ssh"), policy::Access::ReadOnly});
         return weak;
     }

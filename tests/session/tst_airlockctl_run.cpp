@@ -492,6 +492,36 @@ private Q_SLOTS:
             QVERIFY2(!shown.contains(raw), qPrintable(QStringLiteral("raw %1 reached the terminal").arg(QString::fromLatin1(raw.toHex()))));
     }
 
+    void protectedNameIsNotWrittenEvenWhenAllowed()
+    {
+        // fs/write_text_file to a protected name is refused before any rule is asked: here the policy adds
+        // slugify.sh to the protected names and --approve edit allows every edit.
+        const auto shown = ctl({QStringLiteral("policy"), QStringLiteral("export"), QStringLiteral("standard")});
+        QVERIFY2(shown.exitCode == 0, shown.err.constData());
+        QJsonObject doc = QJsonDocument::fromJson(shown.out).object();
+        QJsonObject fs = doc[QStringLiteral("filesystem")].toObject();
+        QJsonArray names = fs[QStringLiteral("protectedPaths")].toArray();
+        names.append(QStringLiteral("slugify.sh"));
+        fs[QStringLiteral("protectedPaths")] = names;
+        doc[QStringLiteral("filesystem")] = fs;
+        const QString file = m_dir.filePath(QStringLiteral("guarded.json"));
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QJsonDocument(doc).toJson());
+        f.close();
+        auto r = ctl({QStringLiteral("policy"), QStringLiteral("import"), file, QStringLiteral("--name"), QStringLiteral("guarded")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+
+        const QString ws = freshWorkspace();
+        const QByteArray before = test::fileHash(ws + QStringLiteral("/slugify.sh"));
+        r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("fast-demo"), QStringLiteral("--policy"),
+                 QStringLiteral("guarded"), QStringLiteral("--workspace"), ws, QStringLiteral("--approve"), QStringLiteral("execute"),
+                 QStringLiteral("--approve"), QStringLiteral("edit"), QStringLiteral("Fix it")});
+        QVERIFY2(r.out.contains("Writing the fix failed:") && r.out.contains("is protected (slugify.sh)"),
+                 QByteArray(r.out + r.err).constData());
+        QCOMPARE(test::fileHash(ws + QStringLiteral("/slugify.sh")), before);
+    }
+
     void guardrailStopsTheSession()
     {
         // A policy allowing two tool calls: the third trips the guardrail, exit status 5.

@@ -444,12 +444,15 @@ void CheckpointsPanel::rewindSelected()
             endAction(false, tr("The rewind did not happen: %1").arg(r.error().message));
             return;
         }
-        endAction(true, tr("Rewound to %1: %2 files restored, %3 removed. The state before is checkpoint %4; rewind to "
-                           "it to undo.")
-                            .arg(r->commit.left(8))
-                            .arg(r->written)
-                            .arg(r->removed)
-                            .arg(r->safety.left(8)));
+        QString text = tr("Rewound to %1: %2 files restored, %3 removed. The state before is checkpoint %4; rewind to "
+                          "it to undo.")
+                           .arg(r->commit.left(8))
+                           .arg(r->written)
+                           .arg(r->removed)
+                           .arg(r->safety.left(8));
+        if (!r->protectedRemoved.isEmpty())
+            text += u' ' + tr("Removed protected entries the session did not start with: %1.").arg(r->protectedRemoved.join(QStringLiteral(", ")));
+        endAction(true, text);
     }), m_progress, m_progressText);
 }
 

@@ -42,8 +42,13 @@ public:
         addCheck(QStringLiteral("filesystem.readOnlyRoot"), tr("Read-only root file system"),
                  [](const Policy &p) { return p.filesystem.readOnlyRoot; },
                  [](Policy &p, bool v) { p.filesystem.readOnlyRoot = v; });
-        addTable(QStringLiteral("filesystem.protectedPaths"), tr("Protected workspace paths (re-bound read-only)"),
-                 stringListTable(doc, QStringLiteral("protected path"), tr("Path in the workspace"),
+        addCheck(QStringLiteral("filesystem.protectionLayer"), tr("Protection layer (refuse to start without it)"),
+                 [](const Policy &p) { return p.filesystem.protectionLayer; },
+                 [](Policy &p, bool v) { p.filesystem.protectionLayer = v; });
+        addNote(tr("Always protected, by name at any depth: %1")
+                    .arg(policy::builtinProtectedNames().join(QStringLiteral(", "))));
+        addTable(QStringLiteral("filesystem.protectedPaths"), tr("More protected names (at any depth)"),
+                 stringListTable(doc, QStringLiteral("protected name"), tr("Name or path, glob allowed"),
                                  [](const Policy &p) -> const QStringList & { return p.filesystem.protectedPaths; },
                                  [](Policy &p) -> QStringList & { return p.filesystem.protectedPaths; }));
 
