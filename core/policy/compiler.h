@@ -27,6 +27,9 @@ struct LaunchContext {
     QString sessionId;                 // Docker label airlock.session
     QString workspace;                 // host path, absolute
     QString sandboxWorkspace;          // where it appears inside; empty means the same path as on the host
+    // bwrap: where the workspace is bound from when not from `workspace` itself: an idmapped view of it
+    // that gives a root-owned workspace to the unprivileged uid the sandbox runs as. Empty: `workspace`.
+    QString workspaceSource;
     QString shim;                      // host path of the static airlock-shim binary
     QString controlDir;                // per-sandbox host folder with the shim's and proxy's sockets
     QString home;                      // the host user's home, for ~ and $HOME in mounts

@@ -170,7 +170,7 @@ void LocalSandbox::closeNotifiers()
     closeFd(m_logFd);
 }
 
-Result<void> LocalSandbox::launch(const LimitPlan &plan)
+Result<void> LocalSandbox::launch(const LimitPlan &plan, const SandboxUser &user)
 {
     const auto undo = [&](const Error &e) -> Result<void> {
         Limiter::release(plan.cgroup);
@@ -197,6 +197,7 @@ Result<void> LocalSandbox::launch(const LimitPlan &plan)
     policy::LaunchContext context;
     context.sessionId = m_state.sessionId;
     context.workspace = m_state.workspace;
+    context.workspaceSource = m_state.workspaceMount;
     context.shim = m_backend->shimPath();
     context.controlDir = m_dir + QStringLiteral("/control");
     context.home = QDir::homePath();
@@ -248,6 +249,8 @@ Result<void> LocalSandbox::launch(const LimitPlan &plan)
     request.joinCgroups = plan.joinFiles;
     request.noNewPrivileges = p.privileges.noNewPrivileges;
     request.waitForGo = plan.systemdScope;
+    if (user.switchUser)
+        request.user = SpawnRequest::User{user.uid, user.gid};
     Result<Spawned> spawned = spawnProcess(request);
     // The sandbox holds its own copies now; ours would keep the socket accepting after the shim is gone.
     closeFd(seccompFd);
