@@ -565,7 +565,8 @@ void TestEscape::rootOwnedHostFolderStaysReadOnly()
     ::chmod(QFile::encodeName(shared).constData(), 0755);
     writeFile(shared + QStringLiteral("/keep.txt"), "root's\n");
     const QMap<QString, QByteArray> before = hostState();
-    policy::Policy p = m_target->writable();
+    // The preset's own user (writable() is the launcher's uid on Docker, which here is root).
+    policy::Policy p = m_target->policy();
     p.filesystem.mounts.append(policy::Mount{shared, QStringLiteral("/srv/shared"), policy::Access::ReadWrite});
     Sandbox *s = m_target->start(p);
     QVERIFY(s);
