@@ -227,7 +227,7 @@ int check(const Context &ctx)
     if (!pol)
         return error(pol.error());
     const policy::ToolCall call{*kind, p.value(QStringLiteral("command")), p.value(QStringLiteral("path")),
-                                p.value(QStringLiteral("domain"))};
+                                p.value(QStringLiteral("domain")), {}, {}};
     const auto d = policy::evaluate(pol->approvals, call);
     if (p.isSet(kJson))
         outJson(QJsonObject{{QStringLiteral("decision"), policy::nameOf(d.verdict)},

@@ -120,7 +120,7 @@ void lintApprovals(const Policy &policy, QList<Finding> &out)
                                     QStringLiteral("python3 -c pass"), QStringLiteral("node -e 0"),
                                     QStringLiteral("curl https://example.com")};
     for (const QString &probe : probes) {
-        const Decision decision = evaluate(approvals, ToolCall{ToolKind::Execute, probe, {}, {}});
+        const Decision decision = evaluate(approvals, ToolCall{ToolKind::Execute, probe, {}, {}, {}, {}});
         if (decision.verdict != Verdict::Allow)
             continue;
         const bool byRule = decision.ruleIndex >= 0;

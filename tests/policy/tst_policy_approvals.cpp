@@ -46,7 +46,7 @@ const char *const kRules = R"({"schemaVersion": 1, "approvals": {"default": "ask
 
 ToolCall call(ToolKind kind, const char *command = "", const char *path = "", const char *domain = "")
 {
-    return {kind, QString::fromUtf8(command), QString::fromUtf8(path), QString::fromUtf8(domain)};
+    return {kind, QString::fromUtf8(command), QString::fromUtf8(path), QString::fromUtf8(domain), {}, {}};
 }
 
 } // namespace

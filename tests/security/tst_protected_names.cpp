@@ -99,15 +99,15 @@ private Q_SLOTS:
                                          std::pair{ToolKind::Edit, QStringLiteral("sub/.envrc")},
                                          std::pair{ToolKind::Delete, QStringLiteral(".git")},
                                          std::pair{ToolKind::Move, QStringLiteral(".vscode/tasks.json")}}) {
-            const Decision d = evaluate(a, ToolCall{kind, {}, path, {}});
+            const Decision d = evaluate(a, ToolCall{kind, {}, path, {}, {}, {}});
             QVERIFY2(d.verdict == Verdict::Ask, qPrintable(path + u' ' + d.explanation));
         }
         // Reading one is fine, and so is an ordinary file.
-        QCOMPARE(evaluate(a, ToolCall{ToolKind::Read, {}, QStringLiteral(".git/config"), {}}).verdict, Verdict::Allow);
-        QCOMPARE(evaluate(a, ToolCall{ToolKind::Edit, {}, QStringLiteral("src/a.c"), {}}).verdict, Verdict::Allow);
+        QCOMPARE(evaluate(a, ToolCall{ToolKind::Read, {}, QStringLiteral(".git/config"), {}, {}, {}}).verdict, Verdict::Allow);
+        QCOMPARE(evaluate(a, ToolCall{ToolKind::Edit, {}, QStringLiteral("src/a.c"), {}, {}, {}}).verdict, Verdict::Allow);
         // A deny rule still denies.
         a.rules.append(ApprovalRule{ToolKind::Edit, std::nullopt, QStringLiteral(".envrc"), std::nullopt, Verdict::Deny});
-        QCOMPARE(evaluate(a, ToolCall{ToolKind::Edit, {}, QStringLiteral(".envrc"), {}}).verdict, Verdict::Deny);
+        QCOMPARE(evaluate(a, ToolCall{ToolKind::Edit, {}, QStringLiteral(".envrc"), {}, {}, {}}).verdict, Verdict::Deny);
     }
 
     void rewindRemovesPlantedProtectedEntries()

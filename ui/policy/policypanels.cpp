@@ -235,7 +235,7 @@ TesterPanel::TesterPanel(PolicyDocument *doc, QWidget *parent)
 void TesterPanel::update()
 {
     const policy::ToolCall call{policy::ToolKind(m_kind->currentData().toInt()), m_command->text(), m_path->text(),
-                                m_domain->text()};
+                                m_domain->text(), {}, {}};
     const auto d = policy::evaluate(m_doc->policy().approvals, call);
     const QString colour = d.verdict == policy::Verdict::Allow ? QStringLiteral("#1a7f37")
         : d.verdict == policy::Verdict::Deny                   ? QStringLiteral("#cf222e")
