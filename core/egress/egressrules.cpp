@@ -15,7 +15,7 @@ QString hostPort(const QString &host, quint16 port)
 
 bool isWildcard(QStringView pattern)
 {
-    return policy::domainPatternHost(pattern).contains(u'*');
+    return pattern.contains(u'*');
 }
 
 struct Match {
@@ -30,7 +30,7 @@ std::optional<Match> findAllow(const Rules &rules, const QString &host, quint16 
     std::optional<Match> wildcard;
     const auto scan = [&](const QStringList &patterns, const QString &prefix) -> std::optional<Match> {
         for (const QString &p : patterns) {
-            if (!matchesHost(p, host, port, PortlessPattern::WebPorts))
+            if (!matchesHost(p, host, port))
                 continue;
             if (!isWildcard(p))
                 return Match{prefix + p, true};
@@ -65,22 +65,6 @@ Decision allow(QString rule, QString reason, bool named)
     return d;
 }
 
-bool classAllowed(const Rules &rules, AddressClass cls)
-{
-    return cls == AddressClass::Public || rules.network.allowAddressClasses.contains(className(cls));
-}
-
-// Names that reach a cloud provider's instance metadata service from inside that cloud. Refused by
-// name as well as by address, since their resolution depends on the host the proxy runs on.
-bool isMetadataName(const QString &host)
-{
-    static const QStringList names{QStringLiteral("metadata.google.internal"), QStringLiteral("metadata.goog"),
-                                   QStringLiteral("metadata"), QStringLiteral("instance-data"),
-                                   QStringLiteral("instance-data.ec2.internal"),
-                                   QStringLiteral("metadata.azure.internal")};
-    return names.contains(host);
-}
-
 bool validLabelChar(QChar c)
 {
     const char16_t u = c.unicode();
@@ -89,38 +73,20 @@ bool validLabelChar(QChar c)
 
 } // namespace
 
-bool matchesHost(QStringView pattern, QStringView host, quint16 port, PortlessPattern portless)
+bool matchesHost(QStringView pattern, QStringView host, quint16 port)
 {
-    // The port is judged apart rather than handing "host:port" to matchDomain, which cannot tell an
-    // IPv6 literal's colons from a port separator.
-    if (!policy::patternAdmitsPort(pattern, port, portless == PortlessPattern::WebPorts))
-        return false;
-    return policy::matchDomain(policy::domainPatternHost(pattern), host);
-}
-
-QString className(AddressClass cls)
-{
-    switch (cls) {
-    case AddressClass::Public:
-        return {};
-    case AddressClass::Unspecified:
-        return QStringLiteral("unspecified");
-    case AddressClass::Loopback:
-        return QStringLiteral("loopback");
-    case AddressClass::Private:
-        return QStringLiteral("private");
-    case AddressClass::LinkLocal:
-        return QStringLiteral("link-local");
-    case AddressClass::SharedCgnat:
-        return QStringLiteral("cgnat");
-    case AddressClass::Metadata:
-        return QStringLiteral("metadata");
-    case AddressClass::Multicast:
-        return QStringLiteral("multicast");
-    case AddressClass::Reserved:
-        return QStringLiteral("reserved");
+    // Split the port off the pattern here rather than handing "host:port" to matchDomain, which
+    // cannot tell an IPv6 literal's colons from a port separator.
+    QStringView patternHost = pattern;
+    const qsizetype colon = pattern.lastIndexOf(u':');
+    if (colon >= 0) {
+        bool ok = false;
+        const int patternPort = pattern.mid(colon + 1).toInt(&ok);
+        if (!ok || patternPort != port)
+            return false;
+        patternHost = pattern.left(colon);
     }
-    return {};
+    return policy::matchDomain(patternHost, host);
 }
 
 Result<QString> normalizeHost(QStringView raw)
@@ -183,30 +149,10 @@ Decision decide(const Rules &rules, const QString &host, quint16 port)
         return allow(QStringLiteral("network host"),
                      QStringLiteral("%1 allowed: the policy's network mode is 'host'").arg(where), true);
 
-    if (isMetadataName(host) && !classAllowed(rules, AddressClass::Metadata))
-        return deny(QStringLiteral("metadata name"),
-                    QStringLiteral("%1 refused: it names a cloud metadata service, which only "
-                                   "network.allowAddressClasses 'metadata' opens")
-                        .arg(where));
-
     const std::optional<Match> match = findAllow(rules, host, port);
-    if (!match) {
-        // Say so when only the port is wrong: "allowed name, closed port" is the usual surprise.
-        const bool otherPort = [&] {
-            for (const QStringList *list : {&rules.sessionAllow, &rules.network.allow})
-                for (const QString &p : *list)
-                    if (policy::matchDomain(policy::domainPatternHost(p), host))
-                        return true;
-            return false;
-        }();
-        if (otherPort)
-            return deny(QStringLiteral("default deny"),
-                        QStringLiteral("%1 refused: the host is allowed on other ports only (a rule "
-                                       "without ports opens 443 and 80; name others as host:PORT)")
-                            .arg(where));
+    if (!match)
         return deny(QStringLiteral("default deny"),
                     QStringLiteral("%1 refused: no allow rule matches it").arg(where));
-    }
     if (literal && !match->exact) {
         if (!rules.network.allowIpLiterals)
             return deny(QStringLiteral("ip literal"),
@@ -215,19 +161,16 @@ Decision decide(const Rules &rules, const QString &host, quint16 port)
                                        "is off)")
                             .arg(where));
         const AddressClass cls = classify(*literal);
-        if (!classAllowed(rules, cls))
+        if (cls != AddressClass::Public)
             return deny(QStringLiteral("address %1 (%2)").arg(literal->toString(), describe(cls)),
                         QStringLiteral("%1 refused: %2 is a %3 address, which only a rule naming it exactly "
-                                       "or network.allowAddressClasses '%4' may reach")
-                            .arg(where, literal->toString(), describe(cls), className(cls)));
+                                       "may reach")
+                            .arg(where, literal->toString(), describe(cls)));
     }
-    // Only an IP literal named exactly names the address; a name is checked at the address step.
-    return allow(match->rule, QStringLiteral("%1 allowed by '%2'").arg(where, match->rule),
-                 match->exact && literal.has_value());
+    return allow(match->rule, QStringLiteral("%1 allowed by '%2'").arg(where, match->rule), match->exact);
 }
 
-Decision checkAddresses(const Decision &nameDecision, const Rules &rules, const QString &host,
-                        const QList<QHostAddress> &addresses)
+Decision checkAddresses(const Decision &nameDecision, const QString &host, const QList<QHostAddress> &addresses)
 {
     if (!nameDecision.allowed())
         return nameDecision;
@@ -237,12 +180,12 @@ Decision checkAddresses(const Decision &nameDecision, const Rules &rules, const 
         return nameDecision;
     for (const QHostAddress &a : addresses) {
         const AddressClass cls = classify(a);
-        if (classAllowed(rules, cls))
+        if (cls == AddressClass::Public)
             continue;
         return deny(QStringLiteral("address %1 (%2)").arg(a.toString(), describe(cls)),
-                    QStringLiteral("%1 refused: it resolves to %2, a %3 address, which only "
-                                   "network.allowAddressClasses '%4' opens")
-                        .arg(host, a.toString(), describe(cls), className(cls)));
+                    QStringLiteral("%1 refused: it resolves to %2, a %3 address, which only a rule naming "
+                                   "%1 exactly may reach")
+                        .arg(host, a.toString(), describe(cls)));
     }
     return nameDecision;
 }

@@ -257,9 +257,7 @@ Result<Checkpoint> describeSnapshot(ShadowRepo &repo, const Snapshot &snap, cons
         if (cp.skipped.size() >= kMaxListedFiles)
             break;
         cp.skipped.append(SkippedFile{QString::fromStdString(s.path), s.size,
-                                      s.reason == SkipReason::TooBig    ? QStringLiteral("size")
-                                      : s.reason == SkipReason::TooDeep ? QStringLiteral("depth")
-                                                                        : QStringLiteral("unreadable")});
+                                      s.reason == SkipReason::TooBig ? QStringLiteral("size") : QStringLiteral("unreadable")});
     }
     return cp;
 }
