@@ -44,7 +44,7 @@ QVariant SessionsModel::data(const QModelIndex &index, int role) const
         break;
     case Qt::ToolTipRole:
         if (index.column() == Disk && m_disk.contains(s.id))
-            return plainToolTip(m_disk.value(s.id).detail);
+            return m_disk.value(s.id).detail;
         return plainToolTip(tr("%1\nSession %2\nWorkspace: %3")
                                 .arg(text::inertLine(s.title), s.id, s.workspace.isEmpty() ? tr("none") : s.workspace));
     case Qt::TextAlignmentRole:
