@@ -424,7 +424,8 @@ void TestPolicyCodec::oversizedInput()
 void TestPolicyCodec::truncatedInputs()
 {
     // Every prefix of a real document is either refused with a message or (the whole text) accepted.
-    const QByteArray full = serializePolicy(fullPolicy());
+    // (A prefix that lacks only the closing newline is the whole document.)
+    const QByteArray full = serializePolicy(fullPolicy()).trimmed();
     for (qsizetype length = 0; length < full.size(); length += 7) {
         const auto parsed = parsePolicy(full.left(length));
         QVERIFY2(!parsed, qPrintable(QStringLiteral("prefix of %1 bytes was accepted").arg(length)));
