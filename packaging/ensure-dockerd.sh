@@ -49,9 +49,11 @@ if [[ ${#need[@]} -gt 0 ]]; then
     "${sudo_[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null \
         || { "${sudo_[@]}" apt-get update -q >/dev/null && "${sudo_[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null; }
 fi
-if [[ $podman -eq 1 && $install -eq 1 ]] && ! command -v podman >/dev/null 2>&1; then
-    say "installing podman (its tests skip if this fails)"
-    DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -q --no-install-recommends podman runc >/dev/null \
+# podman runs containers started with an init process (Airlock's are) through catatonit, which Debian
+# lists only as a recommendation of podman.
+if [[ $podman -eq 1 && $install -eq 1 ]] && { ! command -v podman >/dev/null 2>&1 || ! command -v catatonit >/dev/null 2>&1; }; then
+    say "installing podman and catatonit (their tests skip if this fails)"
+    DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -q --no-install-recommends podman catatonit runc >/dev/null \
         || say "could not install podman; the podman tests will say skipped"
 fi
 PATH="$PATH:/usr/sbin:/sbin"

@@ -7,6 +7,11 @@
 # v2 mount), which some hosts, CI machines among them, have.
 set -u
 command -v podman >/dev/null 2>&1 || { echo "skipped: podman is not installed (apt install podman)"; exit 77; }
+# Airlock starts containers with an init process; podman needs catatonit for that (Debian: catatonit).
+if [ ! -x /usr/libexec/podman/catatonit ] && ! command -v catatonit >/dev/null 2>&1; then
+    echo "skipped: podman cannot start containers with an init process here: catatonit is not installed (apt install catatonit)"
+    exit 77
+fi
 runtime=$(command -v runc || true)
 dir=$(mktemp -d)
 sock="$dir/podman.sock"
