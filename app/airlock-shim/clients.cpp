@@ -1,3 +1,4 @@
+#include "log.h"
 #include "shim.h"
 
 #include <sys/socket.h>
@@ -19,12 +20,37 @@ using wire::FrameType;
 using wire::ShimError;
 using wire::Tag;
 
+namespace {
+
+// The kernel translates the peer's pid into our pid namespace when we ask, and reports 0 for a
+// process that namespace cannot see, which is exactly the backend on the host. The credentials are
+// the ones taken at connect(), so a sandboxed process cannot lend or forge them.
+bool peerIsOutside(int fd)
+{
+    ucred cred{};
+    socklen_t length = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) {
+        logErrno("cannot read a control connection's peer");
+        return false;
+    }
+    if (cred.pid == 0)
+        return true;
+    static int logged = 0; // a process that connects in a loop must not flood the sandbox's log
+    if (logged < 5 && ++logged)
+        logError("refused a control connection from pid %d inside the sandbox", static_cast<int>(cred.pid));
+    return false;
+}
+
+} // namespace
+
 void Shim::acceptClients()
 {
     for (;;) {
         Fd fd(::accept4(m_listenFd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd)
             return; // EAGAIN, or a client that went away before we got to it
+        if (m_options.outsidePeersOnly && !peerIsOutside(fd.get()))
+            continue; // a process of the sandbox: closed before it can hold a slot
         const auto live = std::count_if(m_clients.begin(), m_clients.end(),
                                         [](const auto &c) { return !c->dead; });
         if (static_cast<std::size_t>(live) >= MaxClients)

@@ -349,8 +349,15 @@ void Shim::readExecOutput(Exec &exec, bool isStderr, bool drain)
         exec.produced += size;
         const std::uint64_t room = exec.cap > exec.forwarded ? exec.cap - exec.forwarded : 0;
         const std::uint64_t allowed = std::min(size, room);
-        if (allowed < size)
+        if (allowed < size) {
             exec.flags |= wire::ExitFlag::OutputTruncated;
+            // A process past its cap would keep running unseen; the cap is a limit, so it ends it.
+            // (The final drain runs after it exited by itself: nothing left to stop.)
+            if (!drain && !exec.done && !(exec.flags & wire::ExitFlag::OutputCapStopped)) {
+                exec.flags |= wire::ExitFlag::OutputCapStopped;
+                stopGroup(exec, exec.graceMs);
+            }
+        }
         if (allowed > 0 && client) {
             send(*client, isStderr ? FrameType::Stderr : FrameType::Stdout, exec.id,
                  std::string_view(m_scratch.data(), allowed));

@@ -22,6 +22,7 @@ constexpr const char *Usage =
     "usage: airlock-shim (--control PATH | --control-fd N | --connect PATH) [--workspace DIR]\n"
     "                    [--proxy-socket PATH [--proxy-port PORT]]\n"
     "                    [--socket-mode OCTAL] [--max-processes N] [--no-openat2]\n"
+    "                    [--outside-peers-only]\n"
     "\n"
     "  --control PATH       unix socket to serve the control protocol on\n"
     "  --control-fd N       serve on this inherited, listening socket instead of binding one\n"
@@ -32,7 +33,9 @@ constexpr const char *Usage =
     "  --proxy-port PORT    TCP port on 127.0.0.1 to bridge from (default 3128, 0 = any)\n"
     "  --socket-mode OCTAL  permissions of the control socket (default 600)\n"
     "  --max-processes N    RLIMIT_NPROC for the shim and its execs\n"
-    "  --no-openat2         resolve workspace paths without openat2 (testing)\n";
+    "  --no-openat2         resolve workspace paths without openat2 (testing)\n"
+    "  --outside-peers-only refuse control connections from processes inside the shim's own pid\n"
+    "                       namespace (the sandbox); only the backend outside it is served\n";
 
 // Pipes created later must not land on 0, 1 or 2, or dup2() in an exec child would clobber them.
 void ensureStandardFds()
@@ -80,6 +83,10 @@ int main(int argc, char **argv)
         }
         if (arg == "--no-openat2") {
             options.useOpenat2 = false;
+            continue;
+        }
+        if (arg == "--outside-peers-only") {
+            options.outsidePeersOnly = true;
             continue;
         }
         if (!value) {

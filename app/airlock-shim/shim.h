@@ -27,6 +27,10 @@ struct Options
     int proxyPort = 3128;      // 0 picks a free port, reported in hello
     unsigned socketMode = 0600; // a Docker backend whose shim runs as another uid needs wider
     bool useOpenat2 = true;    // false forces the O_NOFOLLOW walk, for tests
+    // Serve only peers outside the shim's pid namespace (SO_PEERCRED reports them as pid 0): the
+    // control socket is visible inside the sandbox, and a sandboxed process that merely connects would
+    // otherwise take the backend's client slots.
+    bool outsidePeersOnly = false;
 };
 
 // Backpressure: past this many unsent bytes to a client the shim stops reading that client's

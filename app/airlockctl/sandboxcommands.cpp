@@ -218,8 +218,8 @@ int runCommand(Sandbox *s, const ExecOptions &o, Interruption &interruption)
         } else {
             status = 128 + e.signal.value_or(0);
         }
-        if (e.outputTruncated)
-            error(QStringLiteral("output beyond the cap was dropped (%1 bytes written in all)").arg(e.outputBytes));
+        if (e.exitCode != 0)
+            error(QStringLiteral("the command %1").arg(e.reason()));
         loop.quit();
     });
     QObject::connect(process, &SandboxProcess::failed, &loop, [&](const Error &e) {

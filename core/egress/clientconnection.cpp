@@ -244,7 +244,7 @@ void ClientConnection::publishDecision()
 
 void ClientConnection::withAddresses(const QList<QHostAddress> &addresses)
 {
-    const Decision checked = checkAddresses(m_decision, m_target.host, addresses);
+    const Decision checked = checkAddresses(m_decision, m_rules->rules, m_target.host, addresses);
     if (!checked.allowed()) {
         m_decision = checked;
         refuse(403, checked.reason);
@@ -266,12 +266,18 @@ void ClientConnection::fetchSecrets(qsizetype index)
     if (index >= m_secrets.size()) {
         QList<QByteArray> values;
         QStringList names;
-        for (const Header &h : std::as_const(m_inject))
+        for (const Header &h : std::as_const(m_inject)) {
             values << h.value;
+            // "Bearer sk-…": an upstream that quotes the key quotes the token, not the scheme.
+            if (const qsizetype space = h.value.lastIndexOf(' '); space >= 0 && h.value.size() - space > 8)
+                values << h.value.mid(space + 1);
+        }
         for (const policy::Secret &s : std::as_const(m_secrets))
             names << s.name;
         m_record.secret = names.join(u',');
         m_masker = Masker(values);
+        // A compressed answer would carry an echoed key where the masker cannot see it.
+        m_inject.append(Header{QByteArrayLiteral("Accept-Encoding"), QByteArrayLiteral("identity")});
         connectNext();
         return;
     }

@@ -72,6 +72,7 @@ private:
     void pumpResponse();
     bool forwardResponseBytes(QByteArrayView data);
     void sendToClient(QByteArrayView data);
+    void sendMaskedChunk(QByteArrayView payload, bool last);
     void finishExchange();
     void resetExchange();
     void failExchange(const QString &message, int status = 502);
@@ -101,6 +102,9 @@ private:
     QList<policy::Secret> m_secrets;
     Headers m_inject;                // credential headers: values never leave this object but upstream
     Masker m_masker;
+    // A chunked answer on a credential route: the proxy masks the bare body and writes chunks of its
+    // own, because a value split across upstream chunks is interrupted by their framing.
+    bool m_rechunkMasked = false;
 
     // The response.
     QByteArray m_responseBuffer;

@@ -15,7 +15,7 @@ QString hostPort(const QString &host, quint16 port)
 
 bool isWildcard(QStringView pattern)
 {
-    return pattern.contains(u'*');
+    return policy::domainPatternHost(pattern).contains(u'*');
 }
 
 struct Match {
@@ -30,7 +30,7 @@ std::optional<Match> findAllow(const Rules &rules, const QString &host, quint16 
     std::optional<Match> wildcard;
     const auto scan = [&](const QStringList &patterns, const QString &prefix) -> std::optional<Match> {
         for (const QString &p : patterns) {
-            if (!matchesHost(p, host, port))
+            if (!matchesHost(p, host, port, PortlessPattern::WebPorts))
                 continue;
             if (!isWildcard(p))
                 return Match{prefix + p, true};
@@ -65,6 +65,22 @@ Decision allow(QString rule, QString reason, bool named)
     return d;
 }
 
+bool classAllowed(const Rules &rules, AddressClass cls)
+{
+    return cls == AddressClass::Public || rules.network.allowAddressClasses.contains(className(cls));
+}
+
+// Names that reach a cloud provider's instance metadata service from inside that cloud. Refused by
+// name as well as by address, since their resolution depends on the host the proxy runs on.
+bool isMetadataName(const QString &host)
+{
+    static const QStringList names{QStringLiteral("metadata.google.internal"), QStringLiteral("metadata.goog"),
+                                   QStringLiteral("metadata"), QStringLiteral("instance-data"),
+                                   QStringLiteral("instance-data.ec2.internal"),
+                                   QStringLiteral("metadata.azure.internal")};
+    return names.contains(host);
+}
+
 bool validLabelChar(QChar c)
 {
     const char16_t u = c.unicode();
@@ -73,20 +89,38 @@ bool validLabelChar(QChar c)
 
 } // namespace
 
-bool matchesHost(QStringView pattern, QStringView host, quint16 port)
+bool matchesHost(QStringView pattern, QStringView host, quint16 port, PortlessPattern portless)
 {
-    // Split the port off the pattern here rather than handing "host:port" to matchDomain, which
-    // cannot tell an IPv6 literal's colons from a port separator.
-    QStringView patternHost = pattern;
-    const qsizetype colon = pattern.lastIndexOf(u':');
-    if (colon >= 0) {
-        bool ok = false;
-        const int patternPort = pattern.mid(colon + 1).toInt(&ok);
-        if (!ok || patternPort != port)
-            return false;
-        patternHost = pattern.left(colon);
+    // The port is judged apart rather than handing "host:port" to matchDomain, which cannot tell an
+    // IPv6 literal's colons from a port separator.
+    if (!policy::patternAdmitsPort(pattern, port, portless == PortlessPattern::WebPorts))
+        return false;
+    return policy::matchDomain(policy::domainPatternHost(pattern), host);
+}
+
+QString className(AddressClass cls)
+{
+    switch (cls) {
+    case AddressClass::Public:
+        return {};
+    case AddressClass::Unspecified:
+        return QStringLiteral("unspecified");
+    case AddressClass::Loopback:
+        return QStringLiteral("loopback");
+    case AddressClass::Private:
+        return QStringLiteral("private");
+    case AddressClass::LinkLocal:
+        return QStringLiteral("link-local");
+    case AddressClass::SharedCgnat:
+        return QStringLiteral("cgnat");
+    case AddressClass::Metadata:
+        return QStringLiteral("metadata");
+    case AddressClass::Multicast:
+        return QStringLiteral("multicast");
+    case AddressClass::Reserved:
+        return QStringLiteral("reserved");
     }
-    return policy::matchDomain(patternHost, host);
+    return {};
 }
 
 Result<QString> normalizeHost(QStringView raw)
@@ -149,10 +183,30 @@ Decision decide(const Rules &rules, const QString &host, quint16 port)
         return allow(QStringLiteral("network host"),
                      QStringLiteral("%1 allowed: the policy's network mode is 'host'").arg(where), true);
 
+    if (isMetadataName(host) && !classAllowed(rules, AddressClass::Metadata))
+        return deny(QStringLiteral("metadata name"),
+                    QStringLiteral("%1 refused: it names a cloud metadata service, which only "
+                                   "network.allowAddressClasses 'metadata' opens")
+                        .arg(where));
+
     const std::optional<Match> match = findAllow(rules, host, port);
-    if (!match)
+    if (!match) {
+        // Say so when only the port is wrong: "allowed name, closed port" is the usual surprise.
+        const bool otherPort = [&] {
+            for (const QStringList *list : {&rules.sessionAllow, &rules.network.allow})
+                for (const QString &p : *list)
+                    if (policy::matchDomain(policy::domainPatternHost(p), host))
+                        return true;
+            return false;
+        }();
+        if (otherPort)
+            return deny(QStringLiteral("default deny"),
+                        QStringLiteral("%1 refused: the host is allowed on other ports only (a rule "
+                                       "without ports opens 443 and 80; name others as host:PORT)")
+                            .arg(where));
         return deny(QStringLiteral("default deny"),
                     QStringLiteral("%1 refused: no allow rule matches it").arg(where));
+    }
     if (literal && !match->exact) {
         if (!rules.network.allowIpLiterals)
             return deny(QStringLiteral("ip literal"),
@@ -161,16 +215,19 @@ Decision decide(const Rules &rules, const QString &host, quint16 port)
                                        "is off)")
                             .arg(where));
         const AddressClass cls = classify(*literal);
-        if (cls != AddressClass::Public)
+        if (!classAllowed(rules, cls))
             return deny(QStringLiteral("address %1 (%2)").arg(literal->toString(), describe(cls)),
                         QStringLiteral("%1 refused: %2 is a %3 address, which only a rule naming it exactly "
-                                       "may reach")
-                            .arg(where, literal->toString(), describe(cls)));
+                                       "or network.allowAddressClasses '%4' may reach")
+                            .arg(where, literal->toString(), describe(cls), className(cls)));
     }
-    return allow(match->rule, QStringLiteral("%1 allowed by '%2'").arg(where, match->rule), match->exact);
+    // Only an IP literal named exactly names the address; a name is checked at the address step.
+    return allow(match->rule, QStringLiteral("%1 allowed by '%2'").arg(where, match->rule),
+                 match->exact && literal.has_value());
 }
 
-Decision checkAddresses(const Decision &nameDecision, const QString &host, const QList<QHostAddress> &addresses)
+Decision checkAddresses(const Decision &nameDecision, const Rules &rules, const QString &host,
+                        const QList<QHostAddress> &addresses)
 {
     if (!nameDecision.allowed())
         return nameDecision;
@@ -180,12 +237,12 @@ Decision checkAddresses(const Decision &nameDecision, const QString &host, const
         return nameDecision;
     for (const QHostAddress &a : addresses) {
         const AddressClass cls = classify(a);
-        if (cls == AddressClass::Public)
+        if (classAllowed(rules, cls))
             continue;
         return deny(QStringLiteral("address %1 (%2)").arg(a.toString(), describe(cls)),
-                    QStringLiteral("%1 refused: it resolves to %2, a %3 address, which only a rule naming "
-                                   "%1 exactly may reach")
-                        .arg(host, a.toString(), describe(cls)));
+                    QStringLiteral("%1 refused: it resolves to %2, a %3 address, which only "
+                                   "network.allowAddressClasses '%4' opens")
+                        .arg(host, a.toString(), describe(cls), className(cls)));
     }
     return nameDecision;
 }

@@ -117,11 +117,22 @@ bool ClientConnection::takeResponseHead()
                 m_record.bytesDown += interim.size();
                 continue;
             }
+            if (m_masker.active()) {
+                const QByteArray coding = headerValue(r.headers, "content-encoding").trimmed().toLower();
+                if (headerCount(r.headers, "content-encoding") > 1 || (!coding.isEmpty() && coding != "identity")) {
+                    failExchange(QStringLiteral("%1 answered with Content-Encoding '%2' on a credential route, "
+                                                "where the proxy asks for identity: a compressed body could "
+                                                "carry the credential past masking, so it is not passed on")
+                                     .arg(m_target.host, QString::fromLatin1(coding.left(40))));
+                    return false;
+                }
+            }
             m_responseHeadDone = true;
             m_record.status = r.status;
             // An HTTP/1.0 client cannot read chunks: it gets the bare body, ended by closing.
             const bool dechunk = m_request.request().minorVersion == 0 && m_response.reframes();
-            m_response.setDechunk(dechunk);
+            m_rechunkMasked = m_masker.active() && m_response.reframes() && !dechunk;
+            m_response.setDechunk(dechunk || m_rechunkMasked);
             // The upstream connection always closes (we asked it to); only a body that ends at close, or
             // a request still being sent, keeps the sandbox's connection from serving another request.
             m_keepClient = m_keepClient && !r.untilClose && !dechunk && m_requestDone;
@@ -151,11 +162,31 @@ bool ClientConnection::forwardResponseBytes(QByteArrayView data)
     // Bytes after the end of the response are dropped: the server was asked to close.
     const QByteArray reframed = m_response.reframes() ? m_response.takeOutput() : QByteArray();
     const QByteArrayView out = m_response.reframes() ? QByteArrayView(reframed) : data.first(*used);
+    if (m_rechunkMasked) {
+        sendMaskedChunk(out, m_response.complete());
+        return true;
+    }
     if (!out.isEmpty()) {
         sendToClient(out);
         m_record.bytesDown += out.size();
     }
     return true;
+}
+
+void ClientConnection::sendMaskedChunk(QByteArrayView payload, bool last)
+{
+    QByteArray masked = m_masker.process(payload);
+    if (last)
+        masked += m_masker.flush();
+    QByteArray out;
+    if (!masked.isEmpty())
+        out += QByteArray::number(masked.size(), 16) + "\r\n" + masked + "\r\n";
+    if (last)
+        out += "0\r\n\r\n";
+    if (out.isEmpty())
+        return;
+    m_client->write(out);
+    m_record.bytesDown += out.size();
 }
 
 void ClientConnection::pumpResponse()
@@ -209,6 +240,7 @@ void ClientConnection::resetExchange()
     m_inject.clear();
     m_secrets.clear();
     m_masker = Masker();
+    m_rechunkMasked = false;
     m_addresses.clear();
     m_addressIndex = 0;
     m_lastConnectError.clear();

@@ -39,6 +39,32 @@ std::expected<QString, HeadFailure> hostOf(QByteArrayView raw)
     return *host;
 }
 
+// A Host header that names another host than the request target is refused: the proxy decides on
+// the target and writes the upstream's Host from it, but a client (or a log, or a person reading the
+// egress record) that believed the Host header would be misled about where the request went. Names
+// are compared normalised; the port is not, since the proxy never forwards this header.
+std::expected<void, HeadFailure> checkHostHeader(const RequestHead &head, const QString &host)
+{
+    const QByteArray value = headerValue(head.headers, "host");
+    if (value.isEmpty() && headerCount(head.headers, "host") == 0)
+        return {};
+    QByteArrayView hostPart = value;
+    QByteArrayView portPart;
+    const qsizetype close = value.lastIndexOf(']');
+    const qsizetype colon = value.lastIndexOf(':');
+    if (colon >= 0 && colon > close && (value.startsWith('[') || value.indexOf(':') == colon)) {
+        hostPart = QByteArrayView(value).first(colon);
+        portPart = QByteArrayView(value).sliced(colon + 1);
+    }
+    const auto named = normalizeHost(QString::fromLatin1(hostPart));
+    const auto namedPort = parsePort(portPart, 1);
+    if (!named || !namedPort || *named != host)
+        return refuse(400, QStringLiteral("the Host header '%1' does not name the request target's host %2; "
+                                          "send them the same")
+                               .arg(QString::fromLatin1(value.left(100)), host));
+    return {};
+}
+
 // "/airlock/HOST[:PORT]/rest" → https://HOST:PORT/rest
 std::expected<Target, HeadFailure> pathRoute(QByteArrayView target)
 {
@@ -88,6 +114,8 @@ std::expected<Target, HeadFailure> requestTarget(const RequestHead &head)
             return std::unexpected(port.error());
         if (*port == 0)
             return refuse(400, QStringLiteral("CONNECT takes host:port; the port is missing"));
+        if (auto same = checkHostHeader(head, *host); !same)
+            return std::unexpected(same.error());
         return Target{Route::Connect, *host, *port, {}};
     }
     if (url.startsWith(kRoutePathPrefix))
@@ -118,6 +146,10 @@ std::expected<Target, HeadFailure> requestTarget(const RequestHead &head)
         path = "/";
     if (u.field_set & (1 << UF_QUERY))
         path += '?' + field(url, u, UF_QUERY).toByteArray();
+
+    // The Host header names the URL's host (for a route, HOST.airlock).
+    if (auto same = checkHostHeader(head, *host); !same)
+        return std::unexpected(same.error());
 
     Target t;
     t.path = path;

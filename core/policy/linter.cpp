@@ -225,6 +225,24 @@ void lintNetwork(const Policy &policy, QList<Finding> &out)
                                 [pattern](Policy &p) { p.network.allow.removeAll(pattern); })});
         }
     }
+    if (network.mode == NetworkMode::Proxy) {
+        // Each special class opened is a way back into the host, the LAN or the cloud's control plane.
+        for (const QString &cls : network.allowAddressClasses) {
+            const bool metadata = cls == u"metadata";
+            const QString name = cls;
+            out.append({QStringLiteral("network.address-class"), metadata ? Severity::Critical : Severity::Warning,
+                        QStringLiteral("network.allowAddressClasses"),
+                        QStringLiteral("Allowed names may reach %1 addresses").arg(cls),
+                        metadata ? QStringLiteral("A cloud metadata service hands out the machine's credentials; an "
+                                                  "agent that reaches it can act as this machine in your cloud.")
+                                 : QStringLiteral("Any allowed name that resolves to a %1 address (by a rule, or by "
+                                                  "DNS the agent's server controls) reaches services that are "
+                                                  "not on the internet.")
+                                       .arg(cls),
+                        makeFix(QStringLiteral("Remove '%1' from the allowed address classes").arg(cls),
+                                [name](Policy &p) { p.network.allowAddressClasses.removeAll(name); })});
+        }
+    }
     if (network.mode != NetworkMode::Proxy && !network.hostPorts.isEmpty()) {
         out.append({QStringLiteral("network.host-ports-unused"), Severity::Info, QStringLiteral("network.hostPorts"),
                     QStringLiteral("Host ports only apply in proxy mode"),

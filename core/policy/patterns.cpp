@@ -157,7 +157,31 @@ bool hasPathWildcard(QStringView glob)
     return glob.contains(u'*') || glob.contains(u'?') || glob.contains(u'[');
 }
 
+// True when the port part of a pattern ("443", "443,80", "*") admits port; an empty part admits any.
+bool portListAdmits(QStringView list, QStringView port)
+{
+    if (list.isEmpty() || list == u"*")
+        return true;
+    for (const QStringView p : list.split(u','))
+        if (p == port)
+            return true;
+    return false;
+}
+
 } // namespace
+
+bool patternAdmitsPort(QStringView pattern, int port, bool portlessMeansWeb)
+{
+    const auto [host, ports] = splitPort(pattern);
+    if (ports.isEmpty())
+        return !portlessMeansWeb || port == 443 || port == 80;
+    return portListAdmits(ports, QString::number(port));
+}
+
+QStringView domainPatternHost(QStringView pattern)
+{
+    return splitPort(pattern).host;
+}
 
 std::optional<QString> checkDomainPattern(QStringView pattern)
 {
@@ -170,10 +194,17 @@ std::optional<QString> checkDomainPattern(QStringView pattern)
     if (pattern.isEmpty())
         return QStringLiteral("a domain pattern cannot be empty");
     const auto [hostPart, port] = splitPort(pattern);
-    if (hostPart.size() != pattern.size()) {
-        const int number = isAllDigits(port) && port.size() <= 5 ? port.toInt() : 0;
-        if (number < 1 || number > 65535)
-            return bad(QStringLiteral("the port must be a number from 1 to 65535"));
+    if (hostPart.size() != pattern.size() && port != u"*") {
+        QList<int> seen;
+        for (const QStringView one : port.split(u',')) {
+            const int number = isAllDigits(one) && one.size() <= 5 ? one.toInt() : 0;
+            if (number < 1 || number > 65535)
+                return bad(QStringLiteral("a port must be a number from 1 to 65535 (several: ':443,8443'; "
+                                          "every port: ':*')"));
+            if (seen.contains(number))
+                return bad(QStringLiteral("port %1 is listed twice").arg(number));
+            seen.append(number);
+        }
     }
     QStringView host = hostPart;
     if (host == u"*")
@@ -195,7 +226,7 @@ bool matchDomain(QStringView pattern, QStringView host)
 {
     const auto [patternHost, patternPort] = splitPort(pattern);
     const auto [name, port] = splitPort(host);
-    if (!patternPort.isEmpty() && patternPort != port)
+    if (!patternPort.isEmpty() && !portListAdmits(patternPort, port))
         return false;
     const QString lowered = name.toString().toLower();
     if (patternHost == u"*")
@@ -209,8 +240,13 @@ bool domainCovers(QStringView outer, QStringView inner)
 {
     const auto [outerHost, outerPort] = splitPort(outer);
     const auto [innerHost, innerPort] = splitPort(inner);
-    if (!outerPort.isEmpty() && outerPort != innerPort)
-        return false;
+    if (!outerPort.isEmpty() && outerPort != u"*") {
+        if (innerPort.isEmpty() || innerPort == u"*")
+            return false;
+        for (const QStringView p : innerPort.split(u','))
+            if (!portListAdmits(outerPort, p))
+                return false;
+    }
     if (outerHost == u"*")
         return true;
     if (innerHost == u"*")

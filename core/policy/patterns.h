@@ -12,10 +12,16 @@
 namespace airlock::policy {
 
 // Domain patterns: `example.com` (that host only), `*.example.com` (any host below it, not the apex),
-// `*` (any host), each with an optional `:port`. Lowercase ASCII labels; no trailing dot.
+// `*` (any host), each with an optional port list: `:8443`, `:443,80`, or `:*` for every port.
+// Lowercase ASCII labels; no trailing dot.
 std::optional<QString> checkDomainPattern(QStringView pattern);
-// host is `name` or `name:port`; a pattern with a port only matches a host given with that port.
+// host is `name` or `name:port`; a pattern with ports only matches a host given with one of them.
 bool matchDomain(QStringView pattern, QStringView host);
+// Whether a checked pattern's ports admit port. A pattern without ports admits every port, or, when
+// portlessMeansWeb (egress allow rules), only 443 and 80.
+bool patternAdmitsPort(QStringView pattern, int port, bool portlessMeansWeb);
+// The host part of a checked pattern, without its ports.
+QStringView domainPatternHost(QStringView pattern);
 // True when every host the pattern `inner` matches is also matched by `outer`.
 bool domainCovers(QStringView outer, QStringView inner);
 

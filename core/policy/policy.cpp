@@ -92,4 +92,13 @@ template<> std::span<const EnumName<SeccompMode>> enumNames<SeccompMode>() { ret
 template<> std::span<const EnumName<Verdict>> enumNames<Verdict>() { return kVerdicts; }
 template<> std::span<const EnumName<ToolKind>> enumNames<ToolKind>() { return kToolKinds; }
 
+const QStringList &addressClassNames()
+{
+    static const QStringList names{QStringLiteral("loopback"),    QStringLiteral("private"),
+                                   QStringLiteral("link-local"),  QStringLiteral("cgnat"),
+                                   QStringLiteral("metadata"),    QStringLiteral("multicast"),
+                                   QStringLiteral("unspecified"), QStringLiteral("reserved")};
+    return names;
+}
+
 } // namespace airlock::policy

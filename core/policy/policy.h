@@ -78,8 +78,14 @@ struct Network {
     QStringList deny;                    // checked before allow
     bool allowIpLiterals = false;        // may a request name a bare IP address instead of a host
     QList<int> hostPorts;                // ports on the host's loopback the sandbox may reach
+    // Special address classes an allowed name may resolve to (see addressClassNames()); by default
+    // none, so an allowed name that points at loopback, the LAN or a metadata service is refused.
+    QStringList allowAddressClasses;
     bool operator==(const Network &) const = default;
 };
+
+// The names of the address classes network.allowAddressClasses may list, in display order.
+const QStringList &addressClassNames();
 
 // A credential the egress proxy adds to requests for matching hosts. The policy says where the value
 // lives, never the value itself, and the value never enters the sandbox.

@@ -186,6 +186,9 @@ Node networkNode(const Network &network)
     Node &ports = node.add(QStringLiteral("hostPorts"), Node::array());
     for (const int port : network.hostPorts)
         ports.append(integer(port));
+    // Written only when set, so policies saved before the key existed keep their canonical text.
+    if (!network.allowAddressClasses.isEmpty())
+        node.add(QStringLiteral("allowAddressClasses"), strings(network.allowAddressClasses));
     return node;
 }
 

@@ -169,6 +169,12 @@ void readNetwork(ObjectReader &parent, Network &out)
     r.stringList(u"allow", out.allow, checkDomainPattern);
     r.stringList(u"deny", out.deny, checkDomainPattern);
     r.boolean(u"allowIpLiterals", out.allowIpLiterals);
+    r.stringList(u"allowAddressClasses", out.allowAddressClasses, [](QStringView name) -> std::optional<QString> {
+        if (addressClassNames().contains(name.toString()))
+            return std::nullopt;
+        return u'\'' + name.toString() + QStringLiteral("' is not an address class; use one of: ")
+               + addressClassNames().join(QStringLiteral(", "));
+    });
     if (const auto ports = r.array(u"hostPorts")) {
         const QString listPath = r.pathOf(u"hostPorts");
         QList<int> result;

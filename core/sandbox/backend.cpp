@@ -4,6 +4,8 @@
 #include "store/eventstore.h"
 
 #include <QJsonArray>
+
+#include <csignal>
 #include <QLoggingCategory>
 #include <QPromise>
 #include <QRandomGenerator>
@@ -292,9 +294,16 @@ void Sandbox::routeExecSignals()
         SandboxProcess *p = process(id);
         m_processes.remove(id);
         if (p) {
+            ExitStatus judged = status;
+            // Only a SIGKILL nobody here asked for can be the OOM killer's.
+            if (status.signal == SIGKILL && !status.timedOut && !status.killed && !status.outputCapStopped
+                && p->m_oomKillsAtStart) {
+                if (const std::optional<quint64> now = oomKills(); now && *now > *p->m_oomKillsAtStart)
+                    judged.outOfMemory = true;
+            }
             p->m_done = true;
-            p->m_status = status;
-            Q_EMIT p->finished(status);
+            p->m_status = judged;
+            Q_EMIT p->finished(judged);
         }
     });
     connect(m_client, &ShimClient::execFailed, this, [this](quint32 id, const Error &error) {
@@ -318,6 +327,7 @@ Result<SandboxProcess *> Sandbox::exec(const ExecRequest &request)
     if (!id)
         return std::unexpected(id.error());
     auto *p = new SandboxProcess(m_client, *id, this);
+    p->m_oomKillsAtStart = oomKills();
     m_processes.insert(*id, p);
     return p;
 }

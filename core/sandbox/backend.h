@@ -124,6 +124,7 @@ private:
     qint64 m_pid = 0;
     bool m_done = false;
     std::optional<ExitStatus> m_status;
+    std::optional<quint64> m_oomKillsAtStart; // the sandbox's OOM kill count when it started
 };
 
 // A sandbox of any backend. The base class owns the connection to the shim and serves exec and
@@ -179,6 +180,9 @@ protected:
     SandboxInfo &mutableInfo() { return m_info; }
     // Live figures a backend computes on demand (processes); called by info().
     virtual void refreshInfo(SandboxInfo &info) const;
+    // OOM kills in the sandbox's memory cgroup so far, when the backend can read them: a SIGKILL
+    // during which the count rose is reported as out of memory.
+    virtual std::optional<quint64> oomKills() const { return std::nullopt; }
     Error notRunning() const;
     // Execs started through this object that have not ended yet.
     int runningProcesses() const;

@@ -392,6 +392,30 @@ QStringList Limiter::release(const CgroupPlacement &placement)
     return left;
 }
 
+std::optional<quint64> Limiter::oomKills(const CgroupPlacement &placement)
+{
+    QStringList folders = placement.directories;
+    if (!placement.procsFile.isEmpty())
+        folders.prepend(QFileInfo(placement.procsFile).path());
+    for (const QString &folder : std::as_const(folders)) {
+        for (const char *name : {"memory.events", "memory.oom_control"}) {
+            QFile file(folder + u'/' + QLatin1String(name));
+            if (!file.open(QIODevice::ReadOnly))
+                continue;
+            const QList<QByteArray> lines = file.read(4096).split('\n');
+            for (const QByteArray &line : lines) {
+                if (!line.startsWith("oom_kill "))
+                    continue;
+                bool ok = false;
+                const quint64 n = line.mid(9).trimmed().toULongLong(&ok);
+                if (ok)
+                    return n;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 int Limiter::countProcesses(const CgroupPlacement &placement)
 {
     if (placement.procsFile.isEmpty())

@@ -82,6 +82,9 @@ public:
     static QStringList release(const CgroupPlacement &placement);
     // Processes in the placement's cgroup, -1 when it has none or cannot be read.
     static int countProcesses(const CgroupPlacement &placement);
+    // How many processes the kernel's OOM killer ended in the placement's memory cgroup so far
+    // (cgroup v2 memory.events, v1 memory.oom_control), nothing when no such file can be read.
+    static std::optional<quint64> oomKills(const CgroupPlacement &placement);
 
 private:
     Result<LimitPlan> tryCgroupV1(const QString &sandboxId, const policy::Resources &resources) const;

@@ -87,7 +87,7 @@ QString describeStatus(int status)
     if (WIFEXITED(status))
         return QStringLiteral("exit status %1").arg(WEXITSTATUS(status));
     if (WIFSIGNALED(status))
-        return QStringLiteral("signal %1").arg(WTERMSIG(status));
+        return QStringLiteral("killed by %1").arg(signalName(WTERMSIG(status)));
     return QStringLiteral("status %1").arg(status);
 }
 
@@ -230,6 +230,8 @@ Result<void> LocalSandbox::launch(const LimitPlan &plan)
     args += command->arguments;
     if (plan.shimMaxProcesses)
         args << QStringLiteral("--max-processes") << QString::number(*plan.shimMaxProcesses);
+    // The control folder is visible in the sandbox; only we, outside its pid namespace, may use it.
+    args << QStringLiteral("--outside-peers-only");
 
     auto info = makePipe();
     auto log = makePipe();
@@ -411,8 +413,15 @@ void LocalSandbox::onExited()
     m_exitNotifier->setEnabled(false);
     QString how;
     // Also for a sandbox found again: in the same process (a new backend) it may still be our child.
-    if (const std::optional<int> status = reapChild(static_cast<pid_t>(m_state.bwrapPid)); status && m_child)
+    if (const std::optional<int> status = reapChild(static_cast<pid_t>(m_state.bwrapPid)); status && m_child) {
         how = describeStatus(*status);
+        // The sandbox's cgroup is its own, so any OOM kill in it is this sandbox's memory limit.
+        // bwrap passes its child's death on as 128 + the signal.
+        const bool sigkill = (WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL)
+                             || (WIFEXITED(*status) && WEXITSTATUS(*status) == 128 + SIGKILL);
+        if (sigkill && oomKills().value_or(0) > 0)
+            how += QStringLiteral(": out of memory, the sandbox's memory limit was reached");
+    }
     m_exited = true;
     if (m_logFd >= 0)
         readLog();
@@ -496,6 +505,11 @@ QJsonObject LocalSandbox::eventPayload() const
                        {QStringLiteral("workspace"), m_state.workspace},
                        {QStringLiteral("uidMapping"), m_state.uidMapping},
                        {QStringLiteral("hostPid"), m_state.bwrapPid}};
+}
+
+std::optional<quint64> LocalSandbox::oomKills() const
+{
+    return Limiter::oomKills(m_state.cgroup);
 }
 
 } // namespace airlock::sandbox

@@ -45,6 +45,7 @@ protected:
     void shimReady() override;
     void shimLost(const Error &error) override;
     void refreshInfo(SandboxInfo &info) const override;
+    std::optional<quint64> oomKills() const override;
 
 private:
     void watchExit(int pidfd);

@@ -182,6 +182,7 @@ Result<ExitStatus> decodeExit(QByteArrayView body)
     status.outputTruncated = flags & wire::ExitFlag::OutputTruncated;
     status.killed = flags & wire::ExitFlag::Killed;
     status.coreDumped = flags & wire::ExitFlag::CoreDumped;
+    status.outputCapStopped = flags & wire::ExitFlag::OutputCapStopped;
     return status;
 }
 

@@ -156,11 +156,24 @@ struct ExitStatus
     bool outputTruncated = false;
     bool killed = false;         // a kill request or shutdown targeted it
     bool coreDumped = false;
+    bool outputCapStopped = false; // its output passed the cap, so the shim stopped it
+    // The sandbox's memory cgroup killed a process for want of memory while it ran (set by the
+    // backend, which can see the cgroup; the shim inside cannot).
+    bool outOfMemory = false;
     quint64 durationMs = 0;
     quint64 outputBytes = 0;     // everything it wrote, forwarded or not
 
     bool succeeded() const { return exitCode == 0; }
+    // Why it ended, in words: "exited with status 3", "killed by SIGKILL: out of memory (the
+    // sandbox's memory limit)", "stopped: its output passed the cap", "stopped: timed out" …
+    QString reason() const;
+    // A short key for the same, for events and scripts: exited, signal, oom, timeout, output-cap,
+    // killed, cpu-limit, file-size-limit.
+    QString reasonCode() const;
 };
+
+// "SIGKILL", "SIGSEGV" …; "signal 42" for one without a name.
+QString signalName(int signal);
 
 struct FileStat
 {

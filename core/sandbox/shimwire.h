@@ -142,6 +142,7 @@ inline constexpr std::uint32_t TimedOut = 1;
 inline constexpr std::uint32_t OutputTruncated = 2;
 inline constexpr std::uint32_t Killed = 4; // a kill request or shutdown targeted it
 inline constexpr std::uint32_t CoreDumped = 8;
+inline constexpr std::uint32_t OutputCapStopped = 16; // its output passed the cap, so it was stopped
 } // namespace ExitFlag
 
 namespace ListFlag {

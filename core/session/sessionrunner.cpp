@@ -279,8 +279,7 @@ void SessionRunner::startAgentInSandbox()
         m_client->connection().finishInput(Error{ErrorCode::Io, why});
     };
     connect(m_agentProcess, &sandbox::SandboxProcess::finished, this, [gone](const sandbox::ExitStatus &status) {
-        gone(status.exitCode ? QStringLiteral("it exited with status %1").arg(*status.exitCode)
-                             : QStringLiteral("it was killed by signal %1").arg(status.signal.value_or(0)));
+        gone(QStringLiteral("it %1").arg(status.reason()));
     });
     connect(m_agentProcess, &sandbox::SandboxProcess::failed, this,
             [gone](const Error &error) { gone(error.message); });

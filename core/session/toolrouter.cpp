@@ -428,7 +428,10 @@ void ToolRouter::createTerminal(const agent::acp::CreateTerminalRequest &request
                  if (s.exitCode)
                      exit.exitCode = quint32(*s.exitCode);
                  if (s.signal)
-                     exit.signal = QString::number(*s.signal);
+                     exit.signal = sandbox::signalName(*s.signal);
+                 // The agent sees why, not just a bare 137: a limit it hit is something it can avoid.
+                 if (s.signal || s.outputCapStopped || s.timedOut)
+                     term->output += QStringLiteral("\n[airlock] the command ended: %1\n").arg(s.reason()).toUtf8();
                  term->exit = exit;
                  for (const auto &waiting : std::as_const(term->waiting))
                      waiting.ok(exit);

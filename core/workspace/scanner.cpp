@@ -314,6 +314,10 @@ private:
                     if (m_claimed.count(path) || range.first != range.second)
                         continue;
                 }
+                if (std::count(sub.begin(), sub.end(), '/') > kMaxScanDepth) {
+                    out.skipped.push_back({path, 0, SkipReason::TooDeep});
+                    continue;
+                }
                 if (range.first == range.second && m_repo.isIgnored(path, true))
                     continue;
                 fs::Fd subFd(::openat(fd, name.c_str(), kDirFlags));

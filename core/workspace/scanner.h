@@ -27,7 +27,12 @@ struct ScanChange {
     struct stat st{};
 };
 
-enum class SkipReason { TooBig, Unreadable };
+enum class SkipReason { TooBig, Unreadable, TooDeep };
+
+// Folders deeper than this are not looked into: each ignore lookup walks every parent, so a chain of
+// thousands of empty folders (which the stat cache never remembers) made every checkpoint quadratic
+// in its depth. The folder at the limit is reported as skipped ("depth"), so the cut is visible.
+inline constexpr int kMaxScanDepth = 128;
 
 struct ScanSkip {
     std::string path;

@@ -257,7 +257,9 @@ Result<Checkpoint> describeSnapshot(ShadowRepo &repo, const Snapshot &snap, cons
         if (cp.skipped.size() >= kMaxListedFiles)
             break;
         cp.skipped.append(SkippedFile{QString::fromStdString(s.path), s.size,
-                                      s.reason == SkipReason::TooBig ? QStringLiteral("size") : QStringLiteral("unreadable")});
+                                      s.reason == SkipReason::TooBig    ? QStringLiteral("size")
+                                      : s.reason == SkipReason::TooDeep ? QStringLiteral("depth")
+                                                                        : QStringLiteral("unreadable")});
     }
     return cp;
 }

@@ -67,7 +67,9 @@ void TestDockerBackend::egressOnlyThroughTheProxy()
 
     policy::Policy p = hardened();
     p.network.mode = policy::NetworkMode::Proxy;
-    p.network.allow = {QStringLiteral("api.test")};
+    // The upstream is on the host's loopback at a port the kernel picked: the policy says both.
+    p.network.allow = {QStringLiteral("api.test:*")};
+    p.network.allowAddressClasses = {QStringLiteral("loopback")};
     DockerBackend *backend = newBackend();
     QString why;
     DockerSandbox *s = start(*backend, {p, QStringLiteral("hardened"), m_workspace, QStringLiteral("session-egress"), {}, {}}, &why);

@@ -346,8 +346,11 @@ policy::Policy proxyPolicy(const QStringList &allow, const QStringList &deny)
 {
     policy::Policy p;
     p.network.mode = policy::NetworkMode::Proxy;
-    p.network.allow = allow;
+    // The upstreams listen on loopback, on ports the kernel picks: say both, as a policy must.
+    for (const QString &pattern : allow)
+        p.network.allow << (pattern.contains(u':') ? pattern : pattern + QStringLiteral(":*"));
     p.network.deny = deny;
+    p.network.allowAddressClasses = {QStringLiteral("loopback")};
     return p;
 }
 

@@ -104,6 +104,8 @@ std::optional<Response> parseResponse(QByteArray &buffer, bool closed);
 std::optional<Response> request(const QString &socketPath, const QByteArray &raw, int timeoutMs = 10000);
 QByteArray get(const QString &url, const QByteArray &extraHeaders = {}); // "GET url HTTP/1.1" + Host + close
 
+// Allow patterns without a port get ':*', and the loopback class is allowed: the test upstreams are
+// on 127.0.0.1 at ports the kernel picks. Tests of those rules themselves set the network section.
 policy::Policy proxyPolicy(const QStringList &allow, const QStringList &deny = {});
 
 // A proxy serving one session from a temporary folder, with its store and a static resolver.

@@ -182,7 +182,7 @@ private Q_SLOTS:
         QCOMPARE(request(fx.socketPath(QStringLiteral("s2")), req)->status, 403);
 
         QSignalSpy added(fx.proxy.get(), &EgressProxy::ruleAdded);
-        const auto r = ctl({QStringLiteral("egress"), QStringLiteral("allow"), QStringLiteral("api.test"),
+        const auto r = ctl({QStringLiteral("egress"), QStringLiteral("allow"), QStringLiteral("api.test:*"),
                             QStringLiteral("--session"), QStringLiteral("s2")});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QVERIFY(added.wait(5000));

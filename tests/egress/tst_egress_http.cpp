@@ -388,8 +388,20 @@ void TestEgressHttp::targets_data()
     QTest::addColumn<QString>("host");
     QTest::addColumn<int>("port");
     QTest::addColumn<QByteArray>("path");
-    const auto req = [](const char *method, const char *target) -> QByteArray {
-        return QByteArray(method) + ' ' + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    // Host names what the target names, as a client sends it (the proxy refuses a mismatch).
+    const auto req = [](const char *method, const char *target, const char *host = nullptr) -> QByteArray {
+        QByteArray h = host ? QByteArray(host) : QByteArray(target);
+        if (!host) {
+            if (const qsizetype scheme = h.indexOf("://"); scheme >= 0)
+                h = h.mid(scheme + 3);
+            if (const qsizetype at = h.indexOf('@'); at >= 0)
+                h = h.mid(at + 1);
+            h = h.left(std::min<qsizetype>(h.indexOf('/') < 0 ? h.size() : h.indexOf('/'),
+                                           h.indexOf('#') < 0 ? h.size() : h.indexOf('#')));
+            if (h.isEmpty() || h.startsWith('*'))
+                h = "x";
+        }
+        return QByteArray(method) + ' ' + target + " HTTP/1.1\r\nHost: " + h + "\r\n\r\n";
     };
     QTest::newRow("absolute") << req("GET", "http://API.Example.com/a?b=1") << 0 << "http" << "api.example.com" << 80 << QByteArray("/a?b=1");
     QTest::newRow("absolute port") << req("GET", "http://a.example:8080") << 0 << "http" << "a.example" << 8080 << QByteArray("/");
@@ -414,6 +426,14 @@ void TestEgressHttp::targets_data()
     QTest::newRow("route path without host") << req("GET", "/airlock//x") << 400 << "" << "" << 0 << QByteArray();
     QTest::newRow("route path with user") << req("GET", "/airlock/u@api.test/x") << 400 << "" << "" << 0 << QByteArray();
     QTest::newRow("bad host") << req("GET", "http://a_b-.example/") << 400 << "" << "" << 0 << QByteArray();
+    // A Host header naming another host than the target is refused; spellings of the same host are not.
+    QTest::newRow("host mismatch") << req("GET", "http://a.example/", "b.example") << 400 << "" << "" << 0 << QByteArray();
+    QTest::newRow("host mismatch, route") << req("GET", "http://api.test.airlock/", "api.test") << 400 << "" << "" << 0 << QByteArray();
+    QTest::newRow("host mismatch, literal") << req("GET", "http://a.example/", "127.0.0.1") << 400 << "" << "" << 0 << QByteArray();
+    QTest::newRow("host mismatch, connect") << req("CONNECT", "a.example:443", "b.example:443") << 400 << "" << "" << 0 << QByteArray();
+    QTest::newRow("host spelled differently") << req("GET", "http://a.example/", "A.Example.:80") << 0 << "http" << "a.example" << 80 << QByteArray("/");
+    QTest::newRow("host decimal literal") << req("GET", "http://127.0.0.1:81/", "2130706433:81") << 0 << "http" << "127.0.0.1" << 81 << QByteArray("/");
+    QTest::newRow("host without port") << req("CONNECT", "a.example:443", "a.example") << 0 << "connect" << "a.example" << 443 << QByteArray();
 }
 
 void TestEgressHttp::targets()
@@ -447,7 +467,7 @@ void TestEgressHttp::targets()
 void TestEgressHttp::upstreamHead()
 {
     RequestHead head;
-    QCOMPARE(requestStatus("POST http://api.test.airlock/v1 HTTP/1.1\r\nHost: evil.example\r\n"
+    QCOMPARE(requestStatus("POST http://api.test.airlock/v1 HTTP/1.1\r\nHost: API.test.airlock:80\r\n"
                            "Proxy-Authorization: Basic eA==\r\nProxy-Connection: keep-alive\r\n"
                            "Connection: keep-alive, X-Hop, Content-Length\r\nX-Hop: 1\r\nKeep-Alive: 5\r\n"
                            "TE: trailers\r\nX-Api-Key: agent-fake\r\nContent-Length: 2\r\nAccept: */*\r\n\r\n",

@@ -29,6 +29,7 @@ private Q_SLOTS:
     void decideName();
     void addressStep_data();
     void addressStep();
+    void closedPortSaysSo();
     void runtimeRules();
     void recordRoundTrip();
     void ruleEvents_data();
@@ -177,7 +178,7 @@ void TestEgressRules::decideName_data()
     QTest::addColumn<bool>("named");
     const QStringList none;
     QTest::newRow("exact") << QStringList{"api.example.com"} << none << none << none << "api.example.com" << 443 << true
-                           << "policy allow api.example.com" << true;
+                           << "policy allow api.example.com" << false;
     QTest::newRow("no rule") << QStringList{"api.example.com"} << none << none << none << "example.com" << 443 << false
                              << "default deny" << false;
     QTest::newRow("wildcard") << QStringList{"*.example.com"} << none << none << none << "a.b.example.com" << 80 << true
@@ -187,7 +188,7 @@ void TestEgressRules::decideName_data()
     QTest::newRow("suffix trick") << QStringList{"*.example.com"} << none << none << none << "evilexample.com" << 80
                                   << false << "default deny" << false;
     QTest::newRow("port match") << QStringList{"api.example.com:443"} << none << none << none << "api.example.com" << 443
-                                << true << "policy allow api.example.com:443" << true;
+                                << true << "policy allow api.example.com:443" << false;
     QTest::newRow("port mismatch") << QStringList{"api.example.com:443"} << none << none << none << "api.example.com"
                                    << 22 << false << "default deny" << false;
     QTest::newRow("deny wins") << QStringList{"*.example.com"} << QStringList{"evil.example.com"} << none << none
@@ -200,9 +201,9 @@ void TestEgressRules::decideName_data()
     QTest::newRow("deny other port") << QStringList{"*"} << QStringList{"*:22"} << none << none << "git.example.com"
                                      << 443 << true << "policy allow *" << false;
     QTest::newRow("exact preferred") << QStringList{"*", "api.example.com"} << none << none << none << "api.example.com"
-                                     << 443 << true << "policy allow api.example.com" << true;
+                                     << 443 << true << "policy allow api.example.com" << false;
     QTest::newRow("session allow") << none << none << QStringList{"new.example.com"} << none << "new.example.com" << 443
-                                   << true << "session allow new.example.com" << true;
+                                   << true << "session allow new.example.com" << false;
     QTest::newRow("session deny beats policy allow")
         << QStringList{"api.example.com"} << none << none << QStringList{"api.example.com"} << "api.example.com" << 443
         << false << "session deny api.example.com" << false;
@@ -218,7 +219,36 @@ void TestEgressRules::decideName_data()
     QTest::newRow("localhost refused") << QStringList{"*"} << none << none << none << "localhost" << 80 << true
                                        << "policy allow *" << false; // refused at the address step
     QTest::newRow("localhost named") << QStringList{"localhost:3000"} << none << none << none << "localhost" << 3000
-                                     << true << "policy allow localhost:3000" << true;
+                                     << true << "policy allow localhost:3000" << false;
+    // Ports: a pattern without a port list opens 443 and 80, and nothing else.
+    QTest::newRow("portless opens 80") << QStringList{"api.example.com"} << none << none << none << "api.example.com"
+                                       << 80 << true << "policy allow api.example.com" << false;
+    QTest::newRow("portless CONNECT to ssh") << QStringList{"api.example.com"} << none << none << none
+                                             << "api.example.com" << 22 << false << "default deny" << false;
+    QTest::newRow("portless wildcard other port") << QStringList{"*.example.com"} << none << none << none
+                                                  << "a.example.com" << 8080 << false << "default deny" << false;
+    QTest::newRow("portless star other port") << QStringList{"*"} << none << none << none << "a.example.com" << 6379
+                                              << false << "default deny" << false;
+    QTest::newRow("session portless other port") << none << none << QStringList{"new.example.com"} << none
+                                                 << "new.example.com" << 25 << false << "default deny" << false;
+    QTest::newRow("port list") << QStringList{"*.example.com:443,8443"} << none << none << none << "a.example.com"
+                               << 8443 << true << "policy allow *.example.com:443,8443" << false;
+    QTest::newRow("port list refuses 80") << QStringList{"*.example.com:443,8443"} << none << none << none
+                                          << "a.example.com" << 80 << false << "default deny" << false;
+    QTest::newRow("every port") << QStringList{"git.example.com:*"} << none << none << none << "git.example.com" << 22
+                                << true << "policy allow git.example.com:*" << false;
+    QTest::newRow("every port is exact") << QStringList{"*", "git.example.com:*"} << none << none << none
+                                         << "git.example.com" << 443 << true << "policy allow git.example.com:*" << false;
+    QTest::newRow("portless deny covers every port") << QStringList{"*:*"} << QStringList{"evil.example.com"} << none
+                                                     << none << "evil.example.com" << 2222 << false
+                                                     << "policy deny evil.example.com" << false;
+    QTest::newRow("literal portless other port") << QStringList{"127.0.0.1"} << none << none << none << "127.0.0.1"
+                                                 << 6379 << false << "default deny" << false;
+    // Metadata names are refused by name too, whatever they resolve to on the proxy's host.
+    QTest::newRow("metadata name") << QStringList{"*"} << none << none << none << "metadata.google.internal" << 80
+                                   << false << "metadata name" << false;
+    QTest::newRow("metadata name exact") << QStringList{"metadata.google.internal"} << none << none << none
+                                         << "METADATA.google.internal." << 80 << false << "metadata name" << false;
 }
 
 void TestEgressRules::decideName()
@@ -237,11 +267,26 @@ void TestEgressRules::decideName()
     rules.network.deny = deny;
     rules.sessionAllow = sessionAllow;
     rules.sessionDeny = sessionDeny;
-    const Decision d = decide(rules, host, quint16(port));
+    const auto normalized = normalizeHost(host);
+    QVERIFY(normalized);
+    const Decision d = decide(rules, *normalized, quint16(port));
     QCOMPARE(d.allowed(), allowed);
     QCOMPARE(d.rule, rule);
     QCOMPARE(d.named, named);
-    QVERIFY(d.reason.contains(host));
+    QVERIFY(d.reason.contains(*normalized));
+}
+
+void TestEgressRules::closedPortSaysSo()
+{
+    Rules rules;
+    rules.network.allow = {QStringLiteral("api.example.com")};
+    const Decision d = decide(rules, QStringLiteral("api.example.com"), 22);
+    QVERIFY(!d.allowed());
+    QVERIFY2(d.reason.contains(QLatin1String("other ports")), qPrintable(d.reason));
+    rules.network.allowAddressClasses = {QStringLiteral("metadata")};
+    QVERIFY(!decide(rules, QStringLiteral("metadata.google.internal"), 80).allowed()); // still needs an allow
+    rules.network.allow << QStringLiteral("metadata.google.internal");
+    QVERIFY(decide(rules, QStringLiteral("metadata.google.internal"), 80).allowed());
 }
 
 void TestEgressRules::addressStep_data()
@@ -251,20 +296,45 @@ void TestEgressRules::addressStep_data()
     QTest::addColumn<QStringList>("addresses");
     QTest::addColumn<bool>("allowed");
     QTest::addColumn<QString>("rule");
+    QTest::addColumn<QStringList>("classes");
     QTest::newRow("public") << "*.example.com" << "a.example.com" << QStringList{"93.184.216.34"} << true
-                            << "policy allow *.example.com";
+                            << "policy allow *.example.com" << QStringList{};
     QTest::newRow("resolves to loopback") << "*.example.com" << "a.example.com" << QStringList{"127.0.0.1"} << false
-                                          << "address 127.0.0.1 (loopback)";
+                                          << "address 127.0.0.1 (loopback)" << QStringList{};
     QTest::newRow("resolves to metadata") << "*.example.com" << "a.example.com" << QStringList{"169.254.169.254"}
-                                          << false << "address 169.254.169.254 (cloud metadata)";
+                                          << false << "address 169.254.169.254 (cloud metadata)" << QStringList{};
     QTest::newRow("one bad among good") << "*.example.com" << "a.example.com"
                                         << QStringList{"93.184.216.34", "10.0.0.7"} << false
-                                        << "address 10.0.0.7 (private)";
+                                        << "address 10.0.0.7 (private)" << QStringList{};
     QTest::newRow("mapped loopback") << "*.example.com" << "a.example.com" << QStringList{"::ffff:127.0.0.1"} << false
-                                     << "address ::ffff:127.0.0.1 (loopback)";
-    QTest::newRow("named may be private") << "intranet.example.com" << "intranet.example.com" << QStringList{"10.0.0.7"}
-                                          << true << "policy allow intranet.example.com";
-    QTest::newRow("no address") << "*.example.com" << "a.example.com" << QStringList{} << false << "no address";
+                                     << "address ::ffff:127.0.0.1 (loopback)" << QStringList{};
+    // An exactly allowed name is held to the address classes like any other.
+    QTest::newRow("exact name private") << "intranet.example.com" << "intranet.example.com" << QStringList{"10.0.0.7"}
+                                        << false << "address 10.0.0.7 (private)" << QStringList{};
+    QTest::newRow("exact name private allowed") << "intranet.example.com" << "intranet.example.com"
+                                                << QStringList{"10.0.0.7"} << true
+                                                << "policy allow intranet.example.com" << QStringList{"private"};
+    QTest::newRow("exact name loopback") << "localhost:443" << "localhost" << QStringList{"127.0.0.1", "::1"} << false
+                                         << "address 127.0.0.1 (loopback)" << QStringList{};
+    QTest::newRow("other class does not open") << "db.example.com" << "db.example.com" << QStringList{"127.0.0.2"}
+                                               << false << "address 127.0.0.2 (loopback)" << QStringList{"private"};
+    QTest::newRow("metadata behind exact name") << "meta.example.com" << "meta.example.com"
+                                                << QStringList{"169.254.169.254"} << false
+                                                << "address 169.254.169.254 (cloud metadata)"
+                                                << QStringList{"link-local"};
+    QTest::newRow("aws v6 metadata") << "*.example.com" << "a.example.com" << QStringList{"fd00:ec2::254"} << false
+                                     << "address fd00:ec2::254 (cloud metadata)" << QStringList{"private"};
+    QTest::newRow("nat64 loopback") << "a.example.com" << "a.example.com" << QStringList{"64:ff9b::7f00:1"} << false
+                                    << "address 64:ff9b::7f00:1 (loopback)" << QStringList{};
+    QTest::newRow("cgnat") << "a.example.com" << "a.example.com" << QStringList{"100.64.1.1"} << false
+                           << "address 100.64.1.1 (shared (CGNAT))" << QStringList{};
+    QTest::newRow("cgnat allowed") << "a.example.com" << "a.example.com" << QStringList{"100.64.1.1"} << true
+                                   << "policy allow a.example.com" << QStringList{"cgnat"};
+    QTest::newRow("unspecified") << "a.example.com" << "a.example.com" << QStringList{"0.0.0.0"} << false
+                                 << "address 0.0.0.0 (unspecified)" << QStringList{"loopback"};
+    QTest::newRow("multicast v6") << "a.example.com" << "a.example.com" << QStringList{"ff02::1"} << false
+                                  << "address ff02::1 (multicast)" << QStringList{};
+    QTest::newRow("no address") << "*.example.com" << "a.example.com" << QStringList{} << false << "no address" << QStringList{};
 }
 
 void TestEgressRules::addressStep()
@@ -274,14 +344,16 @@ void TestEgressRules::addressStep()
     QFETCH(QStringList, addresses);
     QFETCH(bool, allowed);
     QFETCH(QString, rule);
+    QFETCH(QStringList, classes);
     Rules rules;
     rules.network.allow = {allow};
+    rules.network.allowAddressClasses = classes;
     const Decision name = decide(rules, host, 443);
     QVERIFY(name.allowed());
     QList<QHostAddress> list;
     for (const QString &a : addresses)
         list << QHostAddress(a);
-    const Decision d = checkAddresses(name, host, list);
+    const Decision d = checkAddresses(name, rules, host, list);
     QCOMPARE(d.allowed(), allowed);
     QCOMPARE(d.rule, rule);
 }

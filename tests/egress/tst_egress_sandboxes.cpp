@@ -71,12 +71,12 @@ void TestEgressSandboxes::runtimeRuleAppliesAtOnce()
     const QByteArray req = get(url("api.test", m_up->port()));
     QCOMPARE(request(m_fx->socketPath(), req)->status, 403);
     QSignalSpy added(m_fx->proxy.get(), &EgressProxy::ruleAdded);
-    auto rule = m_fx->proxy->addRule(QStringLiteral("s1"), Verdict::Allow, QStringLiteral("API.test"), QStringLiteral("gui"));
+    auto rule = m_fx->proxy->addRule(QStringLiteral("s1"), Verdict::Allow, QStringLiteral("API.test:*"), QStringLiteral("gui"));
     QVERIFY(rule);
-    QCOMPARE(rule->pattern, QStringLiteral("api.test"));
+    QCOMPARE(rule->pattern, QStringLiteral("api.test:*"));
     QCOMPARE(added.size(), 1);
     QCOMPARE(request(m_fx->socketPath(), req)->status, 200); // no restart, no wait
-    QCOMPARE(m_fx->waitRecords(2).value(1).rule, QStringLiteral("session allow api.test"));
+    QCOMPARE(m_fx->waitRecords(2).value(1).rule, QStringLiteral("session allow api.test:*"));
 
     QVERIFY(m_fx->proxy->addRule(QStringLiteral("s1"), Verdict::Deny, QStringLiteral("api.test")));
     QCOMPARE(request(m_fx->socketPath(), req)->status, 403);
@@ -96,7 +96,7 @@ void TestEgressSandboxes::runtimeRuleAppliesAtOnce()
         if (auto r = RuntimeRule::fromEvent(e))
             verdicts << verdictName(r->verdict) + u' ' + r->pattern + u' ' + r->origin;
     }
-    QCOMPARE(verdicts, (QStringList{QStringLiteral("allow api.test gui"), QStringLiteral("deny api.test api")}));
+    QCOMPARE(verdicts, (QStringList{QStringLiteral("allow api.test:* gui"), QStringLiteral("deny api.test api")}));
 }
 
 void TestEgressSandboxes::runtimeRuleFromStore()
@@ -111,7 +111,7 @@ void TestEgressSandboxes::runtimeRuleFromStore()
         QVERIFY(other);
         RuntimeRule r;
         r.verdict = Verdict::Allow;
-        r.pattern = QStringLiteral("api.test");
+        r.pattern = QStringLiteral("api.test:*");
         r.origin = QStringLiteral("airlockctl");
         QVERIFY((*other)->append(QStringLiteral("s1"), QString::fromLatin1(kinds::Rule), r.toJson()));
         QVERIFY((*other)->append(QStringLiteral("s2"), QString::fromLatin1(kinds::Rule), r.toJson())); // not served
@@ -130,7 +130,7 @@ void TestEgressSandboxes::storedRulesLoadOnAdd()
         QVERIFY(opened);
         RuntimeRule r;
         r.verdict = Verdict::Allow;
-        r.pattern = QStringLiteral("api.test");
+        r.pattern = QStringLiteral("api.test:*");
         QVERIFY((*opened)->append(QStringLiteral("s1"), QString::fromLatin1(kinds::Rule), r.toJson()));
         QVERIFY((*opened)->append(QStringLiteral("s1"), QString::fromLatin1(kinds::Rule), QJsonObject{{QStringLiteral("verdict"), 1}}));
         QVERIFY((*opened)->flush());

@@ -70,6 +70,10 @@ private Q_SLOTS:
     void missingSecret();
     void unsafeSecret();
     void keychainUnavailable();
+    void maskedAcrossChunks_data();
+    void maskedAcrossChunks();
+    void compressedAnswerRefused();
+    void bareTokenMasked();
 
 private:
     std::unique_ptr<ProxyFixture> start(policy::Policy policy, bool trustCa = true);
@@ -200,7 +204,7 @@ void TestEgressTls::notForOtherHosts()
     auto fx = start(p);
     QVERIFY(fx);
     const auto r = request(fx->socketPath(), "GET http://other.test.airlock:" + QByteArray::number(m_tls->port())
-                                                 + "/ HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n");
+                                                 + "/ HTTP/1.1\r\nHost: other.test.airlock\r\nConnection: close\r\n\r\n");
     QVERIFY(r);
     QCOMPARE(r->status, 200);
     QCOMPARE(m_tls->requests.first().count("x-api-key"), 0);
@@ -262,7 +266,7 @@ void TestEgressTls::wrongName()
     auto fx = start(p);
     QVERIFY(fx);
     const auto r = request(fx->socketPath(), "GET http://api.test.airlock:" + QByteArray::number(elsewhere.port())
-                                                 + "/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                                                 + "/ HTTP/1.1\r\nHost: api.test.airlock\r\nConnection: close\r\n\r\n");
     QVERIFY(r);
     QCOMPARE(r->status, 502);
     QCOMPARE(elsewhere.requests.size(), 0);
@@ -322,6 +326,94 @@ void TestEgressTls::keychainUnavailable()
     QVERIFY(r);
     QVERIFY2(r->status == 502 || r->status == 504, r->head.constData());
     QCOMPARE(m_tls->connections, 0);
+}
+
+// A hostile upstream splits the echoed key across chunks, so that the chunk framing the proxy used to
+// write between the pieces hid it from the masker.
+void TestEgressTls::maskedAcrossChunks_data()
+{
+    QTest::addColumn<QList<int>>("cuts"); // chunk boundaries inside "key=<secret>;"
+    QTest::newRow("in two") << QList<int>{14};
+    QTest::newRow("one byte each") << [] {
+        QList<int> all;
+        for (int i = 1; i < 40; ++i)
+            all << i;
+        return all;
+    }();
+    QTest::newRow("at the edges") << QList<int>{4, 5, 36};
+}
+
+void TestEgressTls::maskedAcrossChunks()
+{
+    QFETCH(QList<int>, cuts);
+    m_tls->respond = [cuts](const SeenRequest &r) -> QByteArray {
+        const QByteArray text = "key=" + r.header("x-api-key") + ";";
+        QByteArray body;
+        int from = 0;
+        for (int cut : cuts + QList<int>{int(text.size())}) {
+            if (cut <= from || cut > text.size())
+                continue;
+            body += QByteArray::number(cut - from, 16) + ";ext=1\r\n" + text.mid(from, cut - from) + "\r\n";
+            from = cut;
+        }
+        return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body + "0\r\n\r\n";
+    };
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    RawClient c;
+    QVERIFY(c.connectTo(fx->socketPath()));
+    c.send(routeGet("/"));
+    const QByteArray raw = c.readAll();
+    QVERIFY2(raw.startsWith("HTTP/1.1 200"), raw.left(200).constData());
+    QVERIFY2(!raw.contains(kSecret), "the key reached the sandbox");
+    // Nor can the pieces be put back together from the chunks the sandbox reads.
+    QByteArray buffer = raw;
+    const auto response = parseResponse(buffer, true);
+    QVERIFY(response);
+    QCOMPARE(response->body, "key=" + QByteArray(kSecret.size(), '*') + ";");
+}
+
+// The upstream compresses its echo, where the masker could not see the key: the proxy asks for an
+// identity body and refuses a compressed one rather than pass it on.
+void TestEgressTls::compressedAnswerRefused()
+{
+    m_tls->respond = [](const SeenRequest &r) {
+        return Upstream::ok(qCompress(r.rawHead), "Content-Encoding: deflate\r\n");
+    };
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), routeGet("/", "Accept-Encoding: gzip, deflate, br\r\n"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 502);
+    QVERIFY(r->body.contains("Content-Encoding"));
+    QCOMPARE(m_tls->requests.size(), 1);
+    QCOMPARE(m_tls->requests.first().header("accept-encoding"), QByteArray("identity"));
+    QCOMPARE(m_tls->requests.first().count("accept-encoding"), 1);
+    QVERIFY(!fx->storeBytes().contains(kSecret));
+}
+
+// "Authorization: Bearer <key>": an upstream that quotes only the key is masked too.
+void TestEgressTls::bareTokenMasked()
+{
+    qputenv(kSecretVar, "Bearer " + kSecret);
+    m_tls->respond = [](const SeenRequest &) {
+        return Upstream::ok(R"({"error":"invalid api key: )" + kSecret + R"("})");
+    };
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    policy::Secret s = apiKey();
+    s.header = QStringLiteral("Authorization");
+    p.secrets = {s};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), routeGet("/"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(m_tls->requests.first().header("authorization"), "Bearer " + kSecret);
+    QVERIFY2(!r->body.contains(kSecret), r->body.constData());
 }
 
 QTEST_GUILESS_MAIN(TestEgressTls)

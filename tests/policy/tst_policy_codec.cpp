@@ -31,6 +31,7 @@ private Q_SLOTS:
     void migrationKeepsConflictsVisible();
     void validateBuiltValue();
     void hashIsStable();
+    void networkPortsAndClasses();
     void loadFile();
 };
 
@@ -57,7 +58,8 @@ Policy fullPolicy()
                  {QStringLiteral("registry.npmjs.org"), QStringLiteral("*.github.com:443"), QStringLiteral("pypi.org")},
                  {QStringLiteral("gist.github.com")},
                  true,
-                 {5432, 6379}};
+                 {5432, 6379},
+                 {}};
     p.secrets = {{QStringLiteral("github"), QStringLiteral("api.github.com"), QStringLiteral("Authorization"),
                   Secret::Source::Keychain, QStringLiteral("airlock/github")},
                  {QStringLiteral("npm"), QStringLiteral("registry.npmjs.org"), QStringLiteral("X-Npm-Token"),
@@ -178,9 +180,17 @@ void TestPolicyCodec::malformed_data()
     row("allow uppercase", doc(R"("network": {"allow": ["Example.com"]})"),
         {"network.allow[0]: 'Example.com' is not a domain pattern: use lowercase"});
     row("allow bad port", doc(R"("network": {"allow": ["example.com:70000"]})"),
-        {"network.allow[0]: 'example.com:70000' is not a domain pattern: the port must be a number from 1 to 65535"});
+        {"network.allow[0]: 'example.com:70000' is not a domain pattern: a port must be a number from 1 to 65535 (several: ':443,8443'; every port: ':*')"});
     row("allow url", doc(R"("network": {"allow": ["https://example.com"]})"),
-        {"network.allow[0]: 'https://example.com' is not a domain pattern: the port must be a number from 1 to 65535"});
+        {"network.allow[0]: 'https://example.com' is not a domain pattern: a port must be a number from 1 to 65535 (several: ':443,8443'; every port: ':*')"});
+    row("allow empty port in list", doc(R"("network": {"allow": ["example.com:443,"]})"),
+        {"network.allow[0]: 'example.com:443,' is not a domain pattern: a port must be a number from 1 to 65535 (several: ':443,8443'; every port: ':*')"});
+    row("allow port twice in list", doc(R"("network": {"allow": ["example.com:443,443"]})"),
+        {"network.allow[0]: 'example.com:443,443' is not a domain pattern: port 443 is listed twice"});
+    row("allow star among ports", doc(R"("network": {"allow": ["example.com:443,*"]})"),
+        {"network.allow[0]: 'example.com:443,*' is not a domain pattern: a port must be a number from 1 to 65535 (several: ':443,8443'; every port: ':*')"});
+    row("unknown address class", doc(R"("network": {"allowAddressClasses": ["loopback", "lan"]})"),
+        {"network.allowAddressClasses[1]: 'lan' is not an address class; use one of: loopback, private, link-local, cgnat, metadata, multicast, unspecified, reserved"});
     row("allow duplicate", doc(R"("network": {"allow": ["a.com", "a.com"]})"),
         {"network.allow[1]: 'a.com' is already listed at network.allow[0]"});
     row("allow not array", doc(R"("network": {"allow": "a.com"})"), {"network.allow: expected an array, got a string"});
@@ -522,6 +532,21 @@ void TestPolicyCodec::loadFile()
     const auto missing = loadPolicyFile(dir.filePath(QStringLiteral("none.json")));
     QVERIFY(!missing);
     QCOMPARE(missing.error().code, ErrorCode::NotFound);
+}
+
+void TestPolicyCodec::networkPortsAndClasses()
+{
+    Policy p;
+    p.network.allow = {QStringLiteral("example.com:8443"), QStringLiteral("*.example.com:443,80"),
+                       QStringLiteral("git.example.com:*")};
+    p.network.allowAddressClasses = {QStringLiteral("private"), QStringLiteral("loopback")};
+    QVERIFY2(validatePolicy(p).isEmpty(), qPrintable(formatIssues(validatePolicy(p))));
+    const QByteArray text = serializePolicy(p);
+    QVERIFY(text.contains("\"allowAddressClasses\""));
+    POLICY_PARSE(parsed, text);
+    QCOMPARE(parsed, p);
+    // Left out when empty, so policies saved before the key existed keep their text and hash.
+    QVERIFY(!serializePolicy(Policy{}).contains("allowAddressClasses"));
 }
 
 QTEST_GUILESS_MAIN(TestPolicyCodec)

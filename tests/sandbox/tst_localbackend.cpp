@@ -7,6 +7,7 @@
 #include "policy/codec.h"
 #include "sandbox/cgroupfs.h"
 #include "sandbox/sandboxstate.h"
+#include "sandbox/shimclient.h"
 #include "store/eventstore.h"
 #include "store/storereader.h"
 
@@ -67,6 +68,9 @@ private Q_SLOTS:
     void eventsAreRecorded();
     void startFailures_data();
     void startFailures();
+    void controlSocketIsTheHostsOnly();
+    void outputCapStopsTheProcess();
+    void outOfMemoryIsNamed();
 };
 
 void TestLocalBackend::initTestCase()
@@ -144,7 +148,9 @@ void TestLocalBackend::stdinTimeoutAndCap()
     QVERIFY(o.status);
     QVERIFY(o.status->outputTruncated);
     QCOMPARE(o.out.size(), qsizetype(1 << 20));
-    QCOMPARE(o.status->outputBytes, quint64(3000000));
+    // Past the cap the command is stopped rather than left to write the rest unseen.
+    QVERIFY(o.status->outputCapStopped);
+    QVERIFY(o.status->outputBytes >= quint64(1 << 20) && o.status->outputBytes <= quint64(3000000));
     QVERIFY(destroyAndWait(s));
 }
 
@@ -494,6 +500,110 @@ void TestLocalBackend::startFailures()
     QVERIFY(!s.error().message.isEmpty());
     if (what != u"taken")
         QVERIFY(QDir(f.runtimeRoot() + QStringLiteral("/sandboxes")).isEmpty());
+}
+
+// The agent connects to the shim's control socket (visible, read-only, in /airlock/control) again
+// and again and holds the connections: connecting needs no write permission. Only Airlock, outside
+// the sandbox's pid namespace, may hold a slot; the agent's connections are closed at once.
+void TestLocalBackend::controlSocketIsTheHostsOnly()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    if (!QFileInfo::exists(QStringLiteral("/usr/bin/python3")))
+        QSKIP("/usr/bin/python3 plays the agent here");
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    const QString script = QStringLiteral(R"(
+import select, socket, time
+held = []
+for _ in range(80):
+    c = socket.socket(socket.AF_UNIX)
+    c.connect('/airlock/control/shim.sock')
+    held.append(c)
+live, end = set(held), time.time() + 3
+while live and time.time() < end:
+    ready, _, _ = select.select(list(live), [], [], 0.1)
+    for c in ready:
+        if c.recv(1) == b'':
+            live.discard(c)
+print('closed', 80 - len(live), 'of 80', flush=True)
+time.sleep(60)
+)");
+    ExecRequest hold;
+    hold.argv = {QStringLiteral("/usr/bin/python3"), QStringLiteral("-c"), script};
+    hold.inheritEnv = true;
+    Result<SandboxProcess *> p = s->exec(hold);
+    QVERIFY(p);
+    auto out = std::make_shared<QByteArray>();
+    QObject::connect(*p, &SandboxProcess::stdoutReceived, [out](const QByteArray &c) { *out += c; });
+    QObject::connect(*p, &SandboxProcess::stderrReceived, [out](const QByteArray &c) { *out += c; });
+    QTRY_VERIFY_WITH_TIMEOUT(out->contains('\n'), 30000);
+    QCOMPARE(out->trimmed(), QByteArray("closed 80 of 80"));
+
+    // While the agent's script is still running, Airlock can open a new control connection.
+    ShimClient client;
+    QSignalSpy ready(&client, &ShimClient::ready);
+    client.connectToShim(s->info().controlDir + QStringLiteral("/shim.sock"), 10000);
+    QVERIFY(ready.wait(10000));
+    QVERIFY(!(*p)->isFinished());
+    QVERIFY(destroyAndWait(s));
+}
+
+// `yes` never ends by itself; past maxOutputBytes (1 MiB in the test policy) it is stopped, and the
+// exit says why.
+void TestLocalBackend::outputCapStopsTheProcess()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    ExecRequest flood;
+    flood.argv = {QStringLiteral("yes"), QStringLiteral("airlock")};
+    flood.timeoutMs = 60000; // only so that the unfixed shim fails instead of hanging
+    QElapsedTimer t;
+    t.start();
+    const Outcome o = run(s, flood, 90000);
+    QVERIFY2(o.status, qPrintable(o.error ? o.error->message : QString()));
+    QVERIFY2(!o.status->timedOut, "the process ran on after its output passed the cap");
+    QVERIFY(o.status->outputCapStopped);
+    QVERIFY(o.status->outputTruncated);
+    QVERIFY(o.status->signal);
+    QCOMPARE(o.out.size(), qsizetype(1 << 20));
+    QCOMPARE(o.status->reasonCode(), QStringLiteral("output-cap"));
+    QVERIFY2(o.status->reason().contains(QLatin1String("maxOutputBytes")), qPrintable(o.status->reason()));
+    // A command that stays under the cap is untouched.
+    const Outcome small = sh(s, QStringLiteral("head -c 1000 /dev/zero | wc -c"));
+    QVERIFY(small.status && !small.status->outputCapStopped && small.code() == 0);
+    QVERIFY(destroyAndWait(s));
+}
+
+// A process the memory cgroup kills dies of SIGKILL, as the shell's 137 says; the exit must also say
+// it was memory.
+void TestLocalBackend::outOfMemoryIsNamed()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    SandboxFixture f;
+    Sandbox *s = f.start();
+    QVERIFY(s);
+    const LimitMechanism mechanism = s->info().limits.mechanism;
+    if (mechanism == LimitMechanism::Rlimits || mechanism == LimitMechanism::None) {
+        QVERIFY(destroyAndWait(s));
+        QSKIP("no memory cgroup here: memory is an rlimit, which refuses allocations instead of killing");
+    }
+    if (!QFileInfo::exists(QStringLiteral("/usr/bin/python3"))) {
+        QVERIFY(destroyAndWait(s));
+        QSKIP("/usr/bin/python3 plays the memory hog here");
+    }
+    // 256 MiB limit; the bytes object is written, so every page is really used.
+    ExecRequest direct;
+    direct.argv = {QStringLiteral("/usr/bin/python3"), QStringLiteral("-c"), QStringLiteral("x = b'a' * (768 << 20)")};
+    const Outcome killed = run(s, direct, 120000);
+    QVERIFY2(killed.status, qPrintable(killed.error ? killed.error->message : QString()));
+    QCOMPARE(killed.status->signal.value_or(0), SIGKILL);
+    QVERIFY(killed.status->outOfMemory);
+    QCOMPARE(killed.status->reasonCode(), QStringLiteral("oom"));
+    QVERIFY2(killed.status->reason().contains(QLatin1String("out of memory")), qPrintable(killed.status->reason()));
+    QVERIFY(destroyAndWait(s));
 }
 
 QTEST_GUILESS_MAIN(TestLocalBackend)

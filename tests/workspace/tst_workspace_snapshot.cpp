@@ -1,11 +1,17 @@
 // Snapshots: what a checkpoint records, what it leaves out, and what it costs when nothing changed.
 #include "workspace/checkpointer.h"
 #include "workspace/checkpointtree.h"
+#include "workspace/scanner.h"
 #include "workspace/shadowrepo.h"
 #include "workspacetestutil.h"
 
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QScopeGuard>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace airlock;
 using namespace airlock::workspace;
@@ -326,6 +332,43 @@ private Q_SLOTS:
         want.sort();
         QStringList got = treePaths(b, QStringLiteral("s1"), cp.commit);
         QCOMPARE(got, want);
+    }
+
+    // A hostile agent makes a chain of 2,000 empty folders (which no stat cache remembers, so every
+    // checkpoint meets them new). Each checkpoint must stay cheap and say where it stopped looking.
+    void deepFolderChainIsCapped()
+    {
+        test::Bench b;
+        QVERIFY(put(b.ws(QStringLiteral("top.txt")), "top\n"));
+        const QByteArray root = QFile::encodeName(b.workspace);
+        int fd = ::open(root.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        QVERIFY(fd >= 0);
+        constexpr int kLevels = 2000;
+        for (int i = 0; i < kLevels; ++i) {
+            // By descriptor: the whole path is longer than PATH_MAX allows one call to name.
+            QVERIFY(::mkdirat(fd, "d", 0755) == 0);
+            const int next = ::openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            ::close(fd);
+            QVERIFY(next >= 0);
+            fd = next;
+        }
+        ::close(fd);
+        Checkpointer c(*b.store);
+        QElapsedTimer clock;
+        clock.start();
+        const Checkpoint first = snap(b, c, Cause::Start);
+        QVERIFY(!first.commit.isEmpty());
+        const Checkpoint second = snap(b, c, Cause::Manual);
+        // Before the cap one such checkpoint took minutes of CPU; a generous bound for a busy machine.
+        QVERIFY2(clock.elapsed() < 30000, qPrintable(QStringLiteral("%1 ms").arg(clock.elapsed())));
+        QCOMPARE(treePaths(b, QStringLiteral("s1"), first.commit), QStringList{QStringLiteral("top.txt")});
+        QCOMPARE(first.skippedTotal, 1);
+        QCOMPARE(first.skipped.first().reason, QStringLiteral("depth"));
+        QCOMPARE(first.skipped.first().path.count(u'/') + 1, kMaxScanDepth + 1);
+        const auto events = b.events(QStringLiteral("s1"), QLatin1String(kinds::CheckpointCreated));
+        QCOMPARE(events.first().payload[QStringLiteral("skipped")].toArray().first()[QStringLiteral("reason")].toString(),
+                 QStringLiteral("depth"));
+        Q_UNUSED(second);
     }
 
     void emptyWorkspace()

@@ -233,9 +233,22 @@ void EgressPanel::report(const QString &message)
     m_status->setText(message);
 }
 
+namespace {
+
+// The pattern that allows what the record shows: a rule without ports opens 443 and 80 only, so any
+// other port is named.
+QString allowPatternFor(const egress::EgressRecord &record)
+{
+    if (record.port == 0 || record.port == 443 || record.port == 80 || record.host.contains(u':'))
+        return record.host;
+    return record.host + u':' + QString::number(record.port);
+}
+
+} // namespace
+
 bool EgressPanel::addRuntimeRule(const egress::EgressRecord &record, const QString &note)
 {
-    auto pattern = egress::RuntimeRule::normalizePattern(record.host);
+    auto pattern = egress::RuntimeRule::normalizePattern(allowPatternFor(record));
     if (!pattern) {
         docks::showError(m_error, tr("Cannot allow %1: %2").arg(record.host, pattern.error().message));
         return false;
@@ -307,18 +320,19 @@ void EgressPanel::allowAlways()
         return;
     }
     policy::Policy edited = entry->policy;
-    if (edited.network.allow.contains(r.host)) {
-        report(tr("Policy %1 already allows %2.").arg(name, r.host));
+    const QString wanted = allowPatternFor(r);
+    if (edited.network.allow.contains(wanted)) {
+        report(tr("Policy %1 already allows %2.").arg(name, wanted));
     } else {
-        edited.network.allow.append(r.host);
-        const QString note = tr("allow %1 (from the egress log of %2)").arg(r.host, r.session);
-        auto version = m_policyChange ? m_policyChange(entry->name, r.host, note)
+        edited.network.allow.append(wanted);
+        const QString note = tr("allow %1 (from the egress log of %2)").arg(wanted, r.session);
+        auto version = m_policyChange ? m_policyChange(entry->name, wanted, note)
                                       : policy::savePolicy(*m_store, *reader, entry->name, edited, note);
         if (!version) {
             docks::showError(m_error, tr("Could not save policy %1: %2").arg(name, version.error().message));
             return;
         }
-        report(tr("Added %1 to policy %2 (version %3).").arg(r.host, name).arg(*version));
+        report(tr("Added %1 to policy %2 (version %3).").arg(wanted, name).arg(*version));
         Q_EMIT policySaved(entry->name, *version);
     }
     // A running proxy reads the policy when its sandbox starts; the rule makes it count now.

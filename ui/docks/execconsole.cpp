@@ -212,18 +212,7 @@ void ExecConsole::run()
     connect(m_process, &sandbox::SandboxProcess::stderrReceived, this,
             [this](const QByteArray &chunk) { append(QString::fromUtf8(chunk), Stream::Err); });
     connect(m_process, &sandbox::SandboxProcess::finished, this, [this](const sandbox::ExitStatus &s) {
-        QString how;
-        if (s.signal)
-            how = tr("killed by signal %1%2").arg(*s.signal).arg(s.coreDumped ? tr(" (core dumped)") : QString());
-        else if (s.exitCode)
-            how = tr("exit status %1").arg(*s.exitCode);
-        else
-            how = tr("ended");
-        if (s.timedOut)
-            how += tr(", timed out");
-        if (s.outputTruncated)
-            how += tr(", output cut at the limit");
-        finish(tr("%1 after %2").arg(how, docks::formatDuration(qint64(s.durationMs))), s.succeeded());
+        finish(tr("%1 after %2").arg(s.reason(), docks::formatDuration(qint64(s.durationMs))), s.succeeded());
         Q_EMIT commandFinished(s);
     });
     connect(m_process, &sandbox::SandboxProcess::failed, this, [this](const Error &e) {

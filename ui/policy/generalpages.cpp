@@ -76,7 +76,9 @@ public:
                                        [](const Policy &p) { return p.network.mode; },
                                        [](Policy &p, policy::NetworkMode v) { p.network.mode = v; },
                                        {tr("None"), tr("Through Airlock's proxy"), tr("Host network (no isolation)")});
-        addNote(tr("Patterns: example.com, *.example.com, * — with an optional :port. Deny wins over allow."));
+        addNote(tr("Patterns: example.com, *.example.com, * — with optional ports: example.com:8443, "
+                   "*.example.com:443,80, example.com:* (every port). An allowed pattern without ports opens "
+                   "443 and 80 only. Deny wins over allow."));
         addTable(QStringLiteral("network.allow"), tr("Allowed domains"),
                  stringListTable(doc, QStringLiteral("allowed domain"), tr("Domain pattern"),
                                  [](const Policy &p) -> const QStringList & { return p.network.allow; },
@@ -104,6 +106,16 @@ public:
                     }
                 },
                 tr("e.g. 5432, 6379"));
+        addNote(tr("Allowed names that resolve to loopback, private, link-local, CGNAT, multicast, unspecified, "
+                   "reserved or cloud metadata addresses are refused unless their class is listed here."));
+        addText(QStringLiteral("network.allowAddressClasses"), tr("Special addresses allowed"),
+                [](const Policy &p) { return p.network.allowAddressClasses.join(QStringLiteral(", ")); },
+                [](Policy &p, const QString &text) {
+                    p.network.allowAddressClasses.clear();
+                    for (const QString &part : text.split(u',', Qt::SkipEmptyParts))
+                        p.network.allowAddressClasses.append(part.trimmed());
+                },
+                tr("e.g. loopback, private (one of: %1)").arg(policy::addressClassNames().join(QStringLiteral(", "))));
     }
 };
 
