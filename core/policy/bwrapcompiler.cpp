@@ -33,6 +33,17 @@ const QStringList &etcPaths()
     return paths;
 }
 
+// Under /proc, what writes to the kernel as a whole rather than to the sandbox's own processes.
+const QStringList &procReadOnlyPaths()
+{
+    static const QStringList paths{
+        QStringLiteral("/proc/sys"), QStringLiteral("/proc/sysrq-trigger"), QStringLiteral("/proc/irq"),
+        QStringLiteral("/proc/bus"), QStringLiteral("/proc/fs"), QStringLiteral("/proc/acpi"),
+        QStringLiteral("/proc/scsi"), QStringLiteral("/proc/driver"), QStringLiteral("/proc/tty"),
+    };
+    return paths;
+}
+
 void appendMount(QStringList &args, const PlannedMount &mount)
 {
     switch (mount.kind) {
@@ -100,7 +111,13 @@ Result<BwrapCommand> compileBwrap(const Policy &policy, const LaunchContext &con
     args << QStringLiteral("--ro-bind") << QStringLiteral("/usr") << QStringLiteral("/usr");
     for (const QString &path : etcPaths())
         args << QStringLiteral("--ro-bind-try") << path << path;
-    args << QStringLiteral("--proc") << QStringLiteral("/proc") << QStringLiteral("--dev") << QStringLiteral("/dev");
+    args << QStringLiteral("--proc") << QStringLiteral("/proc");
+    // Kernel settings and triggers are host-wide, and some of their writes are checked by uid, not by
+    // capability: read-only whoever the sandbox runs as. bwrap covers some of these only when it finds
+    // them writable at the time it checks, which as an unprivileged user it never does.
+    for (const QString &path : procReadOnlyPaths())
+        args << QStringLiteral("--ro-bind-try") << path << path;
+    args << QStringLiteral("--dev") << QStringLiteral("/dev");
     for (const PlannedMount &mount : std::as_const(plan->mounts))
         appendMount(args, mount);
     if (policy.filesystem.readOnlyRoot)

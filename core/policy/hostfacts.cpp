@@ -5,6 +5,10 @@
 #include <QFileInfo>
 #include <QStandardPaths>
 
+#include <sched.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 namespace airlock::policy {
 
 namespace {
@@ -61,6 +65,16 @@ HostFacts probeHostFacts()
     const QFileInfo socket(dockerSocketPath());
     facts.dockerReachable = socket.exists() && socket.isWritable();
     facts.runscInstalled = !QStandardPaths::findExecutable(QStringLiteral("runsc")).isEmpty();
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    facts.cpuCount = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : int(::sysconf(_SC_NPROCESSORS_ONLN));
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long pageSize = ::sysconf(_SC_PAGESIZE);
+    facts.memoryBytes = pages > 0 && pageSize > 0 ? qint64(pages) * pageSize : 0;
+    struct statvfs disk{};
+    if (::statvfs(QFile::encodeName(facts.home.isEmpty() ? QStringLiteral("/") : facts.home).constData(), &disk) == 0)
+        facts.workspaceDiskBytes = qint64(disk.f_blocks) * qint64(disk.f_frsize);
+    facts.launcherIsRoot = ::geteuid() == 0;
     return facts;
 }
 

@@ -15,6 +15,11 @@ struct HostFacts {
     bool cgroupsWritable = false;   // a delegated cgroup v2 subtree can take limits
     bool dockerReachable = false;
     bool runscInstalled = false;    // gVisor registered as a Docker runtime
+    // What a limit is measured against; 0: unknown (the linter then says nothing about it).
+    int cpuCount = 0;               // cores this process may run on
+    qint64 memoryBytes = 0;         // physical memory
+    qint64 workspaceDiskBytes = 0;  // size of the file system of the home folder (where workspaces usually are)
+    bool launcherIsRoot = false;    // local sandboxes then run as another, unprivileged uid
     bool operator==(const HostFacts &) const = default;
 };
 

@@ -1,5 +1,7 @@
 #include "policy/lintchecks.h"
 
+#include <algorithm>
+
 // Findings about this machine and backend: settings that cannot be enforced as written, what is used
 // instead, and what will stop a sandbox from starting at all.
 
@@ -14,8 +16,64 @@ Finding note(const char *id, Severity severity, const char *path, QString title,
             std::move(fix)};
 }
 
+QString bytesText(qint64 bytes)
+{
+    constexpr qint64 kGiB = qint64(1) << 30;
+    if (bytes >= kGiB)
+        return QStringLiteral("%1 GiB").arg(double(bytes) / double(kGiB), 0, 'f', bytes % kGiB ? 1 : 0);
+    return QStringLiteral("%1 MiB").arg(bytes >> 20);
+}
+
+// A limit at or above what the machine has limits nothing here, though it may elsewhere.
+void lintNoLimits(const Policy &policy, const HostFacts &facts, QList<Finding> &out)
+{
+    const Resources &res = policy.resources;
+    if (res.cpus && facts.cpuCount > 0 && *res.cpus >= facts.cpuCount) {
+        const int cores = facts.cpuCount;
+        out.append(note("host.no-limit", Severity::Warning, "resources.cpus",
+                        QStringLiteral("cpus: %1 is no limit on this machine (%2 cores)").arg(*res.cpus).arg(cores),
+                        QStringLiteral("The sandbox may use every core this machine has; a runaway build or a "
+                                       "miner slows everything else down."),
+                        makeFix(QStringLiteral("Limit to %1 of %2 cores").arg(std::max(1, cores / 2)).arg(cores),
+                                [cores](Policy &p) { p.resources.cpus = std::max(1, cores / 2); })));
+    }
+    if (res.memoryBytes && facts.memoryBytes > 0 && *res.memoryBytes >= facts.memoryBytes) {
+        const qint64 ram = facts.memoryBytes;
+        out.append(note("host.no-limit", Severity::Warning, "resources.memoryBytes",
+                        QStringLiteral("memoryBytes: %1 is no limit on this machine (%2 of memory)")
+                            .arg(bytesText(*res.memoryBytes), bytesText(ram)),
+                        QStringLiteral("The sandbox may take all the memory there is, and the kernel's OOM killer then "
+                                       "picks among the host's processes too."),
+                        makeFix(QStringLiteral("Limit to half of it"),
+                                [ram](Policy &p) { p.resources.memoryBytes = std::max<qint64>(ram / 2 >> 20 << 20, 16 << 20); })));
+    }
+    if (res.tmpBytes && facts.memoryBytes > 0 && *res.tmpBytes >= facts.memoryBytes) {
+        out.append(note("host.no-limit", Severity::Warning, "resources.tmpBytes",
+                        QStringLiteral("tmpBytes: %1 is no limit on this machine (%2 of memory)")
+                            .arg(bytesText(*res.tmpBytes), bytesText(facts.memoryBytes)),
+                        QStringLiteral("/tmp is a tmpfs held in memory; filling it can exhaust the host's memory.")));
+    }
+    if (res.maxFileBytes && facts.workspaceDiskBytes > 0 && *res.maxFileBytes >= facts.workspaceDiskBytes) {
+        out.append(note("host.no-limit", Severity::Warning, "resources.maxFileBytes",
+                        QStringLiteral("maxFileBytes: %1 is no limit on this machine (the disk holds %2)")
+                            .arg(bytesText(*res.maxFileBytes), bytesText(facts.workspaceDiskBytes)),
+                        QStringLiteral("One file may fill the disk the workspace is on.")));
+    }
+}
+
 void lintLocal(const Policy &policy, const HostFacts &facts, QList<Finding> &out)
 {
+    if (facts.launcherIsRoot) {
+        const bool rootInside = policy.privileges.uid && *policy.privileges.uid == 0;
+        out.append(note("host.sandbox-user", Severity::Info, "privileges.uid",
+                        QStringLiteral("Sandboxed code runs as an unprivileged host user, not as root"),
+                        QStringLiteral("Airlock runs as root here, so each sandbox runs as its workspace's owner, or as "
+                                       "the system user airlock-sandbox when root owns the workspace (its files are then "
+                                       "given to that user through an idmapped mount and stay root's on disk)%1. "
+                                       "Host folders only root may enter cannot be mounted.")
+                            .arg(rootInside ? QStringLiteral("; uid 0 inside is root of its own user namespace only")
+                                            : QString())));
+    }
     if (!facts.bwrapInstalled) {
         out.append(note("host.bwrap-missing", Severity::Critical, "runtime.backend",
                         QStringLiteral("bubblewrap is not installed"),
@@ -111,6 +169,7 @@ void lintDocker(const Policy &policy, const HostFacts &facts, QList<Finding> &ou
 
 void lintHost(const Policy &policy, const HostFacts &facts, QList<Finding> &out)
 {
+    lintNoLimits(policy, facts, out);
     if (policy.runtime.backend == Backend::Local)
         lintLocal(policy, facts, out);
     else

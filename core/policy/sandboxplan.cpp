@@ -82,6 +82,10 @@ Result<SandboxPlan> planSandbox(const Policy &policy, const LaunchContext &conte
         if (auto reason = checkContextPath(value, field))
             return invalid(*reason);
     }
+    if (!context.workspaceSource.isEmpty()) {
+        if (auto reason = checkContextPath(context.workspaceSource, "workspaceSource"))
+            return invalid(*reason);
+    }
     if (context.proxyPort < 1 || context.proxyPort > 65535)
         return invalid(QStringLiteral("launch context: proxyPort %1 is not a port").arg(context.proxyPort));
     if (context.seccompFd < 0)
@@ -115,12 +119,13 @@ Result<SandboxPlan> planSandbox(const Policy &policy, const LaunchContext &conte
         QString target;
     };
     QList<Source> bindSources{{context.workspace, plan.workspaceTarget}};
+    const QString workspaceSource = context.workspaceSource.isEmpty() ? context.workspace : context.workspaceSource;
     const bool layered = fs.workspace == Access::ReadWrite && !context.workspaceLayer.isEmpty();
     mounts.append({fs.workspace == Access::ReadWrite ? PlannedMount::Kind::Bind : PlannedMount::Kind::ReadOnlyBind,
-                   layered ? context.workspaceLayer : context.workspace, plan.workspaceTarget, {}, false});
+                   layered ? context.workspaceLayer : workspaceSource, plan.workspaceTarget, {}, false});
     if (fs.workspace == Access::ReadWrite && !layered) {
         for (const QString &p : fs.protectedPaths)
-            mounts.append({PlannedMount::Kind::ProtectedBind, context.workspace + u'/' + p,
+            mounts.append({PlannedMount::Kind::ProtectedBind, workspaceSource + u'/' + p,
                            plan.workspaceTarget + u'/' + p, {}, false});
     }
     for (qsizetype i = 0; i < fs.mounts.size(); ++i) {

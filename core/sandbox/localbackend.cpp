@@ -4,6 +4,7 @@
 #include "sandbox/localsandbox.h"
 #include "sandbox/protectionlayer.h"
 #include "sandbox/sandboxstate.h"
+#include "sandbox/sandboxuser.h"
 #include "sandbox/systemdscope.h"
 
 #include <QCoreApplication>
@@ -60,11 +61,10 @@ bool sameProcess(qint64 pid, quint64 startTime)
     return pid > 0 && startTime != 0 && processStartTime(static_cast<pid_t>(pid)) == startTime;
 }
 
-QString uidMappingFor(const policy::Policy &policy)
+QString uidMappingFor(const policy::Policy &policy, const SandboxUser &user)
 {
-    const uint hostUid = ::geteuid();
-    const qint64 inside = policy.privileges.uid.value_or(hostUid);
-    return QStringLiteral("%1 -> %2").arg(inside).arg(hostUid);
+    const qint64 inside = policy.privileges.uid.value_or(user.uid);
+    return QStringLiteral("%1 -> %2").arg(inside).arg(user.describe());
 }
 
 } // namespace
@@ -114,9 +114,9 @@ Result<QString> LocalBackend::runtimeRoot() const
     if (m_options.runtimeRoot.isEmpty())
         return sandboxRuntimeRoot();
     const QString root = QDir::cleanPath(m_options.runtimeRoot);
-    if (auto r = ensurePrivateDir(root); !r)
+    if (auto r = ensurePrivateDir(root, runtimeDirMode()); !r)
         return std::unexpected(r.error());
-    if (auto r = ensurePrivateDir(root + QStringLiteral("/sandboxes")); !r)
+    if (auto r = ensurePrivateDir(root + QStringLiteral("/sandboxes"), runtimeDirMode()); !r)
         return std::unexpected(r.error());
     return root;
 }
@@ -192,6 +192,48 @@ Result<Sandbox *> LocalBackend::create(const SandboxSpec &spec)
         removeSandboxDir(dir);
         return fail(ErrorCode::Io, QStringLiteral("cannot create the control folder in %1").arg(dir));
     }
+    // Never host uid 0: a root launcher's sandbox runs as the workspace's owner or airlock-sandbox.
+    Result<SandboxUser> user = sandboxUserFor(workspacePath, ::geteuid());
+    QString workspaceMount;
+    const auto undoFolders = [&] {
+        if (!workspaceMount.isEmpty())
+            unmountAndRemove(workspaceMount);
+        removeSandboxDir(dir);
+    };
+    if (user && user->switchUser) {
+        // It reaches its control folder (bwrap binds it, the shim finds the proxy's socket there) and
+        // nothing else of ours: the folders above are traverse-only, the state file stays root's.
+        if (::chmod(QFile::encodeName(dir).constData(), 0711) != 0
+            || ::chown(QFile::encodeName(dir + QStringLiteral("/control")).constData(), user->uid, user->gid) != 0) {
+            const int err = errno;
+            undoFolders();
+            return fail(ErrorCode::Io, QStringLiteral("cannot hand the control folder in %1 to %2: %3")
+                                           .arg(dir, user->describe(), QString::fromLocal8Bit(std::strerror(err))));
+        }
+    }
+    if (user && user->idmapWorkspace) {
+        const QString mounts = *root + QStringLiteral("/mounts");
+        workspaceMount = mounts + u'/' + id;
+        if (auto r = ensurePrivateDir(mounts, runtimeDirMode()); !r) {
+            workspaceMount.clear();
+            undoFolders();
+            return std::unexpected(r.error());
+        }
+        if (::mkdir(QFile::encodeName(workspaceMount).constData(), 0700) != 0 && errno != EEXIST) {
+            const int err = errno;
+            workspaceMount.clear();
+            undoFolders();
+            return fail(ErrorCode::Io, QStringLiteral("cannot create %1: %2").arg(mounts + u'/' + id, QString::fromLocal8Bit(std::strerror(err))));
+        }
+        if (auto r = mountIdmapped(workspacePath, workspaceMount, *user); !r) {
+            undoFolders();
+            return std::unexpected(r.error());
+        }
+    }
+    if (!user) {
+        undoFolders();
+        return std::unexpected(user.error());
+    }
 
     LocalSandboxState st;
     st.id = id;
@@ -204,16 +246,20 @@ Result<Sandbox *> LocalBackend::create(const SandboxSpec &spec)
     st.created = QDateTime::currentDateTimeUtc();
     if (spec.policy.resources.wallClockSeconds)
         st.deadline = st.created.addSecs(*spec.policy.resources.wallClockSeconds);
-    st.uidMapping = uidMappingFor(spec.policy);
+    st.uidMapping = uidMappingFor(spec.policy, *user);
+    st.hostUid = user->uid;
+    st.workspaceMount = workspaceMount;
 
     Result<LimitPlan> plan = limiter().prepare(id, spec.policy.resources);
     if (!plan) {
-        removeSandboxDir(dir);
+        undoFolders();
         return std::unexpected(plan.error());
     }
     auto *sandbox = new LocalSandbox(this, st, dir, true);
-    if (auto launched = sandbox->launch(*plan); !launched) {
+    if (auto launched = sandbox->launch(*plan, *user); !launched) {
         delete sandbox;
+        if (!workspaceMount.isEmpty())
+            unmountAndRemove(workspaceMount);
         return std::unexpected(launched.error());
     }
     adopt(sandbox);
@@ -252,6 +298,12 @@ void LocalBackend::discover()
     if (!root)
         return;
     const QStringList ids = QDir(*root + QStringLiteral("/sandboxes")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    // Idmapped workspace views whose sandbox folder is gone (a crash between the two removals).
+    const QStringList mounts = QDir(*root + QStringLiteral("/mounts")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &id : mounts) {
+        if (!ids.contains(id) && isValidSandboxId(id))
+            unmountAndRemove(*root + QStringLiteral("/mounts/") + id);
+    }
     for (const QString &id : ids) {
         if (m_sandboxes.contains(id) || !isValidSandboxId(id))
             continue;

@@ -171,7 +171,7 @@ void LocalSandbox::closeNotifiers()
     closeFd(m_logFd);
 }
 
-Result<void> LocalSandbox::launch(const LimitPlan &plan)
+Result<void> LocalSandbox::launch(const LimitPlan &plan, const SandboxUser &user)
 {
     const auto undo = [&](const Error &e) -> Result<void> {
         Limiter::release(plan.cgroup);
@@ -198,6 +198,7 @@ Result<void> LocalSandbox::launch(const LimitPlan &plan)
     policy::LaunchContext context;
     context.sessionId = m_state.sessionId;
     context.workspace = m_state.workspace;
+    context.workspaceSource = m_state.workspaceMount;
     context.shim = m_backend->shimPath();
     context.controlDir = m_dir + QStringLiteral("/control");
     context.home = QDir::homePath();
@@ -211,7 +212,12 @@ Result<void> LocalSandbox::launch(const LimitPlan &plan)
     if (p.filesystem.workspace == policy::Access::ReadWrite && p.filesystem.protectionLayer) {
         const QString layer = protectionMountPoint(m_dir);
         unmountProtectionLayer(layer); // a stale one from an earlier run of this sandbox
-        if (auto mounted = mountProtectionLayer(m_state.workspace, layer, p.filesystem.protectedPaths); !mounted) {
+        // Over the idmapped view when there is one, and served as the user the sandbox runs as.
+        const QString source = m_state.workspaceMount.isEmpty() ? m_state.workspace : m_state.workspaceMount;
+        std::optional<LayerUser> runAs;
+        if (user.switchUser)
+            runAs = LayerUser{unsigned(user.uid), unsigned(user.gid)};
+        if (auto mounted = mountProtectionLayer(source, layer, p.filesystem.protectedPaths, false, runAs); !mounted) {
             closeFd(seccompFd);
             ::close(*controlFd);
             return undo(mounted.error());
@@ -261,6 +267,8 @@ Result<void> LocalSandbox::launch(const LimitPlan &plan)
     request.joinCgroups = plan.joinFiles;
     request.noNewPrivileges = p.privileges.noNewPrivileges;
     request.waitForGo = plan.systemdScope;
+    if (user.switchUser)
+        request.user = SpawnRequest::User{user.uid, user.gid};
     Result<Spawned> spawned = spawnProcess(request);
     // The sandbox holds its own copies now; ours would keep the socket accepting after the shim is gone.
     closeFd(seccompFd);

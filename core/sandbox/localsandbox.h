@@ -3,6 +3,7 @@
 #include "sandbox/backend.h"
 #include "sandbox/sandboxstate.h"
 #include "sandbox/spawned.h"
+#include "sandbox/sandboxuser.h"
 
 #include <QByteArray>
 #include <QPointer>
@@ -26,7 +27,7 @@ public:
     ~LocalSandbox() override;
 
     // Starts bwrap for a new sandbox (state Starting). Everything it made is removed on failure.
-    Result<void> launch(const LimitPlan &plan);
+    Result<void> launch(const LimitPlan &plan, const SandboxUser &user);
     // Connects to a sandbox found after a restart, or records that it ended meanwhile.
     void reattach(bool alive);
 

@@ -151,12 +151,17 @@ void LocalSandbox::removeTraces()
     m_releaseTimer.stop();
     m_saveTimer.stop();
     QStringList left = Limiter::release(m_state.cgroup);
+    // The workspace's idmapped view goes first; it lives outside the sandbox folder, so no removal of
+    // that folder can ever reach into the workspace.
+    const bool mountLeft = !m_state.workspaceMount.isEmpty() && !unmountAndRemove(m_state.workspaceMount);
     const bool removed = ::unlink(QFile::encodeName(m_dir + QStringLiteral("/state.json")).constData()) == 0;
     removeSandboxFolder();
     QJsonObject payload = eventPayload();
     payload.insert(QStringLiteral("reason"), m_stopReason);
     if (!left.isEmpty())
         payload.insert(QStringLiteral("cgroupsLeft"), left.join(QStringLiteral(", ")));
+    if (mountLeft)
+        payload.insert(QStringLiteral("mountLeft"), m_state.workspaceMount);
     // Only whoever removed the state file reports it, so two processes racing log it once.
     if (removed)
         m_backend->recordEvent(m_state.sessionId, QString::fromLatin1(events::SandboxDestroyed), payload);

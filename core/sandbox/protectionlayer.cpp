@@ -11,6 +11,7 @@
 
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace airlock::sandbox {
@@ -81,8 +82,11 @@ QString dockerProtectionMountPoint(const QString &controlDir)
 }
 
 Result<void> mountProtectionLayer(const QString &workspace, const QString &mountPoint, const QStringList &additions,
-                                  bool forOthers)
+                                  bool forOthers, std::optional<LayerUser> runAs)
 {
+    if (runAs && ::geteuid() != 0)
+        runAs.reset(); // only root serves for another user
+
     const QString optOut = QStringLiteral(" To run without it anyway, set filesystem.protectionLayer to false in the "
                                           "policy (the linter names the risk).");
     const QString program = protectfsPath();
@@ -95,11 +99,12 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
                                                         "opened (%1); install fuse3 and load the fuse module (modprobe fuse).")
                                              .arg(QString::fromLocal8Bit(std::strerror(errno)))
                                              + optOut);
-    if (::geteuid() != 0 && QStandardPaths::findExecutable(QStringLiteral("fusermount3")).isEmpty())
+    const bool asUser = ::geteuid() != 0 || runAs;
+    if (asUser && QStandardPaths::findExecutable(QStringLiteral("fusermount3")).isEmpty())
         return fail(ErrorCode::NotFound, QStringLiteral("the workspace protection layer needs fusermount3 to mount as a user; "
                                                         "install fuse3.")
                                              + optOut);
-    const bool allowOther = ::geteuid() == 0 || userAllowOther();
+    const bool allowOther = (::geteuid() == 0 && !runAs) || userAllowOther();
     if (forOthers && !allowOther)
         return fail(ErrorCode::InvalidArgument, QStringLiteral("the Docker daemon must read the workspace through the protection "
                                                                "layer, which a user may only allow with a line user_allow_other "
@@ -107,16 +112,31 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
                                                     + optOut);
     if (!QDir().mkpath(mountPoint))
         return fail(ErrorCode::Io, QStringLiteral("cannot create %1").arg(mountPoint));
+    // fusermount3 mounts only on a folder its user may write to.
+    if (runAs && ::chown(QFile::encodeName(mountPoint).constData(), runAs->uid, runAs->gid) != 0)
+        return fail(ErrorCode::Io, QStringLiteral("cannot hand %1 to uid %2: %3")
+                                       .arg(mountPoint)
+                                       .arg(runAs->uid)
+                                       .arg(QString::fromLocal8Bit(std::strerror(errno))));
     QStringList args{QStringLiteral("--daemon")};
     // As root the sandbox may run as another user; a user's own sandboxes run as that user and need
     // no allow_other, which only /etc/fuse.conf's user_allow_other would grant.
-    if (allowOther)
+    if (allowOther && (forOthers || !runAs))
         args << QStringLiteral("--allow-other");
     for (const QString &a : additions)
         args << QStringLiteral("--protect") << a;
     args << workspace << mountPoint;
     QProcess p;
     p.setProcessChannelMode(QProcess::SeparateChannels);
+    if (runAs) {
+        const LayerUser user = *runAs;
+        // Raw system calls: the child must not signal threads of ours that it does not have.
+        p.setChildProcessModifier([user] {
+            if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, user.gid, user.gid, user.gid) != 0
+                || ::syscall(SYS_setresuid, user.uid, user.uid, user.uid) != 0)
+                ::_exit(126);
+        });
+    }
     p.start(program, args);
     if (!p.waitForFinished(kMountTimeoutMs)) {
         p.kill();

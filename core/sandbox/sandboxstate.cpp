@@ -103,6 +103,9 @@ QByteArray LocalSandboxState::toJson() const
     o.insert(QStringLiteral("ownerPid"), ownerPid);
     o.insert(QStringLiteral("ownerStartTime"), static_cast<qint64>(ownerStartTime));
     o.insert(QStringLiteral("uidMapping"), uidMapping);
+    o.insert(QStringLiteral("hostUid"), hostUid);
+    if (!workspaceMount.isEmpty())
+        o.insert(QStringLiteral("workspaceMount"), workspaceMount);
     o.insert(QStringLiteral("limits"), limits.toJson());
     o.insert(QStringLiteral("cgroup"), cgroup.toJson());
     return QJsonDocument(o).toJson(QJsonDocument::Indented);
@@ -139,6 +142,9 @@ Result<LocalSandboxState> LocalSandboxState::fromJson(const QByteArray &json)
     s.ownerPid = f.integer("ownerPid");
     s.ownerStartTime = static_cast<quint64>(f.integer("ownerStartTime"));
     s.uidMapping = f.string("uidMapping");
+    // Newer than version 1's first files: optional.
+    s.hostUid = o.value(u"hostUid").toInteger(-1);
+    s.workspaceMount = o.value(u"workspaceMount").toString();
     const QJsonObject limits = f.object("limits");
     const QJsonObject cgroup = f.object("cgroup");
     if (!f.missing().isEmpty())
@@ -166,10 +172,15 @@ Result<LocalSandboxState> LocalSandboxState::fromJson(const QByteArray &json)
     return s;
 }
 
-Result<void> ensurePrivateDir(const QString &path)
+mode_t runtimeDirMode()
+{
+    return ::geteuid() == 0 ? 0711 : 0700;
+}
+
+Result<void> ensurePrivateDir(const QString &path, mode_t mode)
 {
     const QByteArray native = QFile::encodeName(path);
-    if (::mkdir(native.constData(), 0700) != 0 && errno != EEXIST)
+    if (::mkdir(native.constData(), mode) != 0 && errno != EEXIST)
         return fail(ErrorCode::Io, QStringLiteral("cannot create %1: %2").arg(path, errnoText(errno)));
     struct stat st{};
     if (::lstat(native.constData(), &st) != 0)
@@ -180,7 +191,7 @@ Result<void> ensurePrivateDir(const QString &path)
         return fail(ErrorCode::Io, QStringLiteral("%1 belongs to uid %2, not to us; remove it or set AIRLOCK_RUNTIME_DIR")
                                        .arg(path)
                                        .arg(st.st_uid));
-    if ((st.st_mode & 077) != 0 && ::chmod(native.constData(), 0700) != 0)
+    if ((st.st_mode & 07777) != mode && ::chmod(native.constData(), mode) != 0)
         return fail(ErrorCode::Io, QStringLiteral("cannot make %1 private: %2").arg(path, errnoText(errno)));
     return {};
 }
@@ -188,6 +199,9 @@ Result<void> ensurePrivateDir(const QString &path)
 Result<QString> sandboxRuntimeRoot()
 {
     QString root = qEnvironmentVariable("AIRLOCK_RUNTIME_DIR");
+    if (root.isEmpty() && ::geteuid() == 0 && QFileInfo(QStringLiteral("/run")).isDir()
+        && ::access("/run", W_OK) == 0)
+        root = QStringLiteral("/run/airlock");
     if (root.isEmpty()) {
         const QString xdg = qEnvironmentVariable("XDG_RUNTIME_DIR");
         root = !xdg.isEmpty() && QFileInfo(xdg).isDir() ? xdg + QStringLiteral("/airlock")
@@ -196,9 +210,9 @@ Result<QString> sandboxRuntimeRoot()
     root = QDir::cleanPath(root);
     if (!root.startsWith(u'/'))
         return fail(ErrorCode::InvalidArgument, QStringLiteral("the runtime folder %1 is not an absolute path").arg(root));
-    if (auto r = ensurePrivateDir(root); !r)
+    if (auto r = ensurePrivateDir(root, runtimeDirMode()); !r)
         return std::unexpected(r.error());
-    if (auto r = ensurePrivateDir(root + QStringLiteral("/sandboxes")); !r)
+    if (auto r = ensurePrivateDir(root + QStringLiteral("/sandboxes"), runtimeDirMode()); !r)
         return std::unexpected(r.error());
     return root;
 }

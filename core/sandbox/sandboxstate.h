@@ -19,7 +19,9 @@
 //           proxy.sock                        the egress proxy's socket (a later issue)
 //
 // The runtime root is $AIRLOCK_RUNTIME_DIR, else $XDG_RUNTIME_DIR/airlock, else
-// /tmp/airlock-<uid> (made 0700 and checked to be ours and not a link).
+// /tmp/airlock-<uid> (made 0700 and checked to be ours and not a link). For root it is /run/airlock
+// (0711), since root's sandboxes run as another uid that must reach their control folders, and root's
+// $XDG_RUNTIME_DIR is closed to it.
 
 namespace airlock::sandbox {
 
@@ -46,6 +48,8 @@ struct LocalSandboxState
     qint64 ownerPid = 0;        // the Airlock process that started it
     quint64 ownerStartTime = 0;
     QString uidMapping;
+    qint64 hostUid = -1;        // the uid sandboxed code runs as on the host; -1: unknown (older file)
+    QString workspaceMount;     // an idmapped view of the workspace the sandbox binds; empty when none
     LimitReport limits;
     CgroupPlacement cgroup;
 
@@ -57,7 +61,11 @@ struct LocalSandboxState
 // The runtime root, created if needed.
 Result<QString> sandboxRuntimeRoot();
 // A folder checked to be a real directory owned by us with no access for others; made when missing.
-Result<void> ensurePrivateDir(const QString &path);
+// `mode` 0711 lets others traverse it (not list it): a root launcher's sandboxes run as another uid,
+// and bwrap opens their control folder and workspace mount below it as that uid.
+Result<void> ensurePrivateDir(const QString &path, mode_t mode = 0700);
+// 0711 when sandboxes run as a uid other than ours (we are root), else 0700.
+mode_t runtimeDirMode();
 
 // Writes atomically (temporary file + rename), mode 0600.
 Result<void> writeStateFile(const QString &path, const LocalSandboxState &state);

@@ -33,7 +33,7 @@ namespace {
 constexpr int kHighFd = 64;        // parent-side copies live above every target number
 constexpr size_t kStackSize = 64 * 1024;
 
-enum Stage : int { Go = 1, Session, NoNewPrivs, Limit, Cgroup, Descriptors, Exec };
+enum Stage : int { Go = 1, Session, NoNewPrivs, Limit, Cgroup, Descriptors, User, Exec };
 
 struct Report
 {
@@ -56,6 +56,9 @@ struct ChildArgs
     std::vector<int> limitResources;
     std::vector<int> cgroupFds;
     bool noNewPrivileges = false;
+    bool switchUser = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
     int goFd = -1;
     int errorFd = -1;
 };
@@ -102,6 +105,13 @@ int childMain(void *arg)
         if (::write(a.cgroupFds[i], "0", 1) != 1)
             report(a, Cgroup, errno, static_cast<int>(i));
     }
+    // Raw system calls: glibc's set*id wrappers would signal every thread of the (shared) parent.
+    if (a.switchUser) {
+        const gid_t groups[1] = {a.gid};
+        if (::syscall(SYS_setgroups, 1, groups) != 0 || ::syscall(SYS_setresgid, a.gid, a.gid, a.gid) != 0
+            || ::syscall(SYS_setresuid, a.uid, a.uid, a.uid) != 0)
+            report(a, User, errno);
+    }
     if (::dup2(a.devNull, 0) < 0 || ::dup2(a.output, 1) < 0 || ::dup2(a.output, 2) < 0)
         report(a, Descriptors, errno);
     for (const auto &[source, target] : a.descriptors) {
@@ -146,6 +156,11 @@ QString describe(const Report &r, const SpawnRequest &request)
             .arg(request.joinCgroups.value(r.index), errnoText(r.err));
     case Descriptors:
         return QStringLiteral("cannot set up descriptors: ") + errnoText(r.err);
+    case User:
+        return QStringLiteral("cannot switch to uid %1, gid %2: %3")
+            .arg(request.user ? request.user->uid : 0)
+            .arg(request.user ? request.user->gid : 0)
+            .arg(errnoText(r.err));
     case Exec:
         return QStringLiteral("cannot execute %1: %2").arg(request.program, errnoText(r.err));
     }
@@ -246,6 +261,13 @@ Result<Spawned> spawnProcess(const SpawnRequest &request)
     a.envp.push_back(nullptr);
     a.program = program.constData();
     a.noNewPrivileges = request.noNewPrivileges;
+    if (request.user) {
+        if (request.user->uid == 0 || request.user->gid == 0)
+            return fail(ErrorCode::InvalidArgument, QStringLiteral("a sandbox may not be started as uid or gid 0"));
+        a.switchUser = true;
+        a.uid = request.user->uid;
+        a.gid = request.user->gid;
+    }
 
     // Everything opened here is the child's to use and ours to close afterwards.
     std::vector<int> toClose;

@@ -8,6 +8,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <optional>
+
 #include <sys/types.h>
 
 // Starting bwrap exactly as the sandbox needs it, which QProcess cannot: the whole environment given
@@ -35,6 +37,14 @@ struct SpawnRequest
     QStringList joinCgroups;             // cgroup.procs files the child writes "0" to
     bool noNewPrivileges = false;
     bool waitForGo = false;              // the child waits for Spawned::go() before it execs
+    // A root caller's child drops to this uid and gid (its only group) after joining the cgroups and
+    // before it execs: bwrap then runs unprivileged and the sandbox's kernel uid is never 0.
+    struct User
+    {
+        uid_t uid;
+        gid_t gid;
+    };
+    std::optional<User> user;
 };
 
 class Spawned

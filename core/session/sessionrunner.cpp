@@ -17,6 +17,8 @@
 #include <QRandomGenerator>
 #include <QTimer>
 
+#include <unistd.h>
+
 Q_LOGGING_CATEGORY(lcSession, "airlock.session", QtWarningMsg)
 
 namespace airlock::session {
@@ -210,8 +212,10 @@ bool SessionRunner::attachEgress()
     spec.session = m_config.id;
     spec.socketPath = info.controlDir + QStringLiteral("/proxy.sock");
     spec.policy = m_config.policy;
-    // A container's shim may run as another uid; the control folder itself stays closed to others.
-    spec.socketMode = info.backend == QLatin1String("local") ? 0600 : 0666;
+    // A container's shim runs as another uid, and so does a root launcher's local sandbox (never host
+    // uid 0); the control folder itself stays closed to others.
+    const bool sameUid = info.backend == QLatin1String("local") && ::geteuid() != 0;
+    spec.socketMode = sameUid ? 0600 : 0666;
     if (auto r = m_egress->addSandbox(spec); !r) {
         fail(Error{r.error().code, tr("the egress proxy cannot serve the sandbox: %1").arg(r.error().message)});
         return false;

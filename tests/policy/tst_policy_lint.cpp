@@ -75,6 +75,16 @@ HostFacts factsFrom(const QString &flags)
     facts.runscInstalled = !list.contains(u"norunsc");
     if (list.contains(u"nohome"))
         facts.home.clear();
+    facts.launcherIsRoot = list.contains(u"root");
+    // "cores=2", "ramMiB=2048", "diskMiB=4096": the size of the machine limits are measured against.
+    for (const QString &flag : list) {
+        if (flag.startsWith(u"cores="))
+            facts.cpuCount = flag.mid(6).toInt();
+        else if (flag.startsWith(u"ramMiB="))
+            facts.memoryBytes = flag.mid(7).toLongLong() << 20;
+        else if (flag.startsWith(u"diskMiB="))
+            facts.workspaceDiskBytes = flag.mid(8).toLongLong() << 20;
+    }
     return facts;
 }
 
@@ -236,6 +246,24 @@ void TestPolicyLint::findings_data()
         "approvals.execute-open-network", "approvals.rules[0]", false, C);
 
     // This machine and backend.
+    // Limits that are no limit on this machine.
+    row("cpus as many as cores", R"({"resources": {"cpus": 4}})", "cores=2", "host.no-limit", "resources.cpus", true, W);
+    row("cpus fewer than cores", R"({"resources": {"cpus": 1}})", "cores=2", "host.no-limit", "resources.cpus", false, W);
+    row("cpus, cores unknown", R"({"resources": {"cpus": 64}})", "", "host.no-limit", "resources.cpus", false, W);
+    row("cpus on docker too", R"({"runtime": {"backend": "docker", "image": "debian"}, "resources": {"cpus": 2}})", "cores=2",
+        "host.no-limit", "resources.cpus", true, W);
+    row("memory over the RAM", R"({"resources": {"memoryBytes": 4294967296}})", "ramMiB=2048", "host.no-limit",
+        "resources.memoryBytes", true, W);
+    row("memory under the RAM", R"({"resources": {"memoryBytes": 1073741824}})", "ramMiB=2048", "host.no-limit",
+        "resources.memoryBytes", false, W);
+    row("tmp over the RAM", R"({"resources": {"tmpBytes": 4294967296}})", "ramMiB=2048", "host.no-limit",
+        "resources.tmpBytes", true, W);
+    row("file over the disk", R"({"resources": {"maxFileBytes": 8589934592}})", "diskMiB=4096", "host.no-limit",
+        "resources.maxFileBytes", true, W);
+    row("file under the disk", R"({"resources": {"maxFileBytes": 1073741824}})", "diskMiB=4096", "host.no-limit",
+        "resources.maxFileBytes", false, W);
+    row("root launcher says who runs", "{}", "root", "host.sandbox-user", "privileges.uid", true, I);
+    row("user launcher says nothing", "{}", "", "host.sandbox-user", "privileges.uid", false, I);
     row("memory without cgroups", "{}", "nocgroups", "host.limit-fallback", "resources.memoryBytes", true, W);
     row("pids without cgroups", "{}", "nocgroups", "host.limit-fallback", "resources.pids", true, W);
     row("cpus without cgroups", R"({"resources": {"cpus": 2}})", "nocgroups", "host.limit-fallback", "resources.cpus", true, W);

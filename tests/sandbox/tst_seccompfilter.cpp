@@ -188,9 +188,13 @@ void TestSeccompFilter::rules_data()
                              QStringLiteral("open_by_handle_at"), QStringLiteral("ioctl"), QStringLiteral("io_uring_setup")};
     const QStringList userns{QStringLiteral("mount"), QStringLiteral("umount2"), QStringLiteral("pivot_root"),
                              QStringLiteral("unshare"), QStringLiteral("clone"), QStringLiteral("clone3")};
-    const QStringList strict{QStringLiteral("setns"), QStringLiteral("socket"), QStringLiteral("mknod")};
-    QTest::newRow("default") << policy::SeccompMode::Default << false << always + userns << strict;
-    QTest::newRow("custom is default") << policy::SeccompMode::Custom << false << always + userns << strict;
+    // mknod is refused outright in strict mode only; every confined mode refuses it (and chmod, open…)
+    // with a set-user-ID or set-group-ID mode.
+    const QStringList strict{QStringLiteral("setns"), QStringLiteral("socket")};
+    const QStringList setId{QStringLiteral("chmod"), QStringLiteral("fchmodat"), QStringLiteral("openat"),
+                            QStringLiteral("mknod"), QStringLiteral("openat2")};
+    QTest::newRow("default") << policy::SeccompMode::Default << false << always + userns + setId << strict;
+    QTest::newRow("custom is default") << policy::SeccompMode::Custom << false << always + userns + setId << strict;
     QTest::newRow("default, nested") << policy::SeccompMode::Default << true << always << userns;
     QTest::newRow("strict") << policy::SeccompMode::Strict << false << always + userns + strict << QStringList();
     QTest::newRow("strict, nested") << policy::SeccompMode::Strict << true << always + QStringList{QStringLiteral("mknod")}

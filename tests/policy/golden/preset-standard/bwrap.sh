@@ -46,6 +46,15 @@ env -i \
   --ro-bind-try /etc/gitconfig /etc/gitconfig \
   --ro-bind-try /etc/os-release /etc/os-release \
   --proc /proc \
+  --ro-bind-try /proc/sys /proc/sys \
+  --ro-bind-try /proc/sysrq-trigger /proc/sysrq-trigger \
+  --ro-bind-try /proc/irq /proc/irq \
+  --ro-bind-try /proc/bus /proc/bus \
+  --ro-bind-try /proc/fs /proc/fs \
+  --ro-bind-try /proc/acpi /proc/acpi \
+  --ro-bind-try /proc/scsi /proc/scsi \
+  --ro-bind-try /proc/driver /proc/driver \
+  --ro-bind-try /proc/tty /proc/tty \
   --dev /dev \
   --size 1073741824 \
   --tmpfs /tmp \
