@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,7 +27,8 @@ bool isMounted(const QString &path)
 {
     struct stat self, parent;
     if (::lstat(QFile::encodeName(path).constData(), &self) != 0)
-        return errno == ENOTCONN || errno == EIO;
+        // EACCES: a layer served for another user without allow_other refuses even root.
+        return errno == ENOTCONN || errno == EIO || errno == EACCES;
     if (::lstat(QFile::encodeName(QFileInfo(path).absolutePath()).constData(), &parent) != 0)
         return true;
     return self.st_dev != parent.st_dev;
@@ -99,8 +101,7 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
                                                         "opened (%1); install fuse3 and load the fuse module (modprobe fuse).")
                                              .arg(QString::fromLocal8Bit(std::strerror(errno)))
                                              + optOut);
-    const bool asUser = ::geteuid() != 0 || runAs;
-    if (asUser && QStandardPaths::findExecutable(QStringLiteral("fusermount3")).isEmpty())
+    if (::geteuid() != 0 && QStandardPaths::findExecutable(QStringLiteral("fusermount3")).isEmpty())
         return fail(ErrorCode::NotFound, QStringLiteral("the workspace protection layer needs fusermount3 to mount as a user; "
                                                         "install fuse3.")
                                              + optOut);
@@ -112,12 +113,39 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
                                                     + optOut);
     if (!QDir().mkpath(mountPoint))
         return fail(ErrorCode::Io, QStringLiteral("cannot create %1").arg(mountPoint));
-    // fusermount3 mounts only on a folder its user may write to.
-    if (runAs && ::chown(QFile::encodeName(mountPoint).constData(), runAs->uid, runAs->gid) != 0)
-        return fail(ErrorCode::Io, QStringLiteral("cannot hand %1 to uid %2: %3")
-                                       .arg(mountPoint)
-                                       .arg(runAs->uid)
-                                       .arg(QString::fromLocal8Bit(std::strerror(errno))));
+    // Served as another user: we mount, as root, and hand the layer the open /dev/fuse (libfuse takes
+    // a mount point of /dev/fd/N as that), so it needs neither /dev/fuse's permissions nor fusermount3.
+    int fuseFd = -1;
+    const auto closeFuse = [&fuseFd] {
+        if (fuseFd >= 0)
+            ::close(fuseFd);
+        fuseFd = -1;
+    };
+    if (runAs) {
+        fuseFd = ::open("/dev/fuse", O_RDWR); // no O_CLOEXEC: the layer's process inherits it
+        struct stat root{};
+        if (fuseFd < 0 || ::stat(QFile::encodeName(mountPoint).constData(), &root) != 0) {
+            const int err = errno;
+            closeFuse();
+            return fail(ErrorCode::Io, QStringLiteral("cannot open /dev/fuse for the workspace protection layer: %1")
+                                           .arg(QString::fromLocal8Bit(std::strerror(err)))
+                                           + optOut);
+        }
+        QByteArray options = QByteArrayLiteral("fd=") + QByteArray::number(fuseFd) + QByteArrayLiteral(",rootmode=")
+            + QByteArray::number(root.st_mode & S_IFMT, 8) + QByteArrayLiteral(",user_id=") + QByteArray::number(runAs->uid)
+            + QByteArrayLiteral(",group_id=") + QByteArray::number(runAs->gid) + QByteArrayLiteral(",default_permissions");
+        if (forOthers)
+            options += QByteArrayLiteral(",allow_other");
+        if (::mount("airlock-protect", QFile::encodeName(mountPoint).constData(), "fuse.airlock", MS_NOSUID | MS_NODEV,
+                    options.constData())
+            != 0) {
+            const int err = errno;
+            closeFuse();
+            return fail(ErrorCode::Io, QStringLiteral("cannot mount the workspace protection layer on %1: %2")
+                                           .arg(mountPoint, QString::fromLocal8Bit(std::strerror(err)))
+                                           + optOut);
+        }
+    }
     QStringList args{QStringLiteral("--daemon")};
     // As root the sandbox may run as another user; a user's own sandboxes run as that user and need
     // no allow_other, which only /etc/fuse.conf's user_allow_other would grant.
@@ -125,7 +153,7 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
         args << QStringLiteral("--allow-other");
     for (const QString &a : additions)
         args << QStringLiteral("--protect") << a;
-    args << workspace << mountPoint;
+    args << workspace << (runAs ? QStringLiteral("/dev/fd/%1").arg(fuseFd) : mountPoint);
     QProcess p;
     p.setProcessChannelMode(QProcess::SeparateChannels);
     if (runAs) {
@@ -138,7 +166,9 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
         });
     }
     p.start(program, args);
-    if (!p.waitForFinished(kMountTimeoutMs)) {
+    const bool finished = p.waitForFinished(kMountTimeoutMs);
+    closeFuse(); // the layer holds its own copy
+    if (!finished) {
         p.kill();
         p.waitForFinished(1000);
         unmountProtectionLayer(mountPoint);

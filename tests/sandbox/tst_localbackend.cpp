@@ -525,7 +525,11 @@ import select, socket, time
 held = []
 for _ in range(80):
     c = socket.socket(socket.AF_UNIX)
-    c.connect('/airlock/control/shim.sock')
+    try:
+        c.connect('/airlock/control/shim.sock')
+    except PermissionError:
+        print('refused to connect', flush=True)
+        time.sleep(60)
     held.append(c)
 live, end = set(held), time.time() + 3
 while live and time.time() < end:
@@ -545,7 +549,10 @@ time.sleep(60)
     QObject::connect(*p, &SandboxProcess::stdoutReceived, [out](const QByteArray &c) { *out += c; });
     QObject::connect(*p, &SandboxProcess::stderrReceived, [out](const QByteArray &c) { *out += c; });
     QTRY_VERIFY_WITH_TIMEOUT(out->contains('\n'), 30000);
-    QCOMPARE(out->trimmed(), QByteArray("closed 80 of 80"));
+    // As root the sandbox runs as another user, who may not even connect to the root-owned socket;
+    // otherwise the shim closes every connection from inside.
+    QVERIFY2(out->trimmed() == "closed 80 of 80" || (::geteuid() == 0 && out->trimmed() == "refused to connect"),
+             out->constData());
 
     // While the agent's script is still running, Airlock can open a new control connection.
     ShimClient client;
