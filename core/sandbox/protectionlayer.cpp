@@ -153,7 +153,21 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
         args << QStringLiteral("--allow-other");
     for (const QString &a : additions)
         args << QStringLiteral("--protect") << a;
-    args << workspace << (runAs ? QStringLiteral("/dev/fd/%1").arg(fuseFd) : mountPoint);
+    // The other user may not be able to reach the workspace by its path (a folder of root's on the
+    // way): it gets the folder itself, open, and reaches it through /dev/fd.
+    int sourceFd = -1;
+    if (runAs) {
+        sourceFd = ::open(QFile::encodeName(workspace).constData(), O_PATH | O_DIRECTORY);
+        if (sourceFd < 0) {
+            const int err = errno;
+            closeFuse();
+            unmountProtectionLayer(mountPoint);
+            return fail(ErrorCode::Io, QStringLiteral("cannot open the workspace %1: %2")
+                                           .arg(workspace, QString::fromLocal8Bit(std::strerror(err))));
+        }
+    }
+    args << (runAs ? QStringLiteral("/dev/fd/%1").arg(sourceFd) : workspace)
+         << (runAs ? QStringLiteral("/dev/fd/%1").arg(fuseFd) : mountPoint);
     QProcess p;
     p.setProcessChannelMode(QProcess::SeparateChannels);
     if (runAs) {
@@ -167,7 +181,9 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
     }
     p.start(program, args);
     const bool finished = p.waitForFinished(kMountTimeoutMs);
-    closeFuse(); // the layer holds its own copy
+    closeFuse(); // the layer holds its own copies
+    if (sourceFd >= 0)
+        ::close(sourceFd);
     if (!finished) {
         p.kill();
         p.waitForFinished(1000);
