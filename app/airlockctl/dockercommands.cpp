@@ -408,7 +408,7 @@ int dockerRun(const Context &ctx)
         });
         QObject::connect(*process, &sandbox::SandboxProcess::finished, [&](const sandbox::ExitStatus &s) {
             status = s.exitCode ? *s.exitCode : 128 + s.signal.value_or(0);
-            if (status != 0)
+            if (s.needsExplaining())
                 note(QStringLiteral("airlockctl: the command %1").arg(s.reason()));
             done = true;
         });

@@ -218,7 +218,7 @@ int runCommand(Sandbox *s, const ExecOptions &o, Interruption &interruption)
         } else {
             status = 128 + e.signal.value_or(0);
         }
-        if (e.exitCode != 0)
+        if (!e.timedOut && e.needsExplaining())
             error(QStringLiteral("the command %1").arg(e.reason()));
         loop.quit();
     });

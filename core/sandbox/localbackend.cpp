@@ -114,6 +114,8 @@ Result<QString> LocalBackend::runtimeRoot() const
     if (m_options.runtimeRoot.isEmpty())
         return sandboxRuntimeRoot();
     const QString root = QDir::cleanPath(m_options.runtimeRoot);
+    if (auto r = ensureReachableByOthers(root); !r)
+        return std::unexpected(r.error());
     if (auto r = ensurePrivateDir(root, runtimeDirMode()); !r)
         return std::unexpected(r.error());
     if (auto r = ensurePrivateDir(root + QStringLiteral("/sandboxes"), runtimeDirMode()); !r)

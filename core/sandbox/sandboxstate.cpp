@@ -196,6 +196,26 @@ Result<void> ensurePrivateDir(const QString &path, mode_t mode)
     return {};
 }
 
+Result<void> ensureReachableByOthers(const QString &root)
+{
+    if (::geteuid() != 0)
+        return {};
+    // bwrap opens each sandbox's control folder and workspace mount below the root as the sandbox's
+    // user: every folder above must let others pass.
+    for (QString dir = QFileInfo(root).path(); !dir.isEmpty(); dir = QFileInfo(dir).path()) {
+        struct stat st{};
+        if (::stat(QFile::encodeName(dir).constData(), &st) == 0 && !(st.st_mode & S_IXOTH))
+            return fail(ErrorCode::InvalidArgument,
+                        QStringLiteral("the runtime folder %1 is inside %2 (mode %3), which the sandboxes' unprivileged user "
+                                       "cannot pass through; set AIRLOCK_RUNTIME_DIR to a folder all users may traverse, "
+                                       "e.g. /run/airlock, or let others pass through %2 (chmod o+x)")
+                            .arg(root, dir, QString::number(st.st_mode & 07777, 8).rightJustified(4, u'0')));
+        if (dir == u"/")
+            break;
+    }
+    return {};
+}
+
 Result<QString> sandboxRuntimeRoot()
 {
     QString root = qEnvironmentVariable("AIRLOCK_RUNTIME_DIR");
@@ -210,6 +230,8 @@ Result<QString> sandboxRuntimeRoot()
     root = QDir::cleanPath(root);
     if (!root.startsWith(u'/'))
         return fail(ErrorCode::InvalidArgument, QStringLiteral("the runtime folder %1 is not an absolute path").arg(root));
+    if (auto r = ensureReachableByOthers(root); !r)
+        return std::unexpected(r.error());
     if (auto r = ensurePrivateDir(root, runtimeDirMode()); !r)
         return std::unexpected(r.error());
     if (auto r = ensurePrivateDir(root + QStringLiteral("/sandboxes"), runtimeDirMode()); !r)

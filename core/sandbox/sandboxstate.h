@@ -64,6 +64,8 @@ Result<QString> sandboxRuntimeRoot();
 // `mode` 0711 lets others traverse it (not list it): a root launcher's sandboxes run as another uid,
 // and bwrap opens their control folder and workspace mount below it as that uid.
 Result<void> ensurePrivateDir(const QString &path, mode_t mode = 0700);
+// As root, every folder above `root` must let others pass (sandboxes run as another uid); says which does not.
+Result<void> ensureReachableByOthers(const QString &root);
 // 0711 when sandboxes run as a uid other than ours (we are root), else 0700.
 mode_t runtimeDirMode();
 

@@ -167,6 +167,9 @@ struct ExitStatus
     // Why it ended, in words: "exited with status 3", "killed by SIGKILL: out of memory (the
     // sandbox's memory limit)", "stopped: its output passed the cap", "stopped: timed out" …
     QString reason() const;
+    // Whether reason() says more than the exit status does: a plain "exited with status N" is told by
+    // the status itself, and a command-line tool that passes it on need not repeat it.
+    bool needsExplaining() const { return signal.has_value() || outOfMemory || outputCapStopped || outputTruncated; }
     // A short key for the same, for events and scripts: exited, signal, oom, timeout, output-cap,
     // killed, cpu-limit, file-size-limit.
     QString reasonCode() const;

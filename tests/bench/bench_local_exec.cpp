@@ -23,6 +23,8 @@
 #include <QEventLoop>
 #include <QPointer>
 #include <QTemporaryDir>
+
+#include <sys/stat.h>
 #include <QTimer>
 
 #include <sys/wait.h>
@@ -146,6 +148,7 @@ int main(int argc, char **argv)
     QTemporaryDir dir;
     QDir(dir.path()).mkpath(QStringLiteral("ws"));
     QDir(dir.path()).mkpath(QStringLiteral("control"));
+    ::chmod(QFile::encodeName(dir.path()).constData(), 0711); // a root launcher's sandbox user passes through
     const QString ws = QDir(dir.path()).canonicalPath() + QStringLiteral("/ws");
     LocalBackendOptions options;
     options.runtimeRoot = dir.path() + QStringLiteral("/run");

@@ -11,6 +11,8 @@
 #include <QTcpSocket>
 #include <QTest>
 
+#include <unistd.h>
+
 using namespace airlock;
 using namespace airlock::egress;
 using namespace airlock::egress::test;
@@ -170,7 +172,10 @@ void TestEgressBridge::insideBubblewrap()
     sandbox::Sandbox *box = sfx.start(spec);
     QVERIFY(box);
     // What the session runner does for a proxy-mode sandbox.
-    QVERIFY(m_fx->proxy->addSandbox(egress::SandboxSpec{QStringLiteral("s2"), box->info().controlDir + QStringLiteral("/proxy.sock"), p}));
+    // As root the sandbox runs as another uid, which must be able to connect to the socket.
+    egress::SandboxSpec proxied{QStringLiteral("s2"), box->info().controlDir + QStringLiteral("/proxy.sock"), p};
+    proxied.socketMode = ::geteuid() == 0 ? 0666 : 0600;
+    QVERIFY(m_fx->proxy->addSandbox(proxied));
     const QString port = QString::number(m_up->port());
 
     auto allowed = sandbox::test::sh(box, QStringLiteral("curl -s -S -w ' %{http_code}' http://api.test:%1/inside").arg(port));

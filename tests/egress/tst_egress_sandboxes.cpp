@@ -80,7 +80,9 @@ void TestEgressSandboxes::runtimeRuleAppliesAtOnce()
 
     QVERIFY(m_fx->proxy->addRule(QStringLiteral("s1"), Verdict::Deny, QStringLiteral("api.test")));
     QCOMPARE(request(m_fx->socketPath(), req)->status, 403);
-    QCOMPARE(m_fx->proxy->rules(QStringLiteral("s1")).size(), 1);
+    // A deny of the name closes every port on it and overrides the allow, which stays listed: the two
+    // patterns differ since rules name ports.
+    QCOMPARE(m_fx->proxy->rules(QStringLiteral("s1")).size(), 2);
 
     QVERIFY(!m_fx->proxy->addRule(QStringLiteral("s1"), Verdict::Allow, QStringLiteral("bad/pattern")));
     QVERIFY(!m_fx->proxy->addRule(QStringLiteral("nope"), Verdict::Allow, QStringLiteral("api.test")));

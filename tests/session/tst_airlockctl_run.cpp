@@ -192,6 +192,8 @@ private Q_SLOTS:
     {
         QVERIFY(m_dir.isValid());
         m_db = m_dir.filePath(QStringLiteral("run.db"));
+        // As root the sandboxes run as another user, whose bwrap must pass through to the runtime folder.
+        ::chmod(QFile::encodeName(m_dir.path()).constData(), 0711);
         // The sandboxes' runtime folder too, so what a killed process leaves is the test's to check.
         qputenv("AIRLOCK_RUNTIME_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("run"))));
         if (QStandardPaths::findExecutable(QStringLiteral("bwrap")).isEmpty())
