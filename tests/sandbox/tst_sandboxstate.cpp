@@ -181,8 +181,16 @@ void TestSandboxState::privateDir()
         QVERIFY(!ensurePrivateDir(foreign));
     }
     qputenv("AIRLOCK_RUNTIME_DIR", QFile::encodeName(dir.filePath(QStringLiteral("runtime"))));
+    if (::geteuid() == 0) {
+        // As root the sandboxes run as another user, which must pass through every folder above.
+        const Result<QString> closed = sandboxRuntimeRoot();
+        QVERIFY(!closed);
+        QVERIFY2(closed.error().message.contains(dir.path()) && closed.error().message.contains(QStringLiteral("0700")),
+                 qPrintable(closed.error().message));
+        QVERIFY(::chmod(QFile::encodeName(dir.path()).constData(), 0711) == 0);
+    }
     const Result<QString> root = sandboxRuntimeRoot();
-    QVERIFY(root);
+    QVERIFY2(root, root ? "" : qPrintable(root.error().message));
     QVERIFY(QFileInfo(*root + QStringLiteral("/sandboxes")).isDir());
     qunsetenv("AIRLOCK_RUNTIME_DIR");
 }

@@ -105,17 +105,19 @@ void RetentionDialog::updatePreview()
     m_plan.reset();
     m_cleanUp->setEnabled(false);
     m_summary->setText(tr("Looking…"));
-    runInBackground<Result<session::GcPlan>>([path = m_databasePath, p = policy()] {
+    runInBackground<Result<session::GcPlan>>(this, [path = m_databasePath, p = policy()] {
         return session::planGc(path, p, QDateTime::currentMSecsSinceEpoch());
-    }).then(this, [this, generation](const Result<session::GcPlan> &plan) {
+    }, [this, generation](const Result<session::GcPlan> &plan) {
         if (generation != m_generation)
             return; // the limits changed meanwhile; a newer preview is coming
         if (!plan) {
+            m_summary->setText(tr("No preview."));
             m_error->setText(plan.error().message);
             m_error->show();
-            return;
+        } else {
+            m_error->hide();
+            showPlan(*plan);
         }
-        showPlan(*plan);
         Q_EMIT previewReady();
     });
 }
@@ -164,9 +166,9 @@ void RetentionDialog::cleanUpNow()
     if (!m_plan || m_busy || !save())
         return;
     setBusy(true);
-    runInBackground<session::GcResult>([path = m_databasePath, plan = *m_plan, p = policy()] {
+    runInBackground<session::GcResult>(this, [path = m_databasePath, plan = *m_plan, p = policy()] {
         return session::runGc(path, plan, QStringLiteral("retention: %1").arg(p.describe()));
-    }).then(this, [this](const session::GcResult &result) {
+    }, [this](const session::GcResult &result) {
         setBusy(false);
         const QString summary = tr("Removed %n session(s), %1 freed.", nullptr, int(result.removedSessions.size()))
                                     .arg(bytesText(result.freedBytes));

@@ -31,7 +31,7 @@ public:
     bool busy() const { return m_busy; }
 
 Q_SIGNALS:
-    void previewReady();
+    void previewReady(); // a preview, or why there is none, is shown
     void cleanedUp(const QString &summary);
 
 private:

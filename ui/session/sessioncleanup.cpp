@@ -48,8 +48,10 @@ void SessionCleanup::refreshDiskUse()
         return;
     }
     m_measuring = true;
-    runInBackground<Result<QHash<QString, session::SessionFootprint>>>([path = m_databasePath] { return session::footprints(path); })
-        .then(this, [this](const Result<QHash<QString, session::SessionFootprint>> &all) {
+    using Footprints = Result<QHash<QString, session::SessionFootprint>>;
+    runInBackground<Footprints>(
+        this, [path = m_databasePath] { return session::footprints(path); },
+        [this](const Footprints &all) {
             m_measuring = false;
             if (all) {
                 QHash<QString, SessionsModel::DiskUse> use;
@@ -69,7 +71,7 @@ void SessionCleanup::deleteSession(const QString &id, QWidget *parent)
         return;
     }
     const qint64 self = QCoreApplication::applicationPid();
-    runInBackground<Plan>([path = m_databasePath, id, self] {
+    runInBackground<Plan>(this, [path = m_databasePath, id, self] {
         Plan plan;
         auto reader = store::StoreReader::open(path);
         if (!reader) {
@@ -87,7 +89,7 @@ void SessionCleanup::deleteSession(const QString &id, QWidget *parent)
         plan.blocker = session::removalBlocker(path, *reader, *row, self);
         plan.footprint = session::footprint(path, *row, *bytes, *all);
         return plan;
-    }).then(this, [this, id, parent](const Plan &plan) {
+    }, [this, id, parent](const Plan &plan) {
         if (!plan.footprint) {
             Q_EMIT failed(plan.error);
             return;
@@ -112,9 +114,9 @@ void SessionCleanup::deleteSession(const QString &id, QWidget *parent)
         box.exec();
         if (box.clickedButton() != remove)
             return;
-        runInBackground<Result<session::RemovalResult>>([path = m_databasePath, fp] {
+        runInBackground<Result<session::RemovalResult>>(this, [path = m_databasePath, fp] {
             return session::removeSession(path, fp, QStringLiteral("deleted in the window"));
-        }).then(this, [this, id](const Result<session::RemovalResult> &removed) {
+        }, [this, id](const Result<session::RemovalResult> &removed) {
             if (!removed) {
                 Q_EMIT failed(removed.error());
                 return;

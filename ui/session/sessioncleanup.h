@@ -16,18 +16,20 @@ class QWidget;
 
 namespace airlock::ui {
 
-// Runs work on the global thread pool; chain .then(context, …) to get the result on the UI thread.
-template<typename T, typename Work>
-QFuture<T> runInBackground(Work work)
+// Runs work on the global thread pool and hands its result to done on context's thread, always later
+// through the event loop (never from inside this call, however fast the work), and not at all once
+// context is gone: the continuation is attached before the work starts.
+template<typename T, typename Work, typename Done>
+void runInBackground(QObject *context, Work work, Done done)
 {
     auto promise = std::make_shared<QPromise<T>>();
     QFuture<T> future = promise->future();
     promise->start();
+    future.then(context, std::move(done));
     QThreadPool::globalInstance()->start([promise, work = std::move(work)]() mutable {
         promise->addResult(work());
         promise->finish();
     });
-    return future;
 }
 
 // Deleting sessions from the window, and the disk use the sessions list shows. Everything that
