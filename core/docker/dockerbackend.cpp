@@ -3,6 +3,7 @@
 #include "docker/dockererrors.h"
 #include "docker/streamframes.h"
 #include "policy/codec.h"
+#include "sandbox/workspacequota.h"
 
 #include <QDir>
 #include <QFile>
@@ -154,6 +155,9 @@ Result<sandbox::Sandbox *> DockerBackend::create(const sandbox::SandboxSpec &spe
     auto *s = new DockerSandbox(this, info, prepared->controlDir, prepared->image);
     if (spec.policy.resources.maxOutputBytes)
         s->setDefaultOutputCap(quint64(*spec.policy.resources.maxOutputBytes));
+    // No Docker storage option limits a bind-mounted folder; the workspace is watched from here.
+    if (const auto limit = spec.policy.resources.workspaceBytes; limit && !spec.workspace.isEmpty())
+        new sandbox::WorkspaceWatch(s, spec.workspace, *limit);
     add(s);
     ensureEvents();
     fetchDaemonInfo();

@@ -49,6 +49,8 @@ public:
 
     void stop(int graceMs = -1) override;
     void destroy() override;
+    void stopBecause(const QString &reason) override;
+
     // Starts a Stopped persistent sandbox's container again and reconnects to its shim.
     void start();
 
@@ -74,6 +76,7 @@ private:
     void launch(const QJsonObject &createBody);
     Result<QJsonObject> adaptForPodman(QJsonObject body) const;
     void create(const QJsonObject &createBody);
+    void createUnlessHostRoot(const QJsonObject &createBody);
     void startContainer();
     void attach();
     // Listens for the shim's connection; trustFirst: right after launch, before anything else runs.
@@ -105,6 +108,7 @@ private:
     bool m_finalized = false;
     bool m_oomSeen = false;
     bool m_announced = false;
+    QString m_stopReason; // why Airlock stopped it, when it did so on its own
     std::optional<qint64> m_exitCode;
     std::optional<ContainerStats> m_lastStats;
     QElapsedTimer m_clock; // for the debug log of how long each step took

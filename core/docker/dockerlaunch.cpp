@@ -178,8 +178,8 @@ LimitReport DockerBackend::limitsFor(const policy::Policy &policy, const QString
     if (r.pids)
         host.insert(QStringLiteral("PidsLimit"), *r.pids);
     QJsonArray ulimits{QJsonObject{{QStringLiteral("Name"), QStringLiteral("nofile")}, {QStringLiteral("Hard"), 8192}}};
-    if (r.maxFileBytes)
-        ulimits.append(QJsonObject{{QStringLiteral("Name"), QStringLiteral("fsize")}, {QStringLiteral("Hard"), *r.maxFileBytes}});
+    if (const auto fileLimit = policy::fileSizeLimit(r))
+        ulimits.append(QJsonObject{{QStringLiteral("Name"), QStringLiteral("fsize")}, {QStringLiteral("Hard"), *fileLimit}});
     host.insert(QStringLiteral("Ulimits"), ulimits);
     return limitsFor(host, containerName);
 }

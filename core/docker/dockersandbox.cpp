@@ -103,7 +103,7 @@ void DockerSandbox::launch(const QJsonObject &createBody)
         return;
     }
     if (!*m_backend->isPodman()) {
-        create(createBody);
+        createUnlessHostRoot(createBody);
         return;
     }
     auto adapted = adaptForPodman(createBody);
@@ -111,7 +111,76 @@ void DockerSandbox::launch(const QJsonObject &createBody)
         failWith(adapted.error());
         return;
     }
-    create(*adapted);
+    createUnlessHostRoot(*adapted);
+}
+
+namespace {
+
+bool isRootUser(const QString &user)
+{
+    const QString name = user.section(u':', 0, 0).trimmed();
+    return name.isEmpty() || name == u"0" || name == u"root";
+}
+
+} // namespace
+
+// Sandboxed code never runs as host uid 0. Root in a container is root on the host's kernel unless the
+// daemon maps it to another uid (rootless Docker or podman, userns-remap); without a User in the
+// policy the image's own decides, so it is asked for.
+void DockerSandbox::createUnlessHostRoot(const QJsonObject &createBody)
+{
+    const QString user = createBody.value(u"User").toString();
+    if (!isRootUser(user)) {
+        create(createBody);
+        return;
+    }
+    m_creating = true;
+    const auto proceed = [this](const std::function<void()> &next) {
+        m_creating = false;
+        if (m_destroyRequested)
+            finishDestroy();
+        else if (m_stopping)
+            setState(SandboxState::Stopped, QStringLiteral("stopped before it started"));
+        else
+            next();
+    };
+    client()->info().then(this, [this, createBody, user, proceed](const Result<QJsonObject> &info) {
+        bool remapped = false;
+        for (const QJsonValue &option : info ? info->value(u"SecurityOptions").toArray() : QJsonArray()) {
+            const QString text = option.toString();
+            remapped = remapped || text.contains(QLatin1String("name=rootless")) || text.contains(QLatin1String("name=userns"));
+        }
+        if (remapped) {
+            proceed([this, createBody] { create(createBody); });
+            return;
+        }
+        if (!user.isEmpty()) {
+            proceed([this, user] {
+                failWith(Error{ErrorCode::InvalidArgument,
+                               QStringLiteral("the policy runs the container as %1, which is root on this host (the daemon does not "
+                                              "remap users): sandboxed code never runs as host uid 0; set privileges.uid and gid "
+                                              "to an unprivileged user, e.g. 1000:1000")
+                                   .arg(user)});
+            });
+            return;
+        }
+        m_creating = true;
+        client()->inspectImage(m_image).then(this, [this, createBody, proceed](const Result<QJsonObject> &image) {
+            const QString imageUser = image ? image->value(u"Config").toObject().value(u"User").toString() : QString();
+            if (image && !isRootUser(imageUser)) {
+                proceed([this, createBody] { create(createBody); });
+                return;
+            }
+            proceed([this, image] {
+                failWith(Error{ErrorCode::InvalidArgument,
+                               image ? QStringLiteral("the image %1 runs as root and the policy names no user, and this daemon does "
+                                                      "not remap users: sandboxed code never runs as host uid 0; set privileges.uid "
+                                                      "and gid to an unprivileged user, e.g. 1000:1000")
+                                           .arg(m_image)
+                                     : QStringLiteral("cannot tell which user the image %1 runs as: %2").arg(m_image, image.error().message)});
+            });
+        });
+    });
 }
 
 // What podman's compatible API takes differently from Docker's:
@@ -402,7 +471,7 @@ void DockerSandbox::stop(int graceMs)
     m_startDeadline->stop();
     m_listener->close();
     disconnectShim();
-    setState(SandboxState::Stopping);
+    setState(SandboxState::Stopping, m_stopReason);
     if (m_containerId.isEmpty()) {
         if (!m_creating)
             setState(SandboxState::Stopped);
@@ -416,10 +485,17 @@ void DockerSandbox::stop(int graceMs)
             setState(SandboxState::Failed, stopped.error().message);
             return;
         }
-        setState(SandboxState::Stopped, m_autoRemove ? QStringLiteral("stopped; Docker removed its container")
-                                                     : QStringLiteral("stopped; its container is kept"));
+        const QString kept = m_autoRemove ? QStringLiteral("Docker removed its container") : QStringLiteral("its container is kept");
+        setState(SandboxState::Stopped, m_stopReason.isEmpty() ? QStringLiteral("stopped; ") + kept
+                                                               : QStringLiteral("stopped: %1; %2").arg(m_stopReason, kept));
         m_backend->recordFor(this, sandbox::events::SandboxStopped, eventPayload());
     });
+}
+
+void DockerSandbox::stopBecause(const QString &reason)
+{
+    m_stopReason = reason;
+    stop();
 }
 
 void DockerSandbox::destroy()

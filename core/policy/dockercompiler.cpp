@@ -121,10 +121,10 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
     QJsonArray ulimits{QJsonObject{{QStringLiteral("Name"), QStringLiteral("nofile")},
                                    {QStringLiteral("Soft"), kContainerOpenFiles},
                                    {QStringLiteral("Hard"), kContainerOpenFiles}}};
-    if (res.maxFileBytes)
+    if (const auto fileLimit = fileSizeLimit(res))
         ulimits.append(QJsonObject{{QStringLiteral("Name"), QStringLiteral("fsize")},
-                                   {QStringLiteral("Soft"), *res.maxFileBytes},
-                                   {QStringLiteral("Hard"), *res.maxFileBytes}});
+                                   {QStringLiteral("Soft"), *fileLimit},
+                                   {QStringLiteral("Hard"), *fileLimit}});
     host.insert(QStringLiteral("Ulimits"), ulimits);
     host.insert(QStringLiteral("Runtime"), nameOf(policy.runtime.dockerRuntime));
     host.insert(QStringLiteral("Init"), true); // reaps zombies the agent's tools leave behind

@@ -31,6 +31,7 @@ void readResources(ObjectReader &parent, Resources &out)
     r.optionalInteger(u"tmpBytes", out.tmpBytes, {kMiB, kTiB});
     r.optionalInteger(u"maxFileBytes", out.maxFileBytes, {1, kTiB * 64});
     r.optionalInteger(u"maxOutputBytes", out.maxOutputBytes, {1024, kTiB});
+    r.optionalInteger(u"workspaceBytes", out.workspaceBytes, {kMiB, kTiB * 64});
     r.finish();
 }
 

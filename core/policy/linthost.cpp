@@ -59,6 +59,12 @@ void lintNoLimits(const Policy &policy, const HostFacts &facts, QList<Finding> &
                             .arg(bytesText(*res.maxFileBytes), bytesText(facts.workspaceDiskBytes)),
                         QStringLiteral("One file may fill the disk the workspace is on.")));
     }
+    if (res.workspaceBytes && facts.workspaceDiskBytes > 0 && *res.workspaceBytes >= facts.workspaceDiskBytes) {
+        out.append(note("host.no-limit", Severity::Warning, "resources.workspaceBytes",
+                        QStringLiteral("workspaceBytes: %1 is no limit on this machine (the disk holds %2)")
+                            .arg(bytesText(*res.workspaceBytes), bytesText(facts.workspaceDiskBytes)),
+                        QStringLiteral("The workspace may fill the disk it is on.")));
+    }
 }
 
 void lintLocal(const Policy &policy, const HostFacts &facts, QList<Finding> &out)

@@ -5,6 +5,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <algorithm>
 #include <optional>
 #include <span>
 #include <type_traits>
@@ -113,8 +114,21 @@ struct Resources {
     std::optional<qint64> tmpBytes;      // size of /tmp unless filesystem.tmpfs sets one
     std::optional<qint64> maxFileBytes;
     std::optional<qint64> maxOutputBytes; // per command, enforced by the shim
+    // The whole workspace's size on disk. No file system quota is assumed: no file may grow past it
+    // (RLIMIT_FSIZE / ulimit fsize), and the backend measures the workspace while the sandbox runs and
+    // stops it, with the reason, once it is larger.
+    std::optional<qint64> workspaceBytes;
     bool operator==(const Resources &) const = default;
 };
+
+// The largest file a sandbox may write (RLIMIT_FSIZE, Docker's fsize ulimit): no single file may
+// outgrow the whole workspace either.
+inline std::optional<qint64> fileSizeLimit(const Resources &r)
+{
+    if (r.maxFileBytes && r.workspaceBytes)
+        return std::min(*r.maxFileBytes, *r.workspaceBytes);
+    return r.maxFileBytes ? r.maxFileBytes : r.workspaceBytes;
+}
 
 struct Privileges {
     std::optional<qint64> uid;          // unset: the caller's id (local) or the image's user (Docker)

@@ -226,6 +226,7 @@ Node resourcesNode(const Resources &resources)
     addIfSet(node, QStringLiteral("wallClockSeconds"), resources.wallClockSeconds);
     addIfSet(node, QStringLiteral("tmpBytes"), resources.tmpBytes);
     addIfSet(node, QStringLiteral("maxFileBytes"), resources.maxFileBytes);
+    addIfSet(node, QStringLiteral("workspaceBytes"), resources.workspaceBytes);
     addIfSet(node, QStringLiteral("maxOutputBytes"), resources.maxOutputBytes);
     return node;
 }

@@ -156,6 +156,9 @@ public:
     virtual void stop(int graceMs = -1) = 0;
     // Stops it if needed and removes every host-side trace; state Destroyed, then the backend drops it.
     virtual void destroy() = 0;
+    // A limit Airlock watches (not the kernel) was passed: stops it (a persistent one) or destroys it,
+    // with reason as what its state, events and callers say.
+    virtual void stopBecause(const QString &reason) = 0;
 
 Q_SIGNALS:
     void stateChanged(airlock::sandbox::SandboxState state);

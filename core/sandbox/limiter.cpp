@@ -148,10 +148,12 @@ LimitPlan Limiter::rlimitPlan(const policy::Resources &res, bool memoryCovered, 
             report.unenforced << QStringLiteral("cpu %1: needs a cgroup cpu controller").arg(cpuText(*res.cpus));
         }
     }
-    if (res.maxFileBytes) {
-        plan.rlimits.append({RLIMIT_FSIZE, static_cast<quint64>(*res.maxFileBytes)});
-        report.enforced << QStringLiteral("file size %1: RLIMIT_FSIZE").arg(formatBytes(*res.maxFileBytes));
+    if (const auto fileLimit = policy::fileSizeLimit(res)) {
+        plan.rlimits.append({RLIMIT_FSIZE, static_cast<quint64>(*fileLimit)});
+        report.enforced << QStringLiteral("file size %1: RLIMIT_FSIZE").arg(formatBytes(*fileLimit));
     }
+    if (res.workspaceBytes)
+        report.enforced << QStringLiteral("workspace %1: measured while it runs, stopped when larger").arg(formatBytes(*res.workspaceBytes));
     const quint64 files = std::min<quint64>(kOpenFiles, m_env.openFilesHardLimit);
     plan.rlimits.append({RLIMIT_NOFILE, files});
     report.enforced << QStringLiteral("open files %1: RLIMIT_NOFILE").arg(files);

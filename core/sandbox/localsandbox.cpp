@@ -4,6 +4,7 @@
 #include "policy/compiler.h"
 #include "sandbox/localbackend.h"
 #include "sandbox/protectionlayer.h"
+#include "sandbox/workspacequota.h"
 #include "sandbox/seccompfilter.h"
 #include "sandbox/shimclient.h"
 #include "sandbox/systemdscope.h"
@@ -124,12 +125,10 @@ LocalSandbox::LocalSandbox(LocalBackend *backend, LocalSandboxState state, QStri
     });
     connect(&m_releaseTimer, &QTimer::timeout, this, &LocalSandbox::tryReleaseCgroup);
     connect(&m_deadlineTimer, &QTimer::timeout, this, [this] {
-        m_stopReason = QStringLiteral("its wall clock of %1 s ran out").arg(*m_state.policy.resources.wallClockSeconds);
-        if (m_state.lifecycle == policy::Lifecycle::Persistent)
-            stop();
-        else
-            destroy();
+        stopBecause(QStringLiteral("its wall clock of %1 s ran out").arg(*m_state.policy.resources.wallClockSeconds));
     });
+    if (const auto limit = m_state.policy.resources.workspaceBytes)
+        new WorkspaceWatch(this, m_state.workspace, *limit);
 }
 
 LocalSandbox::~LocalSandbox()

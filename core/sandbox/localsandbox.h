@@ -33,6 +33,7 @@ public:
 
     void stop(int graceMs = -1) override;
     void destroy() override;
+    void stopBecause(const QString &reason) override;
 
     // Ends it at once without the event loop: for the backend's destructor.
     void terminateNow(const QString &reason);

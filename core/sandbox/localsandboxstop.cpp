@@ -35,6 +35,18 @@ void LocalSandbox::failStart(const QString &message)
         beginKill();
 }
 
+void LocalSandbox::stopBecause(const QString &reason)
+{
+    const SandboxState now = state();
+    if (now != SandboxState::Starting && now != SandboxState::Running)
+        return;
+    m_stopReason = reason;
+    if (m_state.lifecycle == policy::Lifecycle::Persistent)
+        stop();
+    else
+        destroy();
+}
+
 void LocalSandbox::stop(int graceMs)
 {
     const SandboxState now = state();

@@ -14,9 +14,12 @@
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QProcess>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <unistd.h>
 
 using namespace airlock;
 using namespace airlock::docker;
@@ -213,8 +216,16 @@ void TestDockerBackend::filesInAWritableWorkspace()
     DockerBackend *backend = newBackend();
     policy::Policy p = hardened();
     p.filesystem.workspace = policy::Access::ReadWrite;
-    p.privileges.uid.reset();
-    p.privileges.gid.reset(); // root inside, so it may write the host user's folder
+    // The workspace's owner inside, so it may write the folder; never root, which would be host root.
+    // A root-owned test workspace is handed to 1000 for it.
+    const bool root = ::geteuid() == 0;
+    p.privileges.uid = root ? 1000 : qint64(::geteuid());
+    p.privileges.gid = root ? 1000 : qint64(::getegid());
+    if (root) {
+        QProcess chown;
+        chown.start(QStringLiteral("chown"), {QStringLiteral("-R"), QStringLiteral("1000:1000"), m_workspace});
+        QVERIFY(chown.waitForFinished(10000) && chown.exitCode() == 0);
+    }
     QString why;
     DockerSandbox *s = start(*backend, {p, QStringLiteral("rw"), m_workspace, {}, {}, {}}, &why);
     QVERIFY2(s, qPrintable(why));

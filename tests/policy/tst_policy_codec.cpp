@@ -66,7 +66,7 @@ Policy fullPolicy()
                   Secret::Source::HostEnv, QStringLiteral("NPM_TOKEN")}};
     p.environment.passThrough = {QStringLiteral("LANG"), QStringLiteral("TERM")};
     p.environment.set = {{QStringLiteral("CI"), QStringLiteral("1")}, {QStringLiteral("EMPTY"), QString()}};
-    p.resources = {qint64(3) << 30, 1.5, 256, 3600, 512 * 1024 * 1024, 1 << 20, 1 << 24};
+    p.resources = {qint64(3) << 30, 1.5, 256, 3600, 512 * 1024 * 1024, 1 << 20, 1 << 24, qint64(8) << 30};
     p.privileges = {1000, 1000, true, {QStringLiteral("NET_BIND_SERVICE")}, true, SeccompMode::Custom,
                     QStringLiteral("/etc/airlock/seccomp.json"), true};
     p.guardrails = {40, 300, 1800, 2000000, 12.5, 600};

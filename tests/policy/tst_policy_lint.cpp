@@ -262,6 +262,10 @@ void TestPolicyLint::findings_data()
         "resources.maxFileBytes", true, W);
     row("file under the disk", R"({"resources": {"maxFileBytes": 1073741824}})", "diskMiB=4096", "host.no-limit",
         "resources.maxFileBytes", false, W);
+    row("workspace over the disk", R"({"resources": {"workspaceBytes": 8589934592}})", "diskMiB=4096", "host.no-limit",
+        "resources.workspaceBytes", true, W);
+    row("workspace under the disk", R"({"resources": {"workspaceBytes": 1073741824}})", "diskMiB=4096", "host.no-limit",
+        "resources.workspaceBytes", false, W);
     row("root launcher says who runs", "{}", "root", "host.sandbox-user", "privileges.uid", true, I);
     row("user launcher says nothing", "{}", "", "host.sandbox-user", "privileges.uid", false, I);
     row("memory without cgroups", "{}", "nocgroups", "host.limit-fallback", "resources.memoryBytes", true, W);

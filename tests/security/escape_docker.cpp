@@ -30,6 +30,13 @@ public:
         QDir(m_dir.path()).mkpath(QStringLiteral("run"));
         // The container's uid reads the workspace while the host user may be root.
         ::chmod(QFile::encodeName(m_dir.path()).constData(), 0755);
+        // Sandboxed code is never host root, and root's Docker maps no users: as root the workspace
+        // is handed to uid 1000 (workspaceOwner()), which the writable policy runs as.
+    }
+    static constexpr uid_t kWorkspaceOwner = 1000;
+    std::optional<uint> workspaceOwner() const override
+    {
+        return ::geteuid() == 0 ? std::optional<uint>(kWorkspaceOwner) : std::nullopt;
     }
     ~DockerTarget() override { delete m_backend; }
 
@@ -88,8 +95,8 @@ public:
         policy::Policy p = policy();
         p.filesystem.workspace = policy::Access::ReadWrite;
         // The owner of the workspace's files, so a writable workspace is writable for it.
-        p.privileges.uid = qint64(::geteuid());
-        p.privileges.gid = qint64(::getegid());
+        p.privileges.uid = ::geteuid() == 0 ? qint64(kWorkspaceOwner) : qint64(::geteuid());
+        p.privileges.gid = ::geteuid() == 0 ? qint64(kWorkspaceOwner) : qint64(::getegid());
         return p;
     }
     Sandbox *start(const policy::Policy &p) override

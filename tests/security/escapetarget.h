@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 // Where the escape suite runs its attacks: a local bubblewrap sandbox under the Standard preset, or a
 // Docker container under the Hardened preset. Both scale the preset's limits down so that every bomb
 // hits them within seconds. One implementation is linked into each test binary.
@@ -28,6 +30,10 @@ public:
     virtual QString workspace() const = 0;
     virtual QString runtimeRoot() const = 0; // comes and goes with each sandbox; checked through leftovers()
     virtual QString scratch() const = 0;     // a folder the sandbox may write (the file-size bomb's target)
+
+    // Who the workspace's files must belong to for writable() to write them, when not whoever runs
+    // the test (the Docker target as root: containers never run as host root).
+    virtual std::optional<uint> workspaceOwner() const { return std::nullopt; }
 
     virtual policy::Policy policy() const = 0;
     // policy() with a workspace the sandbox can write (for attacks that plant links in it first).

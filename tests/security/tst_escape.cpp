@@ -8,6 +8,7 @@
 // trace of the sandbox once destroyed.
 
 #include "escapetarget.h"
+#include "sandbox/workspacequota.h"
 
 #include "sandbox/sandboxtestutil.h"
 
@@ -173,6 +174,8 @@ private Q_SLOTS:
     void hostApiStaysInTheWorkspace();
     void sandboxedCodeIsNeverHostRoot();
     void rootOwnedHostFolderStaysReadOnly();
+    void workspaceSizeIsLimited_data();
+    void workspaceSizeIsLimited();
     void controlRunCatchesAWeakPolicy_data();
     void controlRunCatchesAWeakPolicy();
 
@@ -273,6 +276,12 @@ void TestEscape::plant()
     QFile::link(QStringLiteral("../outside/secret.txt"), ws + QStringLiteral("/rel-link"));
     QFile::copy(QStringLiteral(AIRLOCK_ATTACK_PATH), ws + QStringLiteral("/.airlock-attack"));
     QFile::setPermissions(ws + QStringLiteral("/.airlock-attack"), QFile::ReadOwner | QFile::ExeOwner | QFile::ReadOther | QFile::ExeOther);
+    if (const auto owner = m_target->workspaceOwner()) {
+        QDirIterator it(ws, QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+        (void)::lchown(QFile::encodeName(ws).constData(), *owner, *owner);
+        while (it.hasNext())
+            (void)::lchown(QFile::encodeName(it.next()).constData(), *owner, *owner);
+    }
 }
 
 QMap<QString, QByteArray> TestEscape::hostState() const
@@ -557,6 +566,83 @@ void TestEscape::sandboxedCodeIsNeverHostRoot()
     QVERIFY(!s->info().uidMapping.isEmpty());
     QVERIFY2(!s->info().uidMapping.section(QStringLiteral(" -> "), 1).startsWith(u'0'), qPrintable(s->info().uidMapping));
     QVERIFY(m_target->destroy(s));
+}
+
+// The workspace's size limit holds however the data is written: many files each under the per-file
+// limit, one file past it, data behind extra hard links, a sparse file with a large apparent size.
+void TestEscape::workspaceSizeIsLimited_data()
+{
+    QTest::addColumn<QString>("script");
+    QTest::addColumn<bool>("stopsTheSandbox"); // else: the write itself fails, the sandbox runs on
+    // Three 12 MiB files through a 32 MiB limit: each is allowed, together they are not.
+    QTest::newRow("files under the per-file limit")
+        << QStringLiteral("for i in 1 2 3; do head -c 12582912 /dev/zero > big$i; done; echo written; sleep 30") << true;
+    QTest::newRow("in many small files")
+        << QStringLiteral("mkdir -p many && i=0; while [ $i -lt 40 ]; do head -c 1048576 /dev/urandom > many/f$i; i=$((i+1)); done; "
+                          "echo written; sleep 30")
+        << true;
+    QTest::newRow("one file past the limit") << QStringLiteral("head -c 41943040 /dev/zero > one; echo \"status $?\"") << false;
+    // Hard links and holes take no space: counted by blocks and once per file, they stop nothing.
+    QTest::newRow("links and holes are not counted twice")
+        << QStringLiteral("head -c 8388608 /dev/zero > a && for i in 1 2 3 4 5 6; do ln a l$i; done; "
+                          "truncate -s 30M sparse; echo \"status $?\"")
+        << false;
+}
+
+void TestEscape::workspaceSizeIsLimited()
+{
+    QFETCH(QString, script);
+    QFETCH(bool, stopsTheSandbox);
+    policy::Policy p = m_target->writable();
+    p.resources.workspaceBytes = qint64(32) << 20;
+    p.resources.maxFileBytes.reset();
+    QPointer<Sandbox> s = m_target->start(p);
+    QVERIFY(s);
+    // Declared before the clean-up, which destroys the sandbox while the handlers below still listen.
+    QByteArray out;
+    SandboxState state = SandboxState::Running;
+    QString why;
+    const QString ws = m_target->workspace();
+    const auto cleanUp = qScopeGuard([&] {
+        if (s)
+            m_target->destroy(s);
+        for (const QString &name : QDir(ws).entryList({QStringLiteral("big*"), QStringLiteral("one"), QStringLiteral("a"),
+                                                       QStringLiteral("l?"), QStringLiteral("sparse")},
+                                                      QDir::Files))
+            QFile::remove(ws + u'/' + name);
+        QDir(ws + QStringLiteral("/many")).removeRecursively();
+    });
+    ExecRequest r;
+    r.argv = {QStringLiteral("/bin/sh"), QStringLiteral("-c"), script}; // in the workspace
+    Result<SandboxProcess *> started = s->exec(r);
+    QVERIFY2(started, qPrintable(started ? QString() : started.error().message));
+    QPointer<SandboxProcess> process = *started;
+    connect(process, &SandboxProcess::stdoutReceived, this, [&out](const QByteArray &c) { out += c; });
+    connect(process, &SandboxProcess::stderrReceived, this, [&out](const QByteArray &c) { out += c; });
+    // What it says as it leaves Running: an ephemeral sandbox is gone right after.
+    Sandbox *box = s.data();
+    connect(box, &Sandbox::stateChanged, this, [&state, &why, box](SandboxState now) {
+        if (!box->info().message.isEmpty())
+            why = box->info().message;
+        state = now;
+    });
+    if (stopsTheSandbox) {
+        QTRY_VERIFY2_WITH_TIMEOUT(state != SandboxState::Running, qPrintable(QString::fromUtf8(out)), 30000);
+        qInfo("stopped: %s", qPrintable(why));
+        QVERIFY2(why.contains(QStringLiteral("workspaceBytes")), qPrintable(why));
+    } else {
+        QTRY_VERIFY2_WITH_TIMEOUT(out.contains("status "), out.constData(), 30000);
+        const bool pastTheLimit = script.startsWith(u"head -c 41943040");
+        const bool refused = !out.contains("status 0");
+        qInfo("%s", out.trimmed().constData());
+        QVERIFY2(refused == pastTheLimit, out.constData());
+        QVERIFY2(QFileInfo(ws + QStringLiteral("/one")).size() <= (qint64(32) << 20), "a file outgrew the workspace limit");
+        if (!pastTheLimit) {
+            // A measurement or two later it still runs: the links and holes were not counted as space.
+            QTest::qWait(2 * WorkspaceWatch::kIntervalMs + 500);
+            QCOMPARE(state, SandboxState::Running);
+        } // else the one file filled the workspace up to its limit, and the sandbox may be stopped for it
+    }
 }
 
 // A folder of host root that a policy shares read-write is still root's: the sandbox cannot write it.

@@ -129,6 +129,7 @@ public:
         limit("wallClockSeconds", tr("Wall clock"), new LimitEdit(LimitEdit::seconds()), &R::wallClockSeconds);
         limit("tmpBytes", tr("/tmp size"), new LimitEdit(LimitEdit::bytes()), &R::tmpBytes);
         limit("maxFileBytes", tr("Largest file"), new LimitEdit(LimitEdit::bytes()), &R::maxFileBytes);
+        limit("workspaceBytes", tr("Workspace size"), new LimitEdit(LimitEdit::bytes()), &R::workspaceBytes);
         limit("maxOutputBytes", tr("Output per command"), new LimitEdit(LimitEdit::bytes()), &R::maxOutputBytes);
     }
 };
