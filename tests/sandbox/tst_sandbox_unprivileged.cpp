@@ -120,7 +120,8 @@ void TestSandboxUnprivileged::suiteAsUser()
     struct stat fuse{};
     if (::stat("/dev/fuse", &fuse) != 0 || (fuse.st_mode & (S_IROTH | S_IWOTH)) != (S_IROTH | S_IWOTH))
         QSKIP("/dev/fuse is not open to other users on this machine (no udev rule making it 0666), so the "
-              "unprivileged account cannot mount the workspace protection layer");
+              "unprivileged account cannot mount the workspace protection layer: fusermount3 too opens the "
+              "device as the calling user, by design, so the device's mode is the machine's policy on FUSE");
     QTemporaryDir home;
     QVERIFY(::chown(QFile::encodeName(home.path()).constData(), m_account.uid, m_account.gid) == 0);
     QProcessEnvironment env;
