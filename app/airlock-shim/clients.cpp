@@ -207,7 +207,8 @@ void Shim::handleHello(Client &client, std::uint32_t id, TlvReader &tlv)
         .bytes(Tag::Name, "airlock-shim " AIRLOCK_VERSION)
         .u32(Tag::MaxFrame, wire::MaxFrameLength)
         .u32(Tag::Pid, static_cast<std::uint32_t>(::getpid()));
-    for (const char *cap : {"exec", "exec.stdin-stream", "exec.kill", "exec.timeout", "exec.output-cap"})
+    for (const char *cap : {"exec", "exec.stdin-stream", "exec.kill", "exec.timeout", "exec.output-cap",
+                            "exec.stdout-closed"})
         body.bytes(Tag::Capability, cap);
     if (m_rootFd) {
         for (const char *cap : {"fs.read", "fs.write", "fs.list", "fs.stat"})

@@ -343,6 +343,10 @@ void Shim::readExecOutput(Exec &exec, bool isStderr, bool drain)
             return;
         if (n <= 0) {
             fd.reset();
+            // A process that closed its stdout and lives on can say nothing more there; an agent
+            // speaking a protocol on it is as good as gone, and the client may want to know now.
+            if (!isStderr && !drain && !exec.done && client)
+                send(*client, FrameType::StdoutClosed, exec.id, {});
             return;
         }
         const auto size = static_cast<std::uint64_t>(n);

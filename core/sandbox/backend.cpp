@@ -286,6 +286,10 @@ void Sandbox::routeExecSignals()
         if (SandboxProcess *p = process(id))
             Q_EMIT p->stdoutReceived(chunk);
     });
+    connect(m_client, &ShimClient::stdoutClosed, this, [this](quint32 id) {
+        if (SandboxProcess *p = process(id))
+            Q_EMIT p->stdoutClosed();
+    });
     connect(m_client, &ShimClient::stderrReceived, this, [this](quint32 id, const QByteArray &chunk) {
         if (SandboxProcess *p = process(id))
             Q_EMIT p->stderrReceived(chunk);

@@ -111,6 +111,8 @@ Q_SIGNALS:
     void started(qint64 pid);
     void stdoutReceived(const QByteArray &chunk);
     void stderrReceived(const QByteArray &chunk);
+    // It closed its stdout and runs on: nothing more comes on stdout (finished() follows later).
+    void stdoutClosed();
     void finished(const airlock::sandbox::ExitStatus &status);
     // It never ran (no such program, bad cwd) or the sandbox went away under it.
     void failed(const airlock::Error &error);

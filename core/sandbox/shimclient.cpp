@@ -360,6 +360,9 @@ bool ShimClient::onExecFrame(ExecState &exec, const Frame &frame)
         else
             Q_EMIT stderrReceived(exec.id, frame.body);
         return true;
+    case FrameType::StdoutClosed:
+        Q_EMIT stdoutClosed(exec.id);
+        return true;
     case FrameType::Exit: {
         const Result<ExitStatus> status = decodeExit(frame.body);
         if (status) {

@@ -71,6 +71,8 @@ Q_SIGNALS:
 
     void execStarted(quint32 id, qint64 pid);
     void stdoutReceived(quint32 id, const QByteArray &chunk);
+    // Its stdout ended while it runs on (a shim with the exec.stdout-closed capability says so).
+    void stdoutClosed(quint32 id);
     void stderrReceived(quint32 id, const QByteArray &chunk);
     void execFinished(quint32 id, const airlock::sandbox::ExitStatus &status);
     // The exec never ran (no such program, bad cwd, limits) or the connection ended under it.

@@ -304,6 +304,7 @@ QString frameTypeName(wire::FrameType type)
     case wire::FrameType::Stdout: return QStringLiteral("stdout");
     case wire::FrameType::Stderr: return QStringLiteral("stderr");
     case wire::FrameType::Exit: return QStringLiteral("exit");
+    case wire::FrameType::StdoutClosed: return QStringLiteral("stdout-closed");
     case wire::FrameType::FileData: return QStringLiteral("file-data");
     case wire::FrameType::DirEntries: return QStringLiteral("dir-entries");
     case wire::FrameType::Error: return QStringLiteral("error");

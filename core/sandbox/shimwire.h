@@ -50,6 +50,7 @@ enum class FrameType : std::uint8_t {
     Stdout = 0x91,
     Stderr = 0x92,
     Exit = 0x93,
+    StdoutClosed = 0x94, // the exec's stdout reached its end while the process still runs; empty body
     FileData = 0xA0,
     DirEntries = 0xA1,
     Error = 0xFF,

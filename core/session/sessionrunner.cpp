@@ -31,6 +31,7 @@ QString newSessionId()
 
 // An agent's output stream is the protocol itself: it must not be capped like a command's output.
 constexpr quint64 kAgentOutputCap = quint64(1) << 40;
+constexpr int kAgentEofGraceMs = 300; // as long as an agent closing its output to exit may take
 
 // agent.silent is recorded after this many seconds of silence in a turn, then every 5 s up to a
 // minute and every 30 s after: a sign of life for the thread without an event every second.
@@ -284,6 +285,14 @@ void SessionRunner::startAgentInSandbox()
     };
     connect(m_agentProcess, &sandbox::SandboxProcess::finished, this, [gone](const sandbox::ExitStatus &status) {
         gone(QStringLiteral("it %1").arg(status.reason()));
+    });
+    // As for an agent on the host: one that closed its output but lives on can say nothing more. A
+    // moment's grace lets an agent that is exiting anyway report its exit instead.
+    connect(m_agentProcess, &sandbox::SandboxProcess::stdoutClosed, this, [this, gone] {
+        QTimer::singleShot(kAgentEofGraceMs, this, [this, gone, process = m_agentProcess] {
+            if (process && process == m_agentProcess)
+                gone(QStringLiteral("the agent closed its output but is still running; it can say nothing more"));
+        });
     });
     connect(m_agentProcess, &sandbox::SandboxProcess::failed, this,
             [gone](const Error &error) { gone(error.message); });

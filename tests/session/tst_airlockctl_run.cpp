@@ -8,6 +8,7 @@
 
 #include <QDir>
 #include <QDirIterator>
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -235,6 +236,13 @@ private Q_SLOTS:
         f.close();
         r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("mute-agent"), QStringLiteral("--placement"),
                  QStringLiteral("host"), QStringLiteral("--"), QStringLiteral("/bin/sh"), script});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        // The same inside the sandbox, where only the shim sees its output end.
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QString inline_ = QString::fromUtf8(f.readAll());
+        f.close();
+        r = ctl({QStringLiteral("agents"), QStringLiteral("add"), QStringLiteral("mute-boxed-agent"), QStringLiteral("--placement"),
+                 QStringLiteral("sandbox"), QStringLiteral("--"), QStringLiteral("/bin/sh"), QStringLiteral("-c"), inline_});
         QVERIFY2(r.exitCode == 0, r.err.constData());
     }
 
@@ -791,6 +799,23 @@ private Q_SLOTS:
                             freshWorkspace(), QStringLiteral("Fix it")}, 60000);
         QVERIFY2(r.exitCode == 1, QByteArray(r.out + r.err).constData());
         QVERIFY2(r.err.contains("closed its output"), r.err.constData());
+        const auto events = lastSessionEvents();
+        QCOMPARE(lastState(events)[QStringLiteral("state")].toString(), QStringLiteral("failed"));
+        QVERIFY(lastState(events)[QStringLiteral("reason")].toString().contains(QLatin1String("closed its output")));
+        QVERIFY2(sandboxesLeft().isEmpty(), qPrintable(sandboxesLeft().join(u' ')));
+    }
+
+    void agentInTheSandboxClosingItsOutputFailsAtOnce()
+    {
+        // The shim tells Airlock that the agent's stdout ended; the session fails then, not when the
+        // agent's sleep or a guardrail ends.
+        QElapsedTimer clock;
+        clock.start();
+        const auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("mute-boxed-agent"), QStringLiteral("--workspace"),
+                            freshWorkspace(), QStringLiteral("Fix it")}, 60000);
+        QVERIFY2(r.exitCode == 1, QByteArray(r.out + r.err).constData());
+        QVERIFY2(r.err.contains("closed its output"), r.err.constData());
+        QVERIFY2(clock.elapsed() < 50000, "the session waited for the agent's exit");
         const auto events = lastSessionEvents();
         QCOMPARE(lastState(events)[QStringLiteral("state")].toString(), QStringLiteral("failed"));
         QVERIFY(lastState(events)[QStringLiteral("reason")].toString().contains(QLatin1String("closed its output")));
