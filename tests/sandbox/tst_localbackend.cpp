@@ -13,8 +13,12 @@
 
 #include <QFileInfo>
 #include <QJsonArray>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTest>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 using namespace airlock;
 using namespace airlock::sandbox;
@@ -555,9 +559,14 @@ time.sleep(60)
              out->constData());
 
     // While the agent's script is still running, Airlock can open a new control connection.
+    // Through an open descriptor of the folder, as the backend does: a deep test folder makes the
+    // socket's path longer than a unix socket address may be.
+    const int controlFd = ::open(QFile::encodeName(s->info().controlDir).constData(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    QVERIFY(controlFd >= 0);
+    const auto closeControl = qScopeGuard([controlFd] { ::close(controlFd); });
     ShimClient client;
     QSignalSpy ready(&client, &ShimClient::ready);
-    client.connectToShim(s->info().controlDir + QStringLiteral("/shim.sock"), 10000);
+    client.connectToShim(QStringLiteral("/proc/self/fd/%1/shim.sock").arg(controlFd), 10000);
     QVERIFY(ready.wait(10000));
     QVERIFY(!(*p)->isFinished());
     QVERIFY(destroyAndWait(s));
