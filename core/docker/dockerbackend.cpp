@@ -207,6 +207,8 @@ DockerSandbox *DockerBackend::adopt(const ContainerRecord &container, bool owned
     s->m_containerId = container.id;
     if (const qint64 cap = container.label(labels::OutputCap).toLongLong(); cap > 0)
         s->setDefaultOutputCap(quint64(cap));
+    if (const qint64 limit = container.label(labels::WorkspaceBytes).toLongLong(); limit > 0 && !info.workspace.isEmpty())
+        new sandbox::WorkspaceWatch(s, info.workspace, limit);
     s->m_stopping = !container.running();
     add(s);
     ensureEvents();

@@ -154,6 +154,8 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     labelObject.insert(QLatin1StringView(labels::Owner), currentOwner());
     if (p.resources.maxOutputBytes)
         labelObject.insert(QLatin1StringView(labels::OutputCap), QString::number(*p.resources.maxOutputBytes));
+    if (p.resources.workspaceBytes)
+        labelObject.insert(QLatin1StringView(labels::WorkspaceBytes), QString::number(*p.resources.workspaceBytes));
     if (const QString store = storeIdentity(); !store.isEmpty())
         labelObject.insert(QLatin1StringView(labels::Store), store);
     body.insert(QStringLiteral("Labels"), labelObject);

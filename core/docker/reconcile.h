@@ -30,6 +30,7 @@ inline constexpr char ControlDir[] = "airlock.control-dir";
 inline constexpr char Owner[] = "airlock.owner"; // host:pid:start-ticks of the Airlock process that made it
 inline constexpr char Store[] = "airlock.store"; // host:path of the event store it reports to
 inline constexpr char OutputCap[] = "airlock.output-cap"; // the policy's maxOutputBytes, for adopted sandboxes
+inline constexpr char WorkspaceBytes[] = "airlock.workspace-bytes"; // resources.workspaceBytes, watched again on adoption
 } // namespace labels
 
 struct ContainerRecord
