@@ -1,0 +1,172 @@
+// Starting the agent (on the host or in the sandbox), attaching the sandbox to the egress proxy, and
+// opening or loading its ACP session: the part of SessionRunner that runs before the first turn.
+#include "sessionrunner.h"
+
+#include "egress/egressproxy.h"
+#include "sandbox/backend.h"
+
+#include <QLoggingCategory>
+#include <QProcessEnvironment>
+#include <QTimer>
+
+#include <unistd.h>
+
+Q_DECLARE_LOGGING_CATEGORY(lcSession)
+
+namespace airlock::session {
+
+namespace {
+// An agent's output stream is the protocol itself: it must not be capped like a command's output.
+constexpr quint64 kAgentOutputCap = quint64(1) << 40;
+constexpr int kAgentEofGraceMs = 300; // as long as an agent closing its output to exit may take
+} // namespace
+
+bool SessionRunner::attachEgress()
+{
+    if (!m_egress || m_egressAttached || m_config.policy.network.mode != policy::NetworkMode::Proxy || !m_sandbox)
+        return true;
+    const sandbox::SandboxInfo info = m_sandbox->info();
+    egress::SandboxSpec spec;
+    spec.session = m_config.id;
+    spec.socketPath = info.controlDir + QStringLiteral("/proxy.sock");
+    spec.policy = m_config.policy;
+    // A container's shim runs as another uid, and so does a root launcher's local sandbox (never host
+    // uid 0); the control folder itself stays closed to others.
+    const bool sameUid = info.backend == QLatin1String("local") && ::geteuid() != 0;
+    spec.socketMode = sameUid ? 0600 : 0666;
+    if (auto r = m_egress->addSandbox(spec); !r) {
+        fail(Error{r.error().code, tr("the egress proxy cannot serve the sandbox: %1").arg(r.error().message)});
+        return false;
+    }
+    m_egressAttached = true;
+    return true;
+}
+
+void SessionRunner::detachEgress()
+{
+    if (m_egress && m_egressAttached)
+        m_egress->removeSandbox(m_config.id);
+    m_egressAttached = false;
+}
+
+void SessionRunner::startAgent()
+{
+    if (!attachEgress())
+        return;
+    if (m_config.agent.placement == agent::Placement::Sandbox) {
+        startAgentInSandbox();
+        return;
+    }
+    auto launch = agent::hostLaunch(m_config.agent, m_config.workspace);
+    if (!launch) {
+        fail(launch.error());
+        return;
+    }
+    m_client->start(*launch);
+    openAcpSession();
+}
+
+void SessionRunner::startAgentInSandbox()
+{
+    sandbox::ExecRequest req;
+    req.argv = QStringList{m_config.agent.command} + m_config.agent.args;
+    req.env = {QStringLiteral("HOME=/tmp"), QStringLiteral("PATH=/usr/local/bin:/usr/bin:/bin")};
+    const QProcessEnvironment host = QProcessEnvironment::systemEnvironment();
+    for (const QString &name : m_config.agent.envAllow) {
+        if (!name.endsWith(u'*') && host.contains(name))
+            req.env << name + u'=' + host.value(name);
+    }
+    req.inheritEnv = true; // the sandbox's own variables (proxy settings) stay
+    req.streamStdin = true;
+    req.outputCap = kAgentOutputCap;
+    auto process = m_sandbox->exec(req);
+    if (!process) {
+        fail(process.error());
+        return;
+    }
+    m_agentProcess = *process;
+    auto &rpc = m_client->connection();
+    rpc.setWriter([this](const QByteArray &bytes) {
+        if (!m_agentProcess)
+            return false;
+        m_agentProcess->writeStdin(bytes);
+        return true;
+    });
+    connect(m_agentProcess, &sandbox::SandboxProcess::stdoutReceived, this,
+            [this](const QByteArray &chunk) { m_client->connection().receive(chunk); });
+    connect(m_agentProcess, &sandbox::SandboxProcess::stderrReceived, this, [this](const QByteArray &chunk) {
+        qCDebug(lcSession) << "agent stderr:" << chunk.left(500);
+    });
+    auto gone = [this](const QString &why) {
+        m_client->connection().finishInput(Error{ErrorCode::Io, why});
+    };
+    connect(m_agentProcess, &sandbox::SandboxProcess::finished, this, [gone](const sandbox::ExitStatus &status) {
+        gone(QStringLiteral("it %1").arg(status.reason()));
+    });
+    // As for an agent on the host: one that closed its output but lives on can say nothing more. A
+    // moment's grace lets an agent that is exiting anyway report its exit instead.
+    connect(m_agentProcess, &sandbox::SandboxProcess::stdoutClosed, this, [this, gone] {
+        QTimer::singleShot(kAgentEofGraceMs, this, [this, gone, process = m_agentProcess] {
+            if (process && process == m_agentProcess)
+                gone(QStringLiteral("the agent closed its output but is still running; it can say nothing more"));
+        });
+    });
+    connect(m_agentProcess, &sandbox::SandboxProcess::failed, this,
+            [gone](const Error &error) { gone(error.message); });
+    openAcpSession();
+}
+
+void SessionRunner::openAcpSession()
+{
+    auto init = m_client->initialize();
+    init.then(this, [this](const Result<agent::acp::InitializeResult> &r) {
+        if (!r) {
+            fail(r.error());
+            return;
+        }
+        m_loadable = r->capabilities.loadSession;
+        if (m_config.loadAcpSession.isEmpty() || !m_loadable) {
+            newAcpSession();
+            return;
+        }
+        // Resuming: the agent reopens its own session and replays it (already in the store, so not
+        // recorded again). If it cannot, a new session gets the transcript instead.
+        m_loading = true;
+        m_client->loadSession(m_config.loadAcpSession, m_config.workspace)
+            .then(this, [this](const Result<agent::acp::SessionSetup> &s) {
+                m_loading = false;
+                if (!s) {
+                    record("agent.error", {{QStringLiteral("message"),
+                                            tr("session/load failed (%1); continuing with the transcript").arg(s.error().message)}});
+                    newAcpSession();
+                    return;
+                }
+                m_agentHasHistory = true;
+                acpSessionOpened(m_config.loadAcpSession, true);
+            });
+    });
+}
+
+void SessionRunner::newAcpSession()
+{
+    m_client->newSession(m_config.workspace).then(this, [this](const Result<agent::acp::SessionSetup> &s) {
+        if (!s) {
+            fail(s.error());
+            return;
+        }
+        acpSessionOpened(s->sessionId, false);
+    });
+}
+
+void SessionRunner::acpSessionOpened(const QString &acpSession, bool loaded)
+{
+    m_acpSession = acpSession;
+    // Remembered so a later run can reopen it with session/load.
+    record("agent.session", {{QStringLiteral("acpSession"), acpSession},
+                             {QStringLiteral("loadable"), m_loadable},
+                             {QStringLiteral("loaded"), loaded}});
+    setState(State::Idle);
+    Q_EMIT ready();
+}
+
+} // namespace airlock::session
