@@ -89,5 +89,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
             continue;
         AIRLOCK_FUZZ_CHECK(parseRpcMessage(line).has_value());
     }
+    fuzz::settle();
     return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <QByteArrayView>
 #include <QCoreApplication>
+#include <QEvent>
 #include <QList>
 
 #include <cstdint>
@@ -34,6 +35,14 @@ inline void initQt()
         }
     });
     app = new QCoreApplication(argc, argv);
+}
+
+// Delivers what an input left posted, deferred deletes among them: there is no event loop between
+// inputs, so objects handed to deleteLater() would otherwise pile up for the whole run.
+inline void settle()
+{
+    QCoreApplication::sendPostedEvents();
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
 }
 
 // The pieces after the leading control byte.
