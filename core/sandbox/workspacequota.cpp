@@ -96,6 +96,7 @@ void WorkspaceWatch::measured(std::optional<qint64> bytes, qint64 tookMs)
     m_busy = false;
     if (m_sandbox->state() != SandboxState::Running)
         return;
+    Q_EMIT sizeMeasured(bytes);
     if (bytes && *bytes > m_limit) {
         m_tripped = true;
         Q_EMIT exceeded(*bytes, m_limit);

@@ -31,6 +31,8 @@ public:
     static constexpr int kIntervalMs = 2000;
 
 Q_SIGNALS:
+    // Each measurement taken while it runs (bytes: nullopt when the folder could not be read).
+    void sizeMeasured(std::optional<qint64> bytes);
     // The limit was passed and the sandbox asked to stop.
     void exceeded(qint64 bytes, qint64 limitBytes);
 
