@@ -12,22 +12,23 @@ namespace demo {
 
 namespace {
 
-// "@WORKSPACE@" in any string stands for the session's folder, so a script can name absolute paths.
-QJsonValue substitute(const QJsonValue &v, const QString &workspace)
+// "@WORKSPACE@" in any string stands for the session's folder, so a script can name absolute paths;
+// "@TERMINAL@" for the terminal the last terminal/create made.
+QJsonValue substitute(const QJsonValue &v, const QString &placeholder, const QString &value)
 {
     if (v.isString())
-        return v.toString().replace(QStringLiteral("@WORKSPACE@"), workspace);
+        return v.toString().replace(placeholder, value);
     if (v.isArray()) {
         QJsonArray out;
         for (const QJsonValue &x : v.toArray())
-            out.append(substitute(x, workspace));
+            out.append(substitute(x, placeholder, value));
         return out;
     }
     if (v.isObject()) {
         QJsonObject out;
         const QJsonObject o = v.toObject();
         for (auto it = o.begin(); it != o.end(); ++it)
-            out.insert(it.key(), substitute(it.value(), workspace));
+            out.insert(it.key(), substitute(it.value(), placeholder, value));
         return out;
     }
     return v;
@@ -50,7 +51,7 @@ void Turn::scripted()
         say(QStringLiteral("the script is not a JSON array: %1").arg(error.errorString()));
         return finish(QStringLiteral("refusal"));
     }
-    m_script = substitute(doc.array(), m_session.cwd).toArray();
+    m_script = substitute(doc.array(), QStringLiteral("@WORKSPACE@"), m_session.cwd).toArray();
     m_scriptStep = 0;
     scriptStep();
 }
@@ -67,7 +68,10 @@ void Turn::scriptStep()
         return next(&Turn::scriptStep);
     }
     const QString method = step.value(QStringLiteral("request")).toString();
-    call(method, step.value(QStringLiteral("params")).toObject(), [this, method](const RpcResult &r) {
+    const QJsonObject params = substitute(step.value(QStringLiteral("params")), QStringLiteral("@TERMINAL@"), m_lastTerminal).toObject();
+    call(method, params, [this, method](const RpcResult &r) {
+        if (r && r->isObject() && r->toObject().contains(QStringLiteral("terminalId")))
+            m_lastTerminal = r->toObject().value(QStringLiteral("terminalId")).toString();
         if (r) {
             const QByteArray json = r->isObject() ? QJsonDocument(r->toObject()).toJson(QJsonDocument::Compact)
                                                   : QJsonDocument(QJsonArray{*r}).toJson(QJsonDocument::Compact);

@@ -82,6 +82,7 @@ private:
     quint64 m_thoughtTokens = 0;
     QJsonArray m_script;
     qsizetype m_scriptStep = 0;
+    QString m_lastTerminal; // the terminalId the last terminal/create returned, for "@TERMINAL@"
 };
 
 } // namespace demo

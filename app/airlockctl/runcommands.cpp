@@ -21,6 +21,7 @@
 #include <QJsonDocument>
 #include <QSocketNotifier>
 #include <QStandardPaths>
+#include <QTimer>
 
 #include <csignal>
 #include <cstdio>
@@ -35,6 +36,7 @@ enum RunExit { EndTurn = 0, Failed_ = 1, Refused = 3, MaxTokens = 4, Guardrail =
 
 // How long an interrupted agent has to end its turn before the session is stopped under it.
 constexpr int kInterruptGraceMs = 2000;
+constexpr int kAgentLogGraceMs = 500; // for the last of a failed agent's stderr to arrive
 
 int exitFor(const QString &stopReason)
 {
@@ -112,14 +114,8 @@ public:
                 return;
             }
             endLine();
-            if (kind == QLatin1String("tool_call")) {
-                out(QStringLiteral("  ▶ [%1] %2").arg(text::inertLine(u.value(QStringLiteral("kind")).toString()),
-                                                     text::inertLine(u.value(QStringLiteral("title")).toString())));
-            } else if (kind == QLatin1String("tool_call_update")) {
-                const QString status = u.value(QStringLiteral("status")).toString();
-                if (status == QLatin1String("completed") || status == QLatin1String("failed"))
-                    out(QStringLiteral("  %1 %2").arg(status == QLatin1String("completed") ? QStringLiteral("✓") : QStringLiteral("✗"),
-                                                      text::inertLine(u.value(QStringLiteral("toolCallId")).toString())));
+            if (kind == QLatin1String("tool_call") || kind == QLatin1String("tool_call_update")) {
+                toolCall(u, kind == QLatin1String("tool_call"));
             } else if (kind == QLatin1String("plan")) {
                 out(QStringLiteral("  plan:"));
                 for (const QJsonValue &entry : u.value(QStringLiteral("entries")).toArray())
@@ -144,8 +140,11 @@ public:
                                                              : QString()));
         else if (e.kind == QLatin1String("session.interrupted"))
             out(QStringLiteral("— %1").arg(p.value(QStringLiteral("reason")).toString()));
-        else if (e.kind == QLatin1String("guardrail.tripped") || e.kind == QLatin1String("tool.outside")
-                 || e.kind == QLatin1String("agent.error"))
+        else if (e.kind == QLatin1String("tool.outside"))
+            out(QStringLiteral("! ran outside the sandbox: [%1] %2")
+                    .arg(text::inertLine(p.value(QStringLiteral("kind")).toString()),
+                         text::inertLine(firstOf(p, {"command", "title", "toolCallId"}))));
+        else if (e.kind == QLatin1String("guardrail.tripped") || e.kind == QLatin1String("agent.error"))
             out(QStringLiteral("! %1 %2").arg(e.kind, QString::fromUtf8(QJsonDocument(p).toJson(QJsonDocument::Compact))));
     }
 
@@ -157,8 +156,49 @@ public:
     }
 
 private:
+    static QString firstOf(const QJsonObject &o, std::initializer_list<const char *> keys)
+    {
+        for (const char *k : keys)
+            if (const QString v = o.value(QLatin1String(k)).toString(); !v.isEmpty())
+                return v;
+        return {};
+    }
+    // A tool call is shown by what it runs: the command once the agent says it (often in a later
+    // update than the first), else its title; its end names it again rather than by its id.
+    void toolCall(const QJsonObject &u, bool created)
+    {
+        const QString id = u.value(QStringLiteral("toolCallId")).toString();
+        Tool &t = m_tools[id];
+        if (u.contains(QStringLiteral("kind")))
+            t.kind = u.value(QStringLiteral("kind")).toString();
+        if (u.contains(QStringLiteral("title")))
+            t.title = u.value(QStringLiteral("title")).toString();
+        const QJsonObject input = u.value(QStringLiteral("rawInput")).toObject();
+        const QString command = firstOf(input, {"command", "cmd"});
+        if (!command.isEmpty())
+            t.command = command;
+        const QString label = t.command.isEmpty() ? t.title : t.command;
+        if (created || !t.shown) {
+            out(QStringLiteral("  ▶ [%1] %2").arg(text::inertLine(t.kind.isEmpty() ? QStringLiteral("other") : t.kind),
+                                                 text::inertLine(label)));
+            t.shown = label;
+        } else if (!label.isEmpty() && label != t.shown) {
+            out(QStringLiteral("    %1 %2").arg(t.command.isEmpty() ? QStringLiteral("↳") : QStringLiteral("$"), text::inertLine(label)));
+            t.shown = label;
+        }
+        const QString status = u.value(QStringLiteral("status")).toString();
+        if (status == QLatin1String("completed") || status == QLatin1String("failed"))
+            out(QStringLiteral("  %1 %2").arg(status == QLatin1String("completed") ? QStringLiteral("✓") : QStringLiteral("✗"),
+                                              text::inertLine(label.isEmpty() ? id : label)));
+    }
+
+    struct Tool {
+        QString kind, title, command;
+        std::optional<QString> shown; // the label printed last; none until the call was printed
+    };
     bool m_json;
     QString m_open;
+    QHash<QString, Tool> m_tools;
 };
 
 int runAgent(const QString &, const Context &ctx)
@@ -377,7 +417,18 @@ int runAgent(const QString &, const Context &ctx)
         transcript.endLine();
         error(e);
         status = Failed_;
-        leave();
+        if (e.message.contains(QLatin1String("last words"))) {
+            leave();
+            return;
+        }
+        // Why an agent fails is mostly in what it wrote to stderr (stored as agent.log), which may
+        // still be on its way when its answer on stdout has already failed the session.
+        QTimer::singleShot(kAgentLogGraceMs, &runner, [&] {
+            if (const QString tail = runner.agentLogTail(); !tail.isEmpty())
+                std::fprintf(stderr, "airlockctl: the agent's last log lines:\n  %s\n",
+                             qPrintable(text::inertText(tail).replace(u'\n', QStringLiteral("\n  "))));
+            leave();
+        });
     });
     QObject::connect(&runner, &session::SessionRunner::ended, [&](const QString &reason) {
         if (reason.startsWith(QLatin1String("guardrail")))

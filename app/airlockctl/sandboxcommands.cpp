@@ -1,13 +1,16 @@
 // airlockctl sandbox create|exec|list|stop|rm, and the one-shot airlockctl exec -- CMD.
 #include "cli.h"
 #include "policy/codec.h"
+#include "policy/commandsafety.h"
 #include "policy/policylibrary.h"
 #include "sandbox/localbackend.h"
 #include "store/eventstore.h"
+#include "text/inerttext.h"
 
 #include <QCoreApplication>
 #include <QDir>
 #include <QEventLoop>
+#include <QFileInfo>
 #include <QPointer>
 #include <QJsonArray>
 #include <QJsonObject>
@@ -145,6 +148,12 @@ Result<ExecOptions> execOptions(const QCommandLineParser &p, const QStringList &
     o.argv = command;
     if (o.argv.isEmpty())
         return fail(ErrorCode::InvalidArgument, QStringLiteral("no command given; put it after --"));
+    // No shell reads the command: one word with blanks or shell syntax is not a program name.
+    if (o.argv.size() == 1 && policy::isShellLine(o.argv.first(), {}) && !QFileInfo::exists(o.argv.first()))
+        return fail(ErrorCode::InvalidArgument,
+                    QStringLiteral("'%1' is a shell line, not a program, and no shell reads the command here; to run "
+                                   "it through one: -- sh -c %2")
+                        .arg(text::inertLine(o.argv.first()), policy::joinShellWords({o.argv.first()})));
     for (const QString &e : p.values(QStringLiteral("env"))) {
         if (e.indexOf(u'=') < 1)
             return fail(ErrorCode::InvalidArgument, QStringLiteral("--env '%1' is not NAME=VALUE").arg(e));

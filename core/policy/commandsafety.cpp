@@ -376,4 +376,15 @@ QString joinShellWords(const QStringList &words)
     return quoted.join(u' ');
 }
 
+bool isShellLine(const QString &command, const QStringList &args)
+{
+    if (!args.isEmpty())
+        return false;
+    static const QString syntax = QStringLiteral(" \t\n|&;<>()$`\\\"'*?[]#~={}!");
+    for (const QChar c : command)
+        if (syntax.contains(c))
+            return true;
+    return false;
+}
+
 } // namespace airlock::policy

@@ -43,4 +43,9 @@ std::optional<QString> unsafeArguments(const QStringList &argv);
 // Quotes words for display so that the shown line reads back as the same words.
 QString joinShellWords(const QStringList &words);
 
+// Whether a command given as one string with no arguments is a shell line ("npm test && ls",
+// "echo hi > x"), not a program name: it has blanks or shell syntax in it. Editors' ACP clients run
+// such a terminal/create command through `sh -c`, and so does Airlock.
+bool isShellLine(const QString &command, const QStringList &args);
+
 } // namespace airlock::policy

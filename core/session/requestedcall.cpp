@@ -156,8 +156,12 @@ RequestedCall terminalCall(const QString &command, const QStringList &args, cons
 {
     RequestedCall out;
     out.call.kind = policy::ToolKind::Execute;
-    out.call.argv = QStringList{command} + args;
-    out.call.command = policy::joinShellWords(*out.call.argv);
+    if (policy::isShellLine(command, args)) {
+        out.call.command = command; // run by `sh -c`: read as a shell reads it, compound lines and all
+    } else {
+        out.call.argv = QStringList{command} + args;
+        out.call.command = policy::joinShellWords(*out.call.argv);
+    }
     out.call.env = env;
     out.cwd = cwd;
     if (!cwd.isEmpty())

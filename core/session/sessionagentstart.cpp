@@ -19,7 +19,50 @@ namespace {
 // An agent's output stream is the protocol itself: it must not be capped like a command's output.
 constexpr quint64 kAgentOutputCap = quint64(1) << 40;
 constexpr int kAgentEofGraceMs = 300; // as long as an agent closing its output to exit may take
+// What of an agent's stderr is stored: enough for the story of a failure, not a disk filled by a
+// chatty or hostile agent. Past it one line says so and the rest is dropped.
+constexpr qint64 kAgentLogCap = 256 * 1024;
+constexpr qsizetype kAgentLogLineMax = 4 * 1024;
+constexpr qsizetype kAgentLogTailLines = 8;
 } // namespace
+
+void SessionRunner::agentLog(const QByteArray &chunk)
+{
+    for (const char c : chunk) {
+        if (c == '\n') {
+            agentLogLine(QString::fromUtf8(std::exchange(m_agentLogLine, QByteArray())));
+        } else if (m_agentLogLine.size() < kAgentLogLineMax) {
+            m_agentLogLine.append(c);
+        }
+    }
+}
+
+void SessionRunner::agentLogLine(const QString &line)
+{
+    QString text = line;
+    if (text.endsWith(u'\r'))
+        text.chop(1);
+    if (text.trimmed().isEmpty())
+        return;
+    m_agentLogTail << text.left(600);
+    if (m_agentLogTail.size() > kAgentLogTailLines)
+        m_agentLogTail.removeFirst();
+    if (m_agentLogBytes > kAgentLogCap)
+        return;
+    m_agentLogBytes += text.size();
+    if (m_agentLogBytes > kAgentLogCap) {
+        record("agent.log", {{QStringLiteral("line"), tr("[airlock] the agent's log passed %1 KiB; the rest is not stored")
+                                                          .arg(kAgentLogCap / 1024)},
+                             {QStringLiteral("truncated"), true}});
+        return;
+    }
+    record("agent.log", {{QStringLiteral("line"), text}});
+}
+
+QString SessionRunner::agentLogTail() const
+{
+    return m_agentLogTail.join(u'\n');
+}
 
 bool SessionRunner::attachEgress()
 {
@@ -94,11 +137,14 @@ void SessionRunner::startAgentInSandbox()
     });
     connect(m_agentProcess, &sandbox::SandboxProcess::stdoutReceived, this,
             [this](const QByteArray &chunk) { m_client->connection().receive(chunk); });
-    connect(m_agentProcess, &sandbox::SandboxProcess::stderrReceived, this, [this](const QByteArray &chunk) {
-        qCDebug(lcSession) << "agent stderr:" << chunk.left(500);
-    });
+    connect(m_agentProcess, &sandbox::SandboxProcess::stderrReceived, this, &SessionRunner::agentLog);
     auto gone = [this](const QString &why) {
-        m_client->connection().finishInput(Error{ErrorCode::Io, why});
+        if (!m_agentLogLine.isEmpty())
+            agentLogLine(QString::fromUtf8(std::exchange(m_agentLogLine, QByteArray())));
+        QString what = why;
+        if (const QString tail = agentLogTail(); !tail.isEmpty())
+            what += QStringLiteral("; its last words: ") + tail.right(600).simplified();
+        m_client->connection().finishInput(Error{ErrorCode::Io, what});
     };
     connect(m_agentProcess, &sandbox::SandboxProcess::finished, this, [gone](const sandbox::ExitStatus &status) {
         gone(QStringLiteral("it %1").arg(status.reason()));

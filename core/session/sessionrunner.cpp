@@ -6,6 +6,7 @@
 #include "store/eventstore.h"
 #include "store/paths.h"
 #include "egress/egressproxy.h"
+#include "requestedcall.h"
 #include "toolrouter.h"
 #include "workspace/checkpointjobs.h"
 #include "workspace/sessionexport.h"
@@ -52,6 +53,7 @@ SessionRunner::SessionRunner(SessionConfig config, store::EventStore *store, san
     connect(m_silenceTimer, &QTimer::timeout, this, &SessionRunner::watchSilence);
     connect(m_client, &agent::AcpClient::sessionUpdate, this, &SessionRunner::onUpdate);
     connect(m_client, &agent::AcpClient::toolCallChanged, this, &SessionRunner::onToolCall);
+    connect(m_client, &agent::AcpClient::agentStderr, this, &SessionRunner::agentLogLine);
     connect(m_client, &agent::AcpClient::updateRejected, this,
             [this](const QString &, const Error &error, const QJsonObject &raw) {
                 record("agent.error", {{QStringLiteral("message"), error.message}, {QStringLiteral("detail"), raw}});
@@ -396,8 +398,17 @@ void SessionRunner::onToolCall(const QString &, const agent::acp::ToolCall &call
         m_routedAtStart.insert(call.id, m_router->routedCount());
     const bool done = call.status == agent::acp::ToolStatus::Completed || call.status == agent::acp::ToolStatus::Failed;
     if (done && m_routedAtStart.contains(call.id)) {
-        if (m_router->routedCount() == m_routedAtStart.take(call.id))
-            record("tool.outside", {{QStringLiteral("toolCallId"), call.id}, {QStringLiteral("kind"), agent::acp::nameOf(call.kind)}});
+        // A call refused permission never ran, whatever status the agent gives it after.
+        const bool refused = call.status == agent::acp::ToolStatus::Failed && m_router->wasRefused(call.id);
+        if (m_router->routedCount() == m_routedAtStart.take(call.id) && !refused) {
+            // Named by what it ran, as the thread shows it: the command, else the title.
+            const RequestedCall requested = readRequestedCall(call, m_config.workspace);
+            QJsonObject p{{QStringLiteral("toolCallId"), call.id}, {QStringLiteral("kind"), agent::acp::nameOf(call.kind)},
+                          {QStringLiteral("title"), call.title}};
+            if (!requested.call.command.isEmpty())
+                p.insert(QStringLiteral("command"), requested.call.command);
+            record("tool.outside", p);
+        }
     }
 }
 

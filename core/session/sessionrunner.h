@@ -95,6 +95,8 @@ public:
     bool removeSessionRule(int index, const QString &by = QStringLiteral("user"));
 
     agent::AcpClient *client() const { return m_client; }
+    // The last lines of the agent's stderr (agent.log), for saying why it stopped.
+    QString agentLogTail() const;
     sandbox::Sandbox *sandbox() const { return m_sandbox; }
 
 Q_SIGNALS:
@@ -130,6 +132,9 @@ private:
     // maxIdleSeconds when the policy sets it.
     void watchSilence();
     void checkpoint(int cause, const QString &toolCallId = {});
+    // The agent's stderr, line by line, as agent.log events (capped per session; see kAgentLogCap).
+    void agentLog(const QByteArray &chunk);
+    void agentLogLine(const QString &line);
 
     SessionConfig m_config;
     store::EventStore *m_store;
@@ -163,6 +168,9 @@ private:
     bool m_stopping = false;
     bool m_storeRefused = false;    // the store refused an event for want of space: failing
     bool m_blockedOnDisk = false;   // blocked because the store cannot write (a full disk)
+    QByteArray m_agentLogLine;      // a sandboxed agent's stderr line not yet ended
+    qint64 m_agentLogBytes = 0;     // stored so far
+    QStringList m_agentLogTail;     // the last few lines
 };
 
 } // namespace airlock::session

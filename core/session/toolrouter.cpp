@@ -1,5 +1,6 @@
 #include "toolrouter.h"
 
+#include "policy/commandsafety.h"
 #include "policy/patterns.h"
 #include "requestedcall.h"
 #include "policy/protection.h"
@@ -279,16 +280,25 @@ void ToolRouter::requestPermission(const agent::acp::PermissionRequest &request,
         decided(id, d.verdict == policy::Verdict::Allow ? QStringLiteral("allow") : QStringLiteral("deny"),
                 d.ruleIndex < 0 ? QStringLiteral("policy-default") : QStringLiteral("rule"), d.explanation, option,
                 kindOf(options, option));
+        if (d.verdict == policy::Verdict::Deny)
+            m_refusedCalls.insert(request.toolCall.id);
         reply.ok(option.isEmpty() ? agent::acp::PermissionOutcome::cancel() : agent::acp::PermissionOutcome::select(option));
         return;
     }
+    const QString toolCallId = request.toolCall.id;
     const QString id = park(call, toolCall, options, d,
-                            [reply](const QString &optionId, const QString &) {
+                            [this, reply, options, toolCallId](const QString &optionId, const QString &) {
+                                if (!kindOf(options, optionId).startsWith(QLatin1String("allow")))
+                                    m_refusedCalls.insert(toolCallId);
                                 reply.ok(agent::acp::PermissionOutcome::select(optionId));
                             },
-                            [reply] { reply.ok(agent::acp::PermissionOutcome::cancel()); });
+                            [this, reply, toolCallId] {
+                                m_refusedCalls.insert(toolCallId);
+                                reply.ok(agent::acp::PermissionOutcome::cancel());
+                            });
     // The agent may withdraw the question (turn cancelled): close it in the inbox too.
-    reply.onCancelled([this, id] {
+    reply.onCancelled([this, id, toolCallId] {
+        m_refusedCalls.insert(toolCallId);
         if (m_open.remove(id))
             decided(id, QStringLiteral("cancelled"), QStringLiteral("agent"), tr("the agent withdrew the request"));
     });
@@ -374,7 +384,7 @@ void ToolRouter::createTerminal(const agent::acp::CreateTerminalRequest &request
         }
     }
     // Decided on, and shown as, exactly what the sandbox is asked to run: this argv (no shell reads
-    // it), these variables, this folder.
+    // it), or a shell line run by `sh -c` and read as a shell reads it; these variables, this folder.
     QStringList env;
     for (const auto &v : request.env)
         env << v.name + u'=' + v.value;
@@ -394,7 +404,9 @@ void ToolRouter::createTerminal(const agent::acp::CreateTerminalRequest &request
                  return;
              }
              sandbox::ExecRequest exec;
-             exec.argv = QStringList{request.command} + request.args;
+             exec.argv = policy::isShellLine(request.command, request.args)
+                 ? QStringList{QStringLiteral("/bin/sh"), QStringLiteral("-c"), request.command}
+                 : QStringList{request.command} + request.args;
              for (const auto &v : request.env)
                  exec.env << v.name + u'=' + v.value;
              exec.inheritEnv = true;
@@ -421,25 +433,38 @@ void ToolRouter::createTerminal(const agent::acp::CreateTerminalRequest &request
              connect(*process, &sandbox::SandboxProcess::stdoutReceived, this, append);
              connect(*process, &sandbox::SandboxProcess::stderrReceived, this, append);
              connect(*process, &sandbox::SandboxProcess::finished, this, [this, id](const sandbox::ExitStatus &s) {
-                 Terminal *term = terminal(id);
-                 if (!term)
-                     return;
                  agent::acp::TerminalExitStatus exit;
                  if (s.exitCode)
                      exit.exitCode = quint32(*s.exitCode);
                  if (s.signal)
                      exit.signal = sandbox::signalName(*s.signal);
                  // The agent sees why, not just a bare 137: a limit it hit is something it can avoid.
-                 if (s.signal || s.outputCapStopped || s.timedOut)
-                     term->output += QStringLiteral("\n[airlock] the command ended: %1\n").arg(s.reason()).toUtf8();
-                 term->exit = exit;
-                 for (const auto &waiting : std::as_const(term->waiting))
-                     waiting.ok(exit);
-                 term->waiting.clear();
+                 const bool explain = s.signal || s.outputCapStopped || s.timedOut;
+                 terminalEnded(id, exit, explain ? tr("the command ended: %1").arg(s.reason()) : QString());
+             });
+             // It never ran (no such program, a bad folder) or the sandbox went away: the exit a
+             // shell gives a command it cannot run, and why, at once — not at the agent's timeout.
+             connect(*process, &sandbox::SandboxProcess::failed, this, [this, id](const Error &error) {
+                 agent::acp::TerminalExitStatus exit;
+                 exit.exitCode = 127;
+                 terminalEnded(id, exit, tr("the command could not run: %1").arg(error.message));
              });
              reply.ok(id);
          },
          [reply](const QString &why) { reply.fail(Error{ErrorCode::InvalidArgument, why}); });
+}
+
+void ToolRouter::terminalEnded(const QString &id, const agent::acp::TerminalExitStatus &exit, const QString &why)
+{
+    Terminal *term = terminal(id);
+    if (!term || term->exit)
+        return;
+    if (!why.isEmpty())
+        term->output += QStringLiteral("\n[airlock] %1\n").arg(why).toUtf8();
+    term->exit = exit;
+    const auto waiting = std::exchange(term->waiting, {});
+    for (const auto &w : waiting)
+        w.ok(exit);
 }
 
 ToolRouter::Terminal *ToolRouter::terminal(const QString &id)

@@ -8,6 +8,7 @@
 #include <QHash>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 
 
 namespace airlock::session {
@@ -44,6 +45,8 @@ public:
     bool hasOpenRequests() const { return !m_open.isEmpty(); }
     // Whether the agent used Airlock's fs/terminal methods since the mark (tool-outside detection).
     quint64 routedCount() const { return m_routed; }
+    // Whether the agent was refused (or withdrew) permission for this tool call: it never ran.
+    bool wasRefused(const QString &toolCallId) const { return m_refusedCalls.contains(toolCallId); }
     void killAllTerminals();
 
 private:
@@ -82,11 +85,14 @@ private:
                  const QString &optionId = {}, const QString &optionKind = {});
     QString insideWorkspace(const QString &path, QString *error) const;
     Terminal *terminal(const QString &id);
+    // Its command ended (or never ran): remembered, and every wait_for_exit answered.
+    void terminalEnded(const QString &id, const agent::acp::TerminalExitStatus &exit, const QString &why);
 
     SessionRunner *m_runner;
     QHash<QString, Open> m_open;
     QHash<QString, Terminal> m_terminals;
     QList<policy::ApprovalRule> m_sessionRules; // "always" answers, first in line
+    QSet<QString> m_refusedCalls;               // tool calls whose permission was denied or cancelled
     int m_nextRequest = 0;
     int m_nextTerminal = 0;
     quint64 m_routed = 0;

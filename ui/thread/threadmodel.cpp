@@ -308,8 +308,14 @@ void ThreadModel::fold(Batch &batch, const store::Event &e)
         const int row = m_toolRows.value(id, -1);
         if (row >= 0)
             at(batch, row).warning = true;
+        // Named by what it ran (older events carry only the id).
+        QString what = p.value(QStringLiteral("command")).toString();
+        if (what.isEmpty())
+            what = p.value(QStringLiteral("title")).toString();
+        if (what.isEmpty())
+            what = id;
         notice(tr("Ran outside the sandbox: the agent's own %1 tool (%2) did not go through Airlock")
-                   .arg(p.value(QStringLiteral("kind")).toString(), id),
+                   .arg(p.value(QStringLiteral("kind")).toString(), cut(what, 200)),
                true);
     } else if (k == QLatin1String("guardrail.tripped")) {
         notice(tr("Guardrail %1 reached (%2 of %3): the turn was cancelled")
