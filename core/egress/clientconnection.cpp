@@ -322,7 +322,7 @@ void ClientConnection::connectNext()
     armTimer(m_engine->limits().connectTimeoutMs);
     Stream *upstream = nullptr;
     if (m_target.route == Route::TlsRoute) {
-        upstream = new TlsStream(address, m_target.port, m_target.host, m_engine->tlsConfiguration(), this);
+        upstream = new TlsStream(address, m_target.port, m_target.host, m_engine->tlsConfiguration(m_rules->upstreamCaFile), this);
     } else {
         auto stream = FdStream::connectTo(address, m_target.port, this);
         if (!stream) {

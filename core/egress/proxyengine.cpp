@@ -237,24 +237,29 @@ void ProxyEngine::shutdown()
     m_watch.reset();
 }
 
-const QSslConfiguration &ProxyEngine::tlsConfiguration()
+QSslConfiguration ProxyEngine::tlsConfiguration(const QString &sessionCaFile)
 {
-    if (m_tls)
-        return *m_tls;
+    // One configuration per extra CA file, read once: the file is the policy's (or the proxy's) choice,
+    // and re-reading it per connection would let a change in the middle of a session pass unseen.
+    const auto found = m_tls.constFind(sessionCaFile);
+    if (found != m_tls.constEnd())
+        return *found;
     QSslConfiguration c = QSslConfiguration::defaultConfiguration();
     QList<QSslCertificate> authorities = QSslConfiguration::systemCaCertificates();
-    if (!m_config.extraCaFile.isEmpty()) {
-        const QList<QSslCertificate> extra = QSslCertificate::fromPath(m_config.extraCaFile, QSsl::Pem);
+    for (const QString &file : {m_config.extraCaFile, sessionCaFile}) {
+        if (file.isEmpty())
+            continue;
+        const QList<QSslCertificate> extra = QSslCertificate::fromPath(file, QSsl::Pem);
         if (extra.isEmpty())
-            qCWarning(lcEgress).noquote() << "no certificate could be read from" << m_config.extraCaFile;
+            qCWarning(lcEgress).noquote() << "no certificate could be read from" << file;
         authorities += extra;
     }
     c.setCaCertificates(authorities);
     c.setProtocol(QSsl::TlsV1_2OrLater);
     c.setPeerVerifyMode(QSslSocket::VerifyPeer);
     c.setAllowedNextProtocols({QByteArray(QSslConfiguration::NextProtocolHttp1_1)});
-    m_tls = c;
-    return *m_tls;
+    m_tls.insert(sessionCaFile, c);
+    return c;
 }
 
 void ProxyEngine::reportOpened(const EgressRecord &record)

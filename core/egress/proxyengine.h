@@ -86,8 +86,8 @@ public:
     SessionTable &table() { return *m_table; }
     quint64 nextId() { return ++m_lastId; }
     const std::shared_ptr<PostBox> &postBox() const { return m_postBox; }
-    // The system's trust store plus the extra CA file, built on first use.
-    const QSslConfiguration &tlsConfiguration();
+    // TLS towards upstreams: the system store, the proxy's extra CA file and the session's (policy) one.
+    QSslConfiguration tlsConfiguration(const QString &sessionCaFile = {});
     // One read buffer for every connection: they all run on this thread, one at a time.
     char *scratch() { return m_scratch.data(); }
     qint64 scratchSize() const { return qint64(m_scratch.size()); }
@@ -118,7 +118,7 @@ private:
     std::shared_ptr<PostBox> m_postBox;
     QHash<QString, Listener> m_listeners;
     quint64 m_lastId = 0;
-    std::optional<QSslConfiguration> m_tls;
+    QHash<QString, QSslConfiguration> m_tls; // by the session's extra CA file
     QByteArray m_scratch;
     std::unique_ptr<store::Connection> m_watch;
     qint64 m_watchDataVersion = -1;

@@ -19,6 +19,7 @@ void SessionTable::setPolicy(const QString &session, const policy::Policy &polic
     next->session = session;
     next->rules.network = policy.network;
     next->secrets = policy.secrets;
+    next->upstreamCaFile = policy.network.upstreamCaFile;
     rebuild(*next);
     m_sessions.insert(session, std::move(next));
 }

@@ -16,6 +16,7 @@ struct SessionState {
     QString session;
     Rules rules;                    // the policy's network section plus the runtime rules
     QList<policy::Secret> secrets;
+    QString upstreamCaFile;         // trusted with the system store on this session's TLS routes
     QList<RuntimeRule> runtime;     // one per pattern, the latest verdict for it
 };
 

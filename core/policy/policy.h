@@ -82,6 +82,9 @@ struct Network {
     // Special address classes an allowed name may resolve to (see addressClassNames()); by default
     // none, so an allowed name that points at loopback, the LAN or a metadata service is refused.
     QStringList allowAddressClasses;
+    // PEM certificates the proxy trusts, with the system's, when it speaks TLS upstream (a corporate
+    // gateway, a test server); empty for the system store alone. A host path, read by the proxy.
+    QString upstreamCaFile;
     bool operator==(const Network &) const = default;
 };
 

@@ -189,6 +189,8 @@ Node networkNode(const Network &network)
     // Written only when set, so policies saved before the key existed keep their canonical text.
     if (!network.allowAddressClasses.isEmpty())
         node.add(QStringLiteral("allowAddressClasses"), strings(network.allowAddressClasses));
+    if (!network.upstreamCaFile.isEmpty())
+        node.add(QStringLiteral("upstreamCaFile"), text(network.upstreamCaFile));
     return node;
 }
 

@@ -34,6 +34,24 @@ qsizetype depth(const QString &path)
     return path.count(u'/');
 }
 
+bool routesLoopback(const Network &network)
+{
+    if (!network.hostPorts.isEmpty())
+        return true;
+    static const QStringList loopback{QStringLiteral("localhost"), QStringLiteral("127.0.0.1"), QStringLiteral("[::1]"),
+                                      QStringLiteral("::1")};
+    for (const QString &pattern : network.allow) {
+        QString host = pattern.toLower();
+        if (!host.startsWith(u'[') && host.count(u':') == 1)
+            host = host.section(u':', 0, 0);
+        else if (host.startsWith(u'[') && host.contains(QLatin1String("]:")))
+            host = host.section(QLatin1String("]:"), 0, 0) + u']';
+        if (loopback.contains(host))
+            return true;
+    }
+    return false;
+}
+
 QMap<QString, QString> environmentFor(const Policy &policy, const LaunchContext &context)
 {
     QMap<QString, QString> env;
@@ -60,7 +78,11 @@ QMap<QString, QString> environmentFor(const Policy &policy, const LaunchContext 
         env.insert(QStringLiteral("AIRLOCK_SESSION"), context.sessionId);
     if (policy.network.mode == NetworkMode::Proxy) {
         const QString proxy = QStringLiteral("http://127.0.0.1:%1").arg(context.proxyPort);
-        const QString noProxy = QStringLiteral("localhost,127.0.0.1,::1");
+        // The sandbox's own loopback is reached directly (a dev server the agent started), unless the
+        // policy routes loopback through the proxy: host ports, or an allowed loopback name. Then a
+        // client honouring NO_PROXY would connect to the sandbox's empty loopback and fail silently,
+        // so nothing is exempt. No allowed host is ever listed, whatever the policy's variables say.
+        const QString noProxy = routesLoopback(policy.network) ? QString() : QStringLiteral("localhost,127.0.0.1,::1");
         for (const char *name : {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"}) {
             env.insert(QString::fromLatin1(name), proxy);
             env.insert(QString::fromLatin1(name).toLower(), proxy);

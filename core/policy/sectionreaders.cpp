@@ -175,6 +175,11 @@ void readNetwork(ObjectReader &parent, Network &out)
         return u'\'' + name.toString() + QStringLiteral("' is not an address class; use one of: ")
                + addressClassNames().join(QStringLiteral(", "));
     });
+    r.string(u"upstreamCaFile", out.upstreamCaFile, [](QStringView path) -> std::optional<QString> {
+        if (path.isEmpty() || (path.startsWith(u'/') && !path.contains(QChar(0))))
+            return std::nullopt;
+        return QStringLiteral("'%1' is not an absolute path").arg(path.toString());
+    });
     if (const auto ports = r.array(u"hostPorts")) {
         const QString listPath = r.pathOf(u"hostPorts");
         QList<int> result;

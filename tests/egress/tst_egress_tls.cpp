@@ -66,6 +66,7 @@ private Q_SLOTS:
     void neverOnPlainHttp();
     void routeStillNeedsAllow();
     void untrustedCertificate();
+    void policyNamesTheUpstreamCa();
     void wrongName();
     void missingSecret();
     void unsafeSecret();
@@ -251,6 +252,32 @@ void TestEgressTls::untrustedCertificate()
     QVERIFY(r->body.contains("TLS verification failed"));
     QCOMPARE(m_tls->requests.size(), 0); // nothing, let alone the key, was sent
     QVERIFY(fx->waitRecords(1).value(0).error.contains(QStringLiteral("TLS")));
+}
+
+// The CA comes from the sandbox's policy (network.upstreamCaFile), not the proxy's options: one
+// session may trust a test or gateway CA while another one served by the same proxy does not.
+void TestEgressTls::policyNamesTheUpstreamCa()
+{
+    policy::Policy trusting = proxyPolicy({QStringLiteral("api.test")});
+    trusting.secrets = {apiKey()};
+    trusting.network.upstreamCaFile = m_ca.caFile();
+    auto fx = start(trusting, false);
+    QVERIFY(fx);
+    auto r = request(fx->socketPath(), routeGet("/"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(m_tls->requests.size(), 1);
+    QCOMPARE(m_tls->requests.first().header("x-api-key"), kSecret);
+
+    // The same proxy, another session whose policy names no CA: verification fails, nothing is sent.
+    policy::Policy plain = trusting;
+    plain.network.upstreamCaFile.clear();
+    const QString other = fx->socketPath(QStringLiteral("s2"));
+    QVERIFY(fx->proxy->addSandbox(SandboxSpec{QStringLiteral("s2"), other, plain}));
+    r = request(other, routeGet("/"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 502);
+    QCOMPARE(m_tls->requests.size(), 1);
 }
 
 void TestEgressTls::wrongName()

@@ -59,7 +59,8 @@ Policy fullPolicy()
                  {QStringLiteral("gist.github.com")},
                  true,
                  {5432, 6379},
-                 {}};
+                 {},
+                 QStringLiteral("/etc/ssl/private-gateway-ca.pem")};
     p.secrets = {{QStringLiteral("github"), QStringLiteral("api.github.com"), QStringLiteral("Authorization"),
                   Secret::Source::Keychain, QStringLiteral("airlock/github")},
                  {QStringLiteral("npm"), QStringLiteral("registry.npmjs.org"), QStringLiteral("X-Npm-Token"),

@@ -26,6 +26,8 @@ private Q_SLOTS:
     void golden();
     void secretsNeverLeak();
     void dockerResourceMapping();
+    void noProxyNeverExemptsWhatTheProxyServes_data();
+    void noProxyNeverExemptsWhatTheProxyServes();
     void contextErrors();
     void deterministic();
     void shellQuoting_data();
@@ -210,6 +212,37 @@ void TestPolicyCompile::secretsNeverLeak()
     QVERIFY(!containsSecret(body));
     QVERIFY(!body.contains("GITHUB_TOKEN"));
     QVERIFY(!containsSecret(renderDockerRunCommandLine(*docker).toUtf8()));
+}
+
+void TestPolicyCompile::noProxyNeverExemptsWhatTheProxyServes_data()
+{
+    QTest::addColumn<QList<int>>("hostPorts");
+    QTest::addColumn<QStringList>("allow");
+    QTest::addColumn<QString>("noProxy");
+    const QString loopback = QStringLiteral("localhost,127.0.0.1,::1");
+    QTest::newRow("nothing on loopback") << QList<int>{} << QStringList{QStringLiteral("api.anthropic.com")} << loopback;
+    QTest::newRow("a host port") << QList<int>{8443} << QStringList{} << QString();
+    QTest::newRow("127.0.0.1 allowed") << QList<int>{} << QStringList{QStringLiteral("127.0.0.1:8443")} << QString();
+    QTest::newRow("localhost allowed") << QList<int>{} << QStringList{QStringLiteral("localhost")} << QString();
+}
+
+// A client that honours NO_PROXY connects directly to what it lists. Inside the sandbox that is the
+// sandbox's own empty loopback: a model endpoint on the host's loopback (reached through the proxy)
+// would be refused with no egress record. And the policy's own variables cannot list an allowed host.
+void TestPolicyCompile::noProxyNeverExemptsWhatTheProxyServes()
+{
+    QFETCH(QList<int>, hostPorts);
+    QFETCH(QStringList, allow);
+    QFETCH(QString, noProxy);
+    Policy policy = *findPreset(u"standard");
+    policy.network.hostPorts = hostPorts;
+    policy.network.allow += allow;
+    policy.environment.set.insert(QStringLiteral("NO_PROXY"), QStringLiteral("api.anthropic.com"));
+    policy.environment.set.insert(QStringLiteral("no_proxy"), QStringLiteral("*"));
+    const auto bwrap = compileBwrap(policy, standardContext());
+    QVERIFY2(bwrap, qPrintable(bwrap ? QString() : bwrap.error().message));
+    QCOMPARE(bwrap->environment.value(QStringLiteral("NO_PROXY")), noProxy);
+    QCOMPARE(bwrap->environment.value(QStringLiteral("no_proxy")), noProxy);
 }
 
 void TestPolicyCompile::dockerResourceMapping()

@@ -106,6 +106,10 @@ public:
                     }
                 },
                 tr("e.g. 5432, 6379"));
+        addText(QStringLiteral("network.upstreamCaFile"), tr("Extra upstream CA file"),
+                [](const Policy &p) { return p.network.upstreamCaFile; },
+                [](Policy &p, const QString &text) { p.network.upstreamCaFile = text.trimmed(); },
+                tr("PEM file trusted with the system store, e.g. a corporate gateway's CA"));
         addNote(tr("Allowed names that resolve to loopback, private, link-local, CGNAT, multicast, unspecified, "
                    "reserved or cloud metadata addresses are refused unless their class is listed here."));
         addText(QStringLiteral("network.allowAddressClasses"), tr("Special addresses allowed"),
