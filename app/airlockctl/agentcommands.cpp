@@ -1,7 +1,11 @@
 // airlockctl agents …: the agent catalogue: presets for real ACP agents, the bundled demo agent and
 // the user's own commands.
 #include "agent/agentcatalogue.h"
+#include "agent/agentinstall.h"
 #include "cli.h"
+#include "text/inerttext.h"
+
+#include <QCoreApplication>
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -136,6 +140,56 @@ int add(const Context &ctx)
     return Ok;
 }
 
+int install(const Context &ctx)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Install a preset agent's ACP adapter with npm, at the version Airlock pins, into a folder of Airlock's "
+        "own (AIRLOCK_AGENTS_DIR, default ~/.local/share/airlock/agents) that sessions mount read-only into the "
+        "sandbox. Needs the network (npm's registry) once."));
+    p.addPositionalArgument(QStringLiteral("name"), QStringLiteral("The agent: claude, codex or gemini."));
+    const QCommandLineOption force(QStringLiteral("force"), QStringLiteral("Install again even if this version is there."));
+    p.addOption(force);
+    int exit = Ok;
+    if (!parse(p, ctx, &exit))
+        return exit;
+    if (p.positionalArguments().size() != 1)
+        return error(QStringLiteral("agents install needs one agent name (see 'airlockctl agents list')"), Usage);
+    auto catalogue = AgentCatalogue::open(ctx.dbPath);
+    if (!catalogue)
+        return error(catalogue.error());
+    auto found = catalogue->find(p.positionalArguments().first());
+    if (!found)
+        return error(found.error());
+    if (!*found)
+        return error(QStringLiteral("no agent named '%1' (see 'airlockctl agents list')").arg(p.positionalArguments().first()));
+    const AgentProfile profile = **found;
+    agent::AgentInstaller installer;
+    int status = Failed;
+    QObject::connect(&installer, &agent::AgentInstaller::progress, [](const QString &line) {
+        std::fprintf(stderr, "  %s\n", qPrintable(text::inertLine(line)));
+    });
+    QObject::connect(&installer, &agent::AgentInstaller::failed, [&](const Error &e) {
+        error(e);
+        QCoreApplication::exit(Failed);
+    });
+    QObject::connect(&installer, &agent::AgentInstaller::installed, [&](const QString &program) {
+        {
+            out(QStringLiteral("installed %1 %2: %3").arg(profile.name, profile.package.version, program));
+            const agent::Availability av = agent::checkAvailability(profile);
+            if (!av.available)
+                std::fprintf(stderr, "airlockctl: note: %s; %s\n", qPrintable(av.detail), qPrintable(av.installHint));
+            if (profile.model.isSet())
+                std::fprintf(stderr, "airlockctl: next: airlockctl secrets set %s (the key the proxy adds for it)\n",
+                             qPrintable(profile.model.secret));
+            status = Ok;
+        }
+        QCoreApplication::exit(status);
+    });
+    installer.install(profile, p.isSet(force));
+    return QCoreApplication::exec();
+}
+
 int remove(const Context &ctx)
 {
     QCommandLineParser p;
@@ -170,14 +224,17 @@ static int runAgents(const QString &verb, const Context &ctx)
     if (verb == QLatin1String("list")) return list(ctx);
     if (verb == QLatin1String("add")) return add(ctx);
     if (verb == QLatin1String("remove")) return remove(ctx);
+    if (verb == QLatin1String("install")) return install(ctx);
     return error(QStringLiteral("unknown command 'agents %1'").arg(verb), Usage);
 }
 
-AIRLOCKCTL_GROUP({QStringLiteral("agents"), {QStringLiteral("list"), QStringLiteral("add"), QStringLiteral("remove")}, runAgents,
+AIRLOCKCTL_GROUP({QStringLiteral("agents"), {QStringLiteral("list"), QStringLiteral("add"), QStringLiteral("remove"),
+                                               QStringLiteral("install")}, runAgents,
                   "  agents list [--json]                        presets and stored agents, installed or not\n"
                   "  agents add NAME [--placement sandbox|host] [--env VAR] [--policy P] [--replace] -- COMMAND ARGS…\n"
                   "                                              store an agent's command\n"
-                  "  agents remove NAME                          remove a stored agent\n",
+                  "  agents remove NAME                          remove a stored agent\n"
+                  "  agents install NAME [--force]               install a preset's adapter (npm, pinned version)\n",
                   40});
 
 } // namespace airlock::cli

@@ -17,6 +17,7 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSocketNotifier>
@@ -218,6 +219,10 @@ int runAgent(const QString &, const Context &ctx)
     p.addOption({QStringLiteral("approve"), QStringLiteral("Allow calls matching KIND[:PATTERN] without asking (repeatable)."), QStringLiteral("RULE")});
     p.addOption({QStringLiteral("deny"), QStringLiteral("Deny calls matching KIND[:PATTERN] without asking (repeatable)."), QStringLiteral("RULE")});
     p.addOption({QStringLiteral("json"), QStringLiteral("Print the session's events as JSON lines.")});
+    p.addOption({QStringLiteral("model-endpoint"), QStringLiteral("The agent's model API, instead of its vendor's (a gateway, a "
+                                                                  "test server); https only."), QStringLiteral("URL")});
+    p.addOption({QStringLiteral("upstream-ca"), QStringLiteral("A PEM file of CAs the proxy trusts for the model endpoint, "
+                                                               "with the system store."), QStringLiteral("FILE")});
     p.addOption({QStringLiteral("session"), QStringLiteral("Continue this stored session (a fork, or one that ended) with its agent, policy and "
                                                            "workspace, its conversation so far given to the agent."), QStringLiteral("ID")});
     int exit = Ok;
@@ -241,6 +246,14 @@ int runAgent(const QString &, const Context &ctx)
         config.agent.name = p.value(QStringLiteral("agent"));
     if (p.isSet(QStringLiteral("policy")))
         config.policyName = p.value(QStringLiteral("policy"));
+    if (p.isSet(QStringLiteral("model-endpoint")))
+        config.modelEndpoint = p.value(QStringLiteral("model-endpoint"));
+    if (p.isSet(QStringLiteral("upstream-ca"))) {
+        const QFileInfo ca(p.value(QStringLiteral("upstream-ca")));
+        if (!ca.isFile() || !ca.isReadable())
+            return error(QStringLiteral("--upstream-ca %1 is not a readable file").arg(ca.filePath()), Usage);
+        config.upstreamCaFile = ca.absoluteFilePath();
+    }
     if (auto resolved = session::resolveAgentAndPolicy(*reader, ctx.dbPath, config); !resolved)
         return error(resolved.error());
     if (const QString warning = agent::placementWarning(config.agent); !warning.isEmpty())

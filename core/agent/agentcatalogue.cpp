@@ -136,6 +136,10 @@ Result<std::optional<AgentProfile>> AgentCatalogue::find(const QString &name)
     for (const AgentProfile &p : std::as_const(*all))
         if (p.name == name)
             return std::optional(p);
+    // A preset's other name ("claude"), unless a stored agent has taken it.
+    for (const AgentProfile &p : std::as_const(*all))
+        if (p.aliases.contains(name))
+            return std::optional(p);
     return std::optional<AgentProfile>();
 }
 

@@ -20,6 +20,26 @@ enum class Placement { Sandbox, Host };
 QString nameOf(Placement placement);
 std::optional<Placement> placementFrom(const QString &name);
 
+// How a sandboxed agent reaches its model: through the egress proxy's TLS route, which adds the key
+// from the secret store, so the sandbox holds only a placeholder and a base URL pointing at the route.
+struct ModelAccess {
+    QString endpoint;        // the vendor's API, e.g. https://api.anthropic.com; settable per run
+    QString secret;          // the stored secret holding the key (airlockctl secrets set NAME)
+    QString header;          // the header the key goes in, e.g. x-api-key
+    QString keyVariable;     // the agent's key variable, set to a placeholder inside
+    QString baseUrlVariable; // the agent's base URL variable, set to the route
+    bool isSet() const { return !endpoint.isEmpty() && !secret.isEmpty(); }
+};
+
+// An adapter installed with npm into a folder of Airlock's own, at a pinned version, and mounted
+// read-only into the sandbox (airlockctl agents install NAME).
+struct NpmPackage {
+    QString name;    // @zed-industries/claude-agent-acp
+    QString version; // pinned: what Airlock was tested with
+    QString bin;     // the program in node_modules/.bin
+    bool isSet() const { return !name.isEmpty(); }
+};
+
 struct AgentProfile {
     QString name;         // the key: letters, digits, '-', '_', '.'
     QString title;        // for people; the name when empty
@@ -31,6 +51,10 @@ struct AgentProfile {
     QString defaultPolicy; // a policy name, or empty for the user's default
     bool builtIn = false;
     QString installHint;   // presets: how to get the agent
+    QStringList aliases;   // other names it answers to (claude for claude-code)
+    NpmPackage package;    // presets installed by Airlock
+    QStringList setEnv;    // NAME=value given to the agent (presets: quieting its update checks)
+    ModelAccess model;     // presets whose model key the proxy injects
     qint64 created = 0;
     qint64 updated = 0;
 };

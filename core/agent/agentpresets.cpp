@@ -1,6 +1,7 @@
 // The built-in agent presets, the check that says whether an agent is installed, and where the
 // bundled demo agent and its workspace live.
 #include "agentcatalogue.h"
+#include "agentinstall.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -17,8 +18,14 @@ const QString kNodeHint = QStringLiteral("install Node.js 18 or newer with npm (
 
 // The program a profile names, as the preset check needs it: the demo agent is found by location,
 // everything else on PATH.
-QString resolveProgram(const QString &command, const QProcessEnvironment &env)
+QString resolveProgram(const AgentProfile &profile, const QProcessEnvironment &env)
 {
+    const QString &command = profile.command;
+    // An Airlock-installed adapter: its pinned install, else whatever PATH has of it.
+    if (profile.package.isSet() && command == profile.package.bin) {
+        if (const QString installed = installedProgram(profile.package); !installed.isEmpty())
+            return installed;
+    }
     if (command == QLatin1String("airlock-demo-agent")) {
         const QString demo = locateDemoAgent();
         if (!demo.isEmpty())
@@ -83,44 +90,51 @@ QList<AgentProfile> presetProfiles()
 
     // The real agents run their own built-in tools (shell, edits, fetches) inside their own process,
     // so only the sandbox placement isolates them.
+    // The real agents run their own built-in tools in their own process, so they run in the sandbox,
+    // installed by Airlock (airlockctl agents install NAME) into a folder mounted read-only there. No
+    // key of the host passes in: the model API is reached through the proxy, which adds the key.
     AgentProfile claude;
     claude.name = QStringLiteral("claude-code");
+    claude.aliases = {QStringLiteral("claude")};
     claude.title = QStringLiteral("Claude Code");
-    claude.description = QStringLiteral("Anthropic's Claude Code through Zed's ACP adapter.");
-    claude.command = QStringLiteral("npx");
-    claude.args = {QStringLiteral("--yes"), QStringLiteral("@zed-industries/claude-agent-acp")};
-    claude.envAllow = {QStringLiteral("ANTHROPIC_API_KEY"), QStringLiteral("ANTHROPIC_BASE_URL"),
-                       QStringLiteral("CLAUDE_CODE_OAUTH_TOKEN")};
+    claude.description = QStringLiteral("Anthropic's Claude Code through Zed's ACP adapter, in the sandbox; its key "
+                                        "is added by the proxy and never enters.");
+    claude.package = {QStringLiteral("@zed-industries/claude-agent-acp"), QStringLiteral("0.23.1"),
+                      QStringLiteral("claude-agent-acp")};
+    claude.command = claude.package.bin;
+    claude.model = {QStringLiteral("https://api.anthropic.com"), QStringLiteral("anthropic"), QStringLiteral("x-api-key"),
+                    QStringLiteral("ANTHROPIC_API_KEY"), QStringLiteral("ANTHROPIC_BASE_URL")};
+    // No update checks, telemetry or error reports: they would only be refused by the proxy.
+    claude.setEnv = {QStringLiteral("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"), QStringLiteral("DISABLE_AUTOUPDATER=1")};
     claude.defaultPolicy = QStringLiteral("standard");
-    claude.installHint = kNodeHint
-        + QStringLiteral("; npx fetches @zed-industries/claude-agent-acp on first start (or: npm install -g "
-                         "@zed-industries/claude-agent-acp). Sign in with ANTHROPIC_API_KEY.");
+    claude.installHint = QStringLiteral("airlockctl agents install claude (needs Node.js 18 or newer with npm), then "
+                                        "airlockctl secrets set anthropic");
     out.append(claude);
 
     AgentProfile codex;
     codex.name = QStringLiteral("codex");
     codex.title = QStringLiteral("Codex");
-    codex.description = QStringLiteral("OpenAI's Codex through Zed's ACP adapter.");
-    codex.command = QStringLiteral("npx");
-    codex.args = {QStringLiteral("--yes"), QStringLiteral("@zed-industries/codex-acp")};
-    codex.envAllow = {QStringLiteral("OPENAI_API_KEY"), QStringLiteral("OPENAI_BASE_URL"), QStringLiteral("CODEX_HOME")};
+    codex.description = QStringLiteral("OpenAI's Codex through Zed's ACP adapter, in the sandbox.");
+    codex.package = {QStringLiteral("@zed-industries/codex-acp"), QStringLiteral("0.16.0"), QStringLiteral("codex-acp")};
+    codex.command = codex.package.bin;
+    codex.envAllow = {QStringLiteral("OPENAI_API_KEY"), QStringLiteral("OPENAI_BASE_URL")};
     codex.defaultPolicy = QStringLiteral("standard");
-    codex.installHint = kNodeHint
-        + QStringLiteral("; npx fetches @zed-industries/codex-acp on first start (or: npm install -g "
-                         "@zed-industries/codex-acp). Sign in with OPENAI_API_KEY.");
+    codex.installHint = QStringLiteral("airlockctl agents install codex (needs Node.js 18 or newer with npm); sign in "
+                                       "with OPENAI_API_KEY");
     out.append(codex);
 
     AgentProfile gemini;
     gemini.name = QStringLiteral("gemini");
     gemini.title = QStringLiteral("Gemini CLI");
-    gemini.description = QStringLiteral("Google's Gemini CLI in its ACP mode.");
-    gemini.command = QStringLiteral("gemini");
+    gemini.description = QStringLiteral("Google's Gemini CLI in its ACP mode, in the sandbox.");
+    gemini.package = {QStringLiteral("@google/gemini-cli"), QStringLiteral("0.61.0"), QStringLiteral("gemini")};
+    gemini.command = gemini.package.bin;
     gemini.args = {QStringLiteral("--experimental-acp")};
     gemini.envAllow = {QStringLiteral("GEMINI_API_KEY"), QStringLiteral("GOOGLE_API_KEY"),
                        QStringLiteral("GOOGLE_CLOUD_PROJECT"), QStringLiteral("GOOGLE_GENAI_USE_VERTEXAI")};
     gemini.defaultPolicy = QStringLiteral("standard");
-    gemini.installHint = QStringLiteral("npm install -g @google/gemini-cli (needs Node.js 20 or newer); sign in with "
-                                        "GEMINI_API_KEY");
+    gemini.installHint = QStringLiteral("airlockctl agents install gemini (needs Node.js 20 or newer with npm); sign in "
+                                        "with GEMINI_API_KEY");
     out.append(gemini);
 
     AgentProfile deep;
@@ -152,7 +166,7 @@ QString placementWarning(const AgentProfile &profile)
 Availability checkAvailability(const AgentProfile &profile, const QProcessEnvironment &env)
 {
     Availability a;
-    a.program = resolveProgram(profile.command, env);
+    a.program = resolveProgram(profile, env);
     if (a.program.isEmpty()) {
         a.detail = QStringLiteral("%1 was not found%2").arg(profile.command,
                                                              profile.command.contains(u'/') ? QString()
@@ -168,9 +182,24 @@ Availability checkAvailability(const AgentProfile &profile, const QProcessEnviro
         const QString package = profile.args.value(profile.args.indexOf(QStringLiteral("--yes")) + 1);
         a.detail += QStringLiteral("; npx fetches %1 on first start, which needs the network").arg(package);
     }
-    if (profile.placement == Placement::Sandbox && !inSystemFolders(a.program))
-        a.detail += QStringLiteral("; it lives outside the system folders a sandbox sees, so mount its folder "
-                                   "read-only in the policy or install it system-wide");
+    // Checked where it will run: the sandbox sees the system folders and Airlock's install folder
+    // (mounted read-only), and nothing else of the host unless the policy mounts it.
+    const bool mounted = profile.package.isSet() && a.program.startsWith(installDir(profile.package) + u'/');
+    if (profile.placement == Placement::Sandbox && !inSystemFolders(a.program) && !mounted) {
+        a.detail += profile.package.isSet()
+            ? QStringLiteral("; it lives outside the folders a sandbox sees: airlockctl agents install %1 puts it "
+                             "where the sandbox sees it").arg(profile.name)
+            : QStringLiteral("; it lives outside the system folders a sandbox sees, so mount its folder read-only "
+                             "in the policy or install it system-wide");
+    }
+    if (profile.placement == Placement::Sandbox && mounted) {
+        const QString node = QStandardPaths::findExecutable(QStringLiteral("node"));
+        if (node.isEmpty() || !inSystemFolders(QFileInfo(node).canonicalFilePath())) {
+            a.available = false;
+            a.detail = QStringLiteral("its runtime, node, is not installed in the system folders the sandbox sees");
+            a.installHint = kNodeHint;
+        }
+    }
     return a;
 }
 

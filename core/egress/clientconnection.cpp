@@ -152,6 +152,23 @@ void ClientConnection::readHead()
     }
 }
 
+void ClientConnection::openRouteTunnel()
+{
+    // Nothing is connected yet: each request inside is decided, recorded and sent on its own, as the
+    // route it names. The CONNECT itself leaves no record.
+    Target route = m_target;
+    route.opensRoute = false;
+    m_routeTunnel = route;
+    m_record = EgressRecord{};
+    resetExchange();
+    m_client->write("HTTP/1.1 200 Connection established\r\n\r\n");
+    m_state = State::Head;
+    armTimer(m_in.isEmpty() ? m_engine->limits().idleTimeoutMs : m_engine->limits().headTimeoutMs);
+    m_client->setReading(true);
+    if (!m_in.isEmpty())
+        readHead();
+}
+
 void ClientConnection::beginRecord()
 {
     if (m_record.id != 0)
@@ -177,7 +194,7 @@ void ClientConnection::startExchange()
                QStringLiteral("upgrade"));
         return;
     }
-    auto target = requestTarget(head);
+    auto target = requestTarget(head, m_routeTunnel ? &*m_routeTunnel : nullptr);
     if (!target) {
         refuse(target.error().status, target.error().message, QStringLiteral("malformed request"));
         return;
@@ -194,6 +211,10 @@ void ClientConnection::startExchange()
     m_decision = decide(m_rules->rules, m_target.host, m_target.port);
     if (!m_decision.allowed()) {
         refuse(403, m_decision.reason);
+        return;
+    }
+    if (m_target.opensRoute) {
+        openRouteTunnel();
         return;
     }
     m_secrets.clear();

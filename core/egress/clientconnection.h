@@ -53,6 +53,7 @@ private:
     void onUpstreamFailed(const QString &message);
     void refuse(int status, const QString &message, const QString &rule = {});
     void answerAndClose(int status, const QString &message);
+    void openRouteTunnel();
     void beginRecord();     // a new record for the request that is arriving
     void publishDecision(); // the decision is known: connectionOpened
     void closeRecord();     // the exchange is over: connectionClosed and the store event
@@ -95,6 +96,7 @@ private:
     HttpMessageParser m_request{HttpMessageParser::Kind::Request};
     Target m_target;
     Decision m_decision;
+    std::optional<Target> m_routeTunnel; // set by CONNECT HOST.airlock: the route of the requests that follow
     std::shared_ptr<const SessionState> m_rules;
     QList<QHostAddress> m_addresses;
     qsizetype m_addressIndex = 0;

@@ -98,9 +98,18 @@ std::expected<Target, HeadFailure> pathRoute(QByteArrayView target)
 
 } // namespace
 
-std::expected<Target, HeadFailure> requestTarget(const RequestHead &head)
+std::expected<Target, HeadFailure> requestTarget(const RequestHead &head, const Target *tunnel)
 {
     const QByteArray &url = head.target;
+    if (tunnel) {
+        // Inside a route tunnel the client speaks to the route's host as if it were the server.
+        if (head.isConnect || !url.startsWith('/') || url.startsWith(kRoutePathPrefix))
+            return refuse(400, QStringLiteral("inside a tunnel to %1%2 send plain requests (GET /path)")
+                                   .arg(tunnel->host, QLatin1String(kRouteSuffix)));
+        if (auto same = checkHostHeader(head, tunnel->host + QLatin1String(kRouteSuffix)); !same)
+            return std::unexpected(same.error());
+        return Target{Route::TlsRoute, tunnel->host, tunnel->port, url, false};
+    }
     if (head.isConnect) {
         http_parser_url u;
         http_parser_url_init(&u);
@@ -116,7 +125,13 @@ std::expected<Target, HeadFailure> requestTarget(const RequestHead &head)
             return refuse(400, QStringLiteral("CONNECT takes host:port; the port is missing"));
         if (auto same = checkHostHeader(head, *host); !same)
             return std::unexpected(same.error());
-        return Target{Route::Connect, *host, *port, {}};
+        if (host->endsWith(QLatin1String(kRouteSuffix)) && host->size() > qsizetype(std::strlen(kRouteSuffix))) {
+            auto upstream = hostOf(host->chopped(qsizetype(std::strlen(kRouteSuffix))).toLatin1());
+            if (!upstream)
+                return std::unexpected(upstream.error());
+            return Target{Route::TlsRoute, *upstream, *port, {}, true};
+        }
+        return Target{Route::Connect, *host, *port, {}, false};
     }
     if (url.startsWith(kRoutePathPrefix))
         return pathRoute(url);

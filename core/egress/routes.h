@@ -5,9 +5,11 @@
 
 // Where a request goes, and the heads the proxy writes on each side.
 //
-// Two spellings reach a TLS route, on which the proxy adds the policy's credentials for the host and
-// speaks TLS upstream (see README.md):
+// Three spellings reach a TLS route, on which the proxy adds the policy's credentials for the host
+// and speaks TLS upstream (see README.md):
 //   through the proxy:  GET http://api.example.com.airlock[:PORT]/v1/x   → https://api.example.com[:PORT]/v1/x
+//   tunnelled to it:    CONNECT api.example.com.airlock:PORT, then plain GET /v1/x inside (clients that
+//                       tunnel every proxied URL, such as Node's fetch)  → https://api.example.com:PORT/v1/x
 //   to the proxy:       GET /airlock/api.example.com[:PORT]/v1/x          → https://api.example.com[:PORT]/v1/x
 // PORT defaults to 443.
 
@@ -21,12 +23,17 @@ struct Target {
     QString host;        // normalised
     quint16 port = 0;
     QByteArray path;     // origin-form sent upstream (at least "/"); empty for CONNECT
+    // CONNECT HOST.airlock:PORT: no upstream connection; the proxy answers 200 and the plain requests
+    // that follow on the connection go to this route.
+    bool opensRoute = false;
 };
 
 // Reads the request target: CONNECT host:port, absolute-form http:// URLs, and the two TLS-route
 // spellings. Anything else (https:// URLs, user info, asterisk-form, other origin-form paths) is refused
 // with a message that says what to send instead.
-std::expected<Target, HeadFailure> requestTarget(const RequestHead &head);
+// `tunnel` is the route an earlier CONNECT HOST.airlock opened on this connection: then only
+// origin-form requests naming it in Host are taken.
+std::expected<Target, HeadFailure> requestTarget(const RequestHead &head, const Target *tunnel = nullptr);
 
 // The head sent upstream: origin-form, Host from the target, hop-by-hop headers dropped,
 // `Connection: close` (upstream connections are not reused), and `inject` replacing any header the

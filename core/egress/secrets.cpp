@@ -1,4 +1,5 @@
 #include "egress/secrets.h"
+#include "egress/secretstore.h"
 
 #include <qt6keychain/keychain.h>
 
@@ -31,6 +32,12 @@ void SystemSecretProvider::fetch(const policy::Secret &secret, Done done)
             return;
         }
         done(checkSecretValue(secret, qgetenv(secret.ref.toLocal8Bit().constData())));
+        return;
+    }
+    // Without a keychain, `airlockctl secrets set` keeps the value in a private file: read it first,
+    // so no request waits on a keychain that is not there.
+    if (const auto file = SecretStore().fileValue(secret.ref)) {
+        done(checkSecretValue(secret, *file));
         return;
     }
     auto *job = new QKeychain::ReadPasswordJob(m_service);

@@ -1,4 +1,5 @@
 #include "continuation.h"
+#include "agentaccess.h"
 
 #include "agent/agentcatalogue.h"
 #include "policy/policylibrary.h"
@@ -73,6 +74,11 @@ Result<void> resolveAgentAndPolicy(store::StoreReader &reader, const QString &da
     if (!entry)
         return std::unexpected(entry.error());
     config.policy = entry->policy;
+    auto access = fitPolicyToAgent(config.agent, {config.modelEndpoint, config.upstreamCaFile}, config.policy);
+    if (!access)
+        return std::unexpected(access.error());
+    config.agent.command = access->program;
+    config.agentEnv = access->env;
     return {};
 }
 

@@ -119,6 +119,7 @@ void SessionRunner::startAgentInSandbox()
         if (!name.endsWith(u'*') && host.contains(name))
             req.env << name + u'=' + host.value(name);
     }
+    req.env << m_config.agentEnv; // its model route and placeholder key, after anything from the host
     req.inheritEnv = true; // the sandbox's own variables (proxy settings) stay
     req.streamStdin = true;
     req.outputCap = kAgentOutputCap;

@@ -46,6 +46,11 @@ struct SessionConfig {
     // Resuming: the agent's own session to reopen with session/load when the agent offers it (its
     // history then comes from the agent, and historyFrom is only the fallback).
     QString loadAcpSession;
+    // The agent's model: another endpoint than its default (a gateway, a test server) and a CA for it.
+    QString modelEndpoint;
+    QString upstreamCaFile;
+    // Set by resolveAgentAndPolicy for a sandboxed agent: its variables (placeholder key, base URL).
+    QStringList agentEnv;
 };
 
 // One session: a sandbox, an agent speaking ACP, the approvals gate and the guardrails. Every step

@@ -1,6 +1,7 @@
 // The agent catalogue: presets, validation, stored profiles in agent_profiles, availability checks
 // with their install hints, the host launch's environment allowlist, and the demo agent's files.
 #include "agent/agentcatalogue.h"
+#include "agent/agentinstall.h"
 #include "store/schema.h"
 
 #include <QDateTime>
@@ -63,13 +64,22 @@ private Q_SLOTS:
         QCOMPARE(byName(QStringLiteral("demo")).placement, Placement::Host);
         for (const QString &n : {QStringLiteral("claude-code"), QStringLiteral("codex"), QStringLiteral("gemini"), QStringLiteral("deepagents")})
             QCOMPARE(byName(n).placement, Placement::Sandbox);
-        QCOMPARE(byName(QStringLiteral("claude-code")).command, QStringLiteral("npx"));
-        QVERIFY(byName(QStringLiteral("claude-code")).args.contains(QStringLiteral("@zed-industries/claude-agent-acp")));
-        QVERIFY(byName(QStringLiteral("codex")).args.contains(QStringLiteral("@zed-industries/codex-acp")));
+        // The adapters Airlock installs, pinned; Claude Code's key comes from the proxy, never the host.
+        const AgentProfile claude = byName(QStringLiteral("claude-code"));
+        QCOMPARE(claude.package.name, QStringLiteral("@zed-industries/claude-agent-acp"));
+        QVERIFY(!claude.package.version.isEmpty() && claude.package.version.front().isDigit());
+        QCOMPARE(claude.command, claude.package.bin);
+        QVERIFY(claude.aliases.contains(QStringLiteral("claude")));
+        QCOMPARE(claude.model.secret, QStringLiteral("anthropic"));
+        QCOMPARE(claude.model.header, QStringLiteral("x-api-key"));
+        QVERIFY(claude.model.endpoint.startsWith(QLatin1String("https://")));
+        for (const QString &v : claude.envAllow)
+            QVERIFY2(!v.contains(QLatin1String("KEY")) && !v.contains(QLatin1String("TOKEN")), qPrintable(v));
+        QCOMPARE(byName(QStringLiteral("codex")).package.name, QStringLiteral("@zed-industries/codex-acp"));
+        QCOMPARE(byName(QStringLiteral("gemini")).package.name, QStringLiteral("@google/gemini-cli"));
         QCOMPARE(byName(QStringLiteral("gemini")).args, QStringList{QStringLiteral("--experimental-acp")});
         QCOMPARE(byName(QStringLiteral("deepagents")).command, QStringLiteral("deepagents-acp"));
-        QVERIFY(byName(QStringLiteral("claude-code")).envAllow.contains(QStringLiteral("ANTHROPIC_API_KEY")));
-        QVERIFY(byName(QStringLiteral("gemini")).installHint.contains(QLatin1String("npm install -g @google/gemini-cli")));
+        QVERIFY(byName(QStringLiteral("gemini")).installHint.contains(QLatin1String("airlockctl agents install gemini")));
         QVERIFY(byName(QStringLiteral("deepagents")).installHint.contains(QLatin1String("pip install deepagents-acp")));
     }
 
@@ -247,16 +257,29 @@ private Q_SLOTS:
         a = checkAvailability(profile(QStringLiteral("x"), gemini), env);
         QVERIFY(a.available);
 
-        const QString npx = makeExecutable(bin.path(), QStringLiteral("npx"));
-        env.insert(QStringLiteral("PATH"), bin.path());
-        for (const AgentProfile &preset : presetProfiles()) {
-            if (preset.command != QLatin1String("npx"))
-                continue;
-            a = checkAvailability(preset, env);
-            QVERIFY(a.available);
-            QCOMPARE(a.program, npx);
-            QVERIFY2(a.detail.contains(QLatin1String("needs the network")) && a.detail.contains(preset.args.last()), qPrintable(a.detail));
-        }
+        // A preset Airlock installs: found in its install folder (which sessions mount), not on PATH;
+        // before it is installed, the hint says how.
+        QTemporaryDir agents;
+        qputenv("AIRLOCK_AGENTS_DIR", QFile::encodeName(agents.path()));
+        const AgentProfile claude = [] {
+            for (const AgentProfile &preset : presetProfiles())
+                if (preset.name == QLatin1String("claude-code"))
+                    return preset;
+            return AgentProfile{};
+        }();
+        a = checkAvailability(claude, env);
+        QVERIFY(!a.available);
+        QVERIFY2(a.installHint.contains(QLatin1String("airlockctl agents install claude")), qPrintable(a.installHint));
+        const QString binDir = installDir(claude.package) + QStringLiteral("/node_modules/.bin");
+        QVERIFY(QDir().mkpath(binDir));
+        const QString installed = makeExecutable(binDir, claude.package.bin);
+        QCOMPARE(installedProgram(claude.package), installed);
+        a = checkAvailability(claude, env);
+        QCOMPARE(a.program, installed);
+        QVERIFY2(!a.detail.contains(QLatin1String("outside")), qPrintable(a.detail));
+        // It runs on node from the system folders; where there is none, it is not ready and says why.
+        QVERIFY2(a.available || a.detail.contains(QLatin1String("node")), qPrintable(a.detail));
+        qunsetenv("AIRLOCK_AGENTS_DIR");
     }
 
     void hostLaunchPassesOnlyTheAllowlist()

@@ -61,6 +61,8 @@ private Q_SLOTS:
 
     void routeByName();
     void routeByPath();
+    void routeByTunnel();
+    void routeTunnelRefusesOtherHosts();
     void agentCannotOverride();
     void notForOtherHosts();
     void neverOnPlainHttp();
@@ -165,6 +167,71 @@ void TestEgressTls::routeByName()
     QCOMPARE(records.first().secret, QStringLiteral("test-api"));
     QCOMPARE(records.first().status, 200);
     QVERIFY(!fx->storeBytes().contains(kSecret));
+}
+
+// Node's fetch (undici) sends even http:// URLs through a proxy as CONNECT: a CONNECT to HOST.airlock
+// opens the route, and every plain request inside goes to it with the key added, each decided and
+// recorded on its own.
+void TestEgressTls::routeByTunnel()
+{
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const QByteArray authority = "api.test.airlock:" + QByteArray::number(m_tls->port());
+    RawClient client;
+    QVERIFY(client.connectTo(fx->socketPath()));
+    client.send("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n"
+                "POST /v1/messages HTTP/1.1\r\nHost: " + authority + "\r\nx-api-key: placeholder\r\n"
+                "Content-Length: 2\r\n\r\n{}"
+                "GET /v1/models HTTP/1.1\r\nHost: " + authority + "\r\nConnection: close\r\n\r\n");
+    const QByteArray all = client.readAll();
+    QVERIFY2(all.startsWith("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200"), all.left(300).constData());
+    QCOMPARE(all.count("HTTP/1.1 200"), 3);
+    QVERIFY(!all.contains(kSecret));
+    QCOMPARE(m_tls->requests.size(), 2);
+    for (const SeenRequest &seen : std::as_const(m_tls->requests)) {
+        QVERIFY(seen.tls);
+        QCOMPARE(seen.header("x-api-key"), kSecret);
+        QCOMPARE(seen.count("x-api-key"), 1);
+    }
+    QCOMPARE(m_tls->requests.at(0).target, QByteArray("/v1/messages"));
+    QCOMPARE(m_tls->requests.at(1).target, QByteArray("/v1/models"));
+    const auto records = fx->waitRecords(2);
+    QCOMPARE(records.size(), 2);
+    for (const auto &r : records) {
+        QCOMPARE(r.route, Route::TlsRoute);
+        QCOMPARE(r.secret, QStringLiteral("test-api"));
+    }
+}
+
+// The tunnel is to one route: a request inside that names another host, another route, or a URL, is
+// refused; and a route to a host the policy does not allow is not opened at all.
+void TestEgressTls::routeTunnelRefusesOtherHosts()
+{
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    p.secrets = {apiKey()};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const QByteArray port = QByteArray::number(m_tls->port());
+    const QByteArray authority = "api.test.airlock:" + port;
+    const QByteArray open = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
+    for (const QByteArray &inner : {QByteArray("GET / HTTP/1.1\r\nHost: other.test.airlock:" + port + "\r\n\r\n"),
+                                    QByteArray("GET http://other.test/ HTTP/1.1\r\nHost: other.test\r\n\r\n"),
+                                    QByteArray("GET /airlock/other.test/ HTTP/1.1\r\nHost: " + authority + "\r\n\r\n"),
+                                    QByteArray("CONNECT other.test:443 HTTP/1.1\r\nHost: other.test:443\r\n\r\n")}) {
+        RawClient client;
+        QVERIFY(client.connectTo(fx->socketPath()));
+        client.send(open + inner);
+        const QByteArray all = client.readAll();
+        QVERIFY2(all.startsWith("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 400"), all.left(300).constData());
+    }
+    RawClient denied;
+    QVERIFY(denied.connectTo(fx->socketPath()));
+    const QByteArray other = "other.test.airlock:" + port;
+    denied.send("CONNECT " + other + " HTTP/1.1\r\nHost: " + other + "\r\n\r\nGET / HTTP/1.1\r\nHost: " + other + "\r\n\r\n");
+    QVERIFY2(denied.readAll().startsWith("HTTP/1.1 403"), "a route to a host the policy does not allow was opened");
+    QCOMPARE(m_tls->requests.size(), 0);
 }
 
 void TestEgressTls::routeByPath()

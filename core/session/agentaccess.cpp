@@ -1,0 +1,93 @@
+#include "agentaccess.h"
+
+#include "agent/agentinstall.h"
+#include "egress/secretstore.h"
+
+#include <QHostAddress>
+#include <QUrl>
+
+namespace airlock::session {
+
+QString placeholderKey()
+{
+    return QStringLiteral("sk-ant-airlock-placeholder-the-proxy-adds-the-real-key");
+}
+
+Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const ModelChoice &choice, policy::Policy &policy)
+{
+    AgentAccess access;
+    access.program = profile.command;
+    for (const QString &e : profile.setEnv)
+        access.env << e;
+    if (profile.placement != agent::Placement::Sandbox)
+        return access;
+
+    if (profile.package.isSet() && profile.command == profile.package.bin) {
+        const QString program = agent::installedProgram(profile.package);
+        if (!program.isEmpty()) {
+            access.program = program;
+            const QString dir = agent::installDir(profile.package);
+            const policy::Mount mount{dir, dir, policy::Access::ReadOnly};
+            if (!policy.filesystem.mounts.contains(mount))
+                policy.filesystem.mounts.append(mount);
+        }
+    }
+
+    if (!profile.model.isSet())
+        return access;
+    const QString endpoint = choice.endpoint.isEmpty() ? profile.model.endpoint : choice.endpoint;
+    const QUrl url(endpoint, QUrl::StrictMode);
+    if (!url.isValid() || url.scheme() != QLatin1String("https") || url.host().isEmpty() || !url.userInfo().isEmpty()
+        || url.hasQuery() || url.hasFragment())
+        return fail(ErrorCode::InvalidArgument,
+                    QStringLiteral("the model endpoint '%1' is not an https:// URL with a host (the proxy adds the key "
+                                   "only over TLS)")
+                        .arg(endpoint.left(200)));
+    if (policy.network.mode != policy::NetworkMode::Proxy)
+        return fail(ErrorCode::InvalidArgument,
+                    QStringLiteral("%1 reaches its model through the egress proxy, which adds the key; the policy's "
+                                   "network mode is %2: choose a policy with mode proxy (standard, hardened)")
+                        .arg(profile.title.isEmpty() ? profile.name : profile.title, policy::nameOf(policy.network.mode)));
+    const egress::SecretStore secrets;
+    auto stored = secrets.list();
+    if (!stored)
+        return std::unexpected(stored.error());
+    const bool known = std::any_of(stored->begin(), stored->end(),
+                                   [&](const egress::StoredSecret &s) { return s.name == profile.model.secret; });
+    if (!known)
+        return fail(ErrorCode::NotFound,
+                    QStringLiteral("no key is stored for %1: run airlockctl secrets set %2 (or add it on the Secrets "
+                                   "page); the proxy adds it to requests to %3, and the agent never sees it")
+                        .arg(profile.title.isEmpty() ? profile.name : profile.title, profile.model.secret, url.host()));
+
+    const QString host = url.host().toLower();
+    const int port = url.port(443);
+    const QString pattern = port == 443 ? host : QStringLiteral("%1:%2").arg(host).arg(port);
+    if (!policy.network.allow.contains(pattern))
+        policy.network.allow.append(pattern);
+    // A name on this machine (a local gateway, a test server) resolves to loopback, which the proxy
+    // refuses for allowed names unless the class is listed; an IP literal named exactly needs nothing.
+    if (host == QLatin1String("localhost") && !policy.network.allowAddressClasses.contains(QStringLiteral("loopback")))
+        policy.network.allowAddressClasses.append(QStringLiteral("loopback"));
+    const bool secretThere = std::any_of(policy.secrets.begin(), policy.secrets.end(),
+                                         [&](const policy::Secret &s) { return s.name == profile.model.secret; });
+    if (!secretThere)
+        policy.secrets.append({profile.model.secret, pattern, profile.model.header, policy::Secret::Source::Keychain,
+                               profile.model.secret});
+    if (!choice.caFile.isEmpty())
+        policy.network.upstreamCaFile = choice.caFile;
+
+    // http://HOST.airlock[:PORT]/path through HTTP_PROXY: the proxy speaks TLS to https://HOST:PORT/path.
+    QString base = QStringLiteral("http://%1.airlock").arg(host);
+    if (port != 443)
+        base += u':' + QString::number(port);
+    const QString path = url.path();
+    if (!path.isEmpty() && path != QLatin1String("/"))
+        base += path.endsWith(u'/') ? path.chopped(1) : path;
+    access.env << profile.model.keyVariable + u'=' + placeholderKey() << profile.model.baseUrlVariable + u'=' + base;
+    access.endpoint = url.toString();
+    access.secret = profile.model.secret;
+    return access;
+}
+
+} // namespace airlock::session

@@ -1,0 +1,36 @@
+#pragma once
+
+#include "agent/agentcatalogue.h"
+#include "error.h"
+#include "policy/policy.h"
+
+#include <QStringList>
+
+// What a sandboxed agent needs from its sandbox that its policy does not say, added to the session's
+// copy of the policy (never to the stored one): its Airlock-installed adapter mounted read-only, and
+// its model API reached through the egress proxy's TLS route, which adds the key from the secret store.
+// The agent is given a placeholder key and a base URL that points at the route; the real key never
+// enters the sandbox.
+namespace airlock::session {
+
+struct ModelChoice {
+    QString endpoint; // empty: the agent's default (the vendor's API)
+    QString caFile;   // PEM trusted for that endpoint with the system store; empty for none
+};
+
+struct AgentAccess {
+    QStringList env;   // NAME=value for the agent process
+    QString program;   // the program to start (the installed adapter when there is one)
+    QString endpoint;  // the model endpoint in use, when the agent has one
+    QString secret;    // the secret the proxy adds for it
+};
+
+// The placeholder the agent holds instead of its key; shaped like a key, so clients that check the
+// form accept it, and named so no one mistakes it for one.
+QString placeholderKey();
+
+// Fits the session's policy to the agent (see above). Fails, saying what to do, when the endpoint is
+// not https, the network mode is not proxy, or the key is not stored.
+Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const ModelChoice &choice, policy::Policy &policy);
+
+} // namespace airlock::session
