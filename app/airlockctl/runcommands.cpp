@@ -166,7 +166,7 @@ private:
     }
     // A tool call is shown by what it runs: the command once the agent says it (often in a later
     // update than the first), else its title; its end names it again rather than by its id.
-    void toolCall(const QJsonObject &u, bool created)
+    void toolCall(const QJsonObject &u, bool)
     {
         const QString id = u.value(QStringLiteral("toolCallId")).toString();
         Tool &t = m_tools[id];
@@ -179,7 +179,7 @@ private:
         if (!command.isEmpty())
             t.command = command;
         const QString label = t.command.isEmpty() ? t.title : t.command;
-        if (created || !t.shown) {
+        if (!t.shown) { // a second tool_call for the same id (claude-code-acp sends two) is an update
             out(QStringLiteral("  ▶ [%1] %2").arg(text::inertLine(t.kind.isEmpty() ? QStringLiteral("other") : t.kind),
                                                  text::inertLine(label)));
             t.shown = label;

@@ -69,7 +69,7 @@ struct Availability {
 // Refuses a profile that cannot be stored or started, naming the field.
 Result<void> validateProfile(const AgentProfile &profile);
 
-// The presets, in the order they are listed: demo, claude-code, codex, gemini, deepagents.
+// The presets, in the order they are listed: demo, claude-code, claude-code-acp, codex, gemini, deepagents.
 QList<AgentProfile> presetProfiles();
 
 // Is the profile's program there? For a sandboxed agent, also says when the program lives outside the

@@ -111,6 +111,20 @@ QList<AgentProfile> presetProfiles()
                                         "airlockctl secrets set anthropic");
     out.append(claude);
 
+    // The older adapter, which routes Claude Code's shell through the client's terminal methods.
+    AgentProfile claudeOld = claude;
+    claudeOld.name = QStringLiteral("claude-code-acp");
+    claudeOld.aliases.clear();
+    claudeOld.title = QStringLiteral("Claude Code (claude-code-acp)");
+    claudeOld.description = QStringLiteral("Claude Code through Zed's older adapter, whose shell commands run through "
+                                           "Airlock's terminal methods; in the sandbox, its key added by the proxy.");
+    claudeOld.package = {QStringLiteral("@zed-industries/claude-code-acp"), QStringLiteral("0.16.2"),
+                         QStringLiteral("claude-code-acp")};
+    claudeOld.command = claudeOld.package.bin;
+    claudeOld.installHint = QStringLiteral("airlockctl agents install claude-code-acp (needs Node.js 18 or newer with "
+                                           "npm), then airlockctl secrets set anthropic");
+    out.append(claudeOld);
+
     AgentProfile codex;
     codex.name = QStringLiteral("codex");
     codex.title = QStringLiteral("Codex");

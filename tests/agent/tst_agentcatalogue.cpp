@@ -56,13 +56,14 @@ private Q_SLOTS:
             QVERIFY(!p.installHint.isEmpty());
             QVERIFY(!p.title.isEmpty());
         }
-        QCOMPARE(names, (QStringList{"demo", "claude-code", "codex", "gemini", "deepagents"}));
+        QCOMPARE(names, (QStringList{"demo", "claude-code", "claude-code-acp", "codex", "gemini", "deepagents"}));
         auto byName = [&](const QString &n) {
             return *std::find_if(presets.begin(), presets.end(), [&](const AgentProfile &p) { return p.name == n; });
         };
         // Only the demo agent, whose every tool goes through Airlock, defaults to the host.
         QCOMPARE(byName(QStringLiteral("demo")).placement, Placement::Host);
-        for (const QString &n : {QStringLiteral("claude-code"), QStringLiteral("codex"), QStringLiteral("gemini"), QStringLiteral("deepagents")})
+        for (const QString &n : {QStringLiteral("claude-code"), QStringLiteral("claude-code-acp"), QStringLiteral("codex"),
+                                 QStringLiteral("gemini"), QStringLiteral("deepagents")})
             QCOMPARE(byName(n).placement, Placement::Sandbox);
         // The adapters Airlock installs, pinned; Claude Code's key comes from the proxy, never the host.
         const AgentProfile claude = byName(QStringLiteral("claude-code"));
@@ -133,7 +134,7 @@ private Q_SLOTS:
             QVERIFY(c);
             auto all = c->list();
             QVERIFY(all);
-            QCOMPARE(all->size(), 5); // a fresh database lists the presets
+            QCOMPARE(all->size(), 6); // a fresh database lists the presets
 
             AgentProfile mine = profile(QStringLiteral("mine"), QStringLiteral("my-agent"), {QStringLiteral("--acp"), QStringLiteral("two words")});
             mine.envAllow = {QStringLiteral("MY_KEY")};
@@ -155,8 +156,8 @@ private Q_SLOTS:
         QStringList names;
         for (const AgentProfile &p : *all)
             names.append(p.name);
-        QCOMPARE(names, (QStringList{"demo", "claude-code", "codex", "gemini", "deepagents", "mine"}));
-        const AgentProfile gemini = all->at(3);
+        QCOMPARE(names, (QStringList{"demo", "claude-code", "claude-code-acp", "codex", "gemini", "deepagents", "mine"}));
+        const AgentProfile gemini = all->at(4);
         QVERIFY(!gemini.builtIn);
         QCOMPARE(gemini.command, QStringLiteral("/opt/gemini/bin/gemini"));
 

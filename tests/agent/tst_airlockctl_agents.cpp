@@ -1,9 +1,13 @@
-// airlockctl agents list|add|remove, run as a separate process the way a user or a script runs it.
+// airlockctl agents list|add|remove|install and secrets set|list|rm, run as a separate process the way
+// a user or a script runs it.
 #include "testutil.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QDir>
+#include <QFile>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -31,7 +35,83 @@ class TestAirlockctlAgents : public QObject
     }
 
 private Q_SLOTS:
-    void initTestCase() { m_db = m_dir.filePath(QStringLiteral("agents.db")); }
+    void initTestCase()
+    {
+        m_db = m_dir.filePath(QStringLiteral("agents.db"));
+        qputenv("AIRLOCK_AGENTS_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("agents"))));
+        qputenv("AIRLOCK_SECRETS_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("secrets"))));
+        qputenv("AIRLOCK_SECRETS_KEYCHAIN", "0");
+    }
+
+    void installSaysWhatItCannotInstall()
+    {
+        auto r = ctl({QStringLiteral("agents"), QStringLiteral("install"), QStringLiteral("demo")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("not installed by Airlock"), r.err.constData());
+        r = ctl({QStringLiteral("agents"), QStringLiteral("install"), QStringLiteral("nope")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("no agent named 'nope'"), r.err.constData());
+        r = ctl({QStringLiteral("agents"), QStringLiteral("install")});
+        QCOMPARE(r.exitCode, 2);
+        // Without npm on PATH: the hint, and nothing half-installed left behind.
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("PATH"), m_dir.path());
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--db"), m_db, QStringLiteral("agents"), QStringLiteral("install"),
+                                                  QStringLiteral("claude")});
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitCode(), 1);
+        QVERIFY2(p.readAllStandardError().contains("npm was not found"), "no hint about npm");
+        QVERIFY(QDir(m_dir.filePath(QStringLiteral("agents"))).entryList(QDir::Dirs | QDir::NoDotAndDotDot).isEmpty());
+    }
+
+    // Values only from stdin, never echoed or listed; the file store is private to the user.
+    void secretsKeepValuesOutOfSight()
+    {
+        const QByteArray value = "sk-test-secret-value-9f1c";
+        QProcess p;
+        p.start(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--db"), m_db, QStringLiteral("secrets"), QStringLiteral("set"),
+                                                  QStringLiteral("anthropic")});
+        p.write(value + "\n");
+        p.closeWriteChannel();
+        QVERIFY(p.waitForFinished(30000));
+        const QByteArray said = p.readAllStandardOutput() + p.readAllStandardError();
+        QVERIFY2(p.exitCode() == 0, said.constData());
+        QVERIFY(!said.contains(value));
+        QVERIFY2(said.contains("readable by this user only"), said.constData());
+        const QString file = m_dir.filePath(QStringLiteral("secrets/anthropic"));
+        QCOMPARE(QFile(file).permissions() & (QFile::ReadGroup | QFile::ReadOther | QFile::WriteGroup | QFile::WriteOther),
+                 QFile::Permissions());
+
+        auto r = ctl({QStringLiteral("secrets"), QStringLiteral("list"), QStringLiteral("--json")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(!r.out.contains(value));
+        const QJsonArray listed = QJsonDocument::fromJson(r.out).object()[QStringLiteral("secrets")].toArray();
+        QCOMPARE(listed.size(), 1);
+        QCOMPARE(listed.first()[QStringLiteral("name")].toString(), QStringLiteral("anthropic"));
+        QCOMPARE(listed.first()[QStringLiteral("place")].toString(), QStringLiteral("file"));
+
+        // Bad names, an empty value, a value on the command line: refused.
+        r = ctl({QStringLiteral("secrets"), QStringLiteral("set"), QStringLiteral("../x")});
+        QCOMPARE(r.exitCode, 2);
+        r = ctl({QStringLiteral("secrets"), QStringLiteral("set"), QStringLiteral("a"), QStringLiteral("sk-on-the-command-line")});
+        QCOMPARE(r.exitCode, 2);
+        QProcess empty;
+        empty.start(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--db"), m_db, QStringLiteral("secrets"), QStringLiteral("set"),
+                                                      QStringLiteral("empty")});
+        empty.closeWriteChannel();
+        QVERIFY(empty.waitForFinished(30000));
+        QCOMPARE(empty.exitCode(), 2);
+        QVERIFY(empty.readAllStandardError().contains("no value given"));
+
+        r = ctl({QStringLiteral("secrets"), QStringLiteral("rm"), QStringLiteral("anthropic")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(!QFile::exists(file));
+        r = ctl({QStringLiteral("secrets"), QStringLiteral("rm"), QStringLiteral("anthropic")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(r.err.contains("no secret named anthropic"));
+    }
 
     void presetsOnAFreshMachine()
     {
@@ -47,10 +127,10 @@ private Q_SLOTS:
             QVERIFY(v[QStringLiteral("available")].toBool() ? v[QStringLiteral("program")].isString()
                                                           : !v[QStringLiteral("installHint")].toString().isEmpty());
         }
-        QCOMPARE(names, (QStringList{"demo", "claude-code", "codex", "gemini", "deepagents"}));
+        QCOMPARE(names, (QStringList{"demo", "claude-code", "claude-code-acp", "codex", "gemini", "deepagents"}));
         QCOMPARE(all.at(0)[QStringLiteral("placement")].toString(), QStringLiteral("host"));
         QCOMPARE(all.at(1)[QStringLiteral("placement")].toString(), QStringLiteral("sandbox"));
-        QCOMPARE(all.at(3)[QStringLiteral("args")].toArray(), QJsonArray{QStringLiteral("--experimental-acp")});
+        QCOMPARE(all.at(4)[QStringLiteral("args")].toArray(), QJsonArray{QStringLiteral("--experimental-acp")});
 
         r = ctl({QStringLiteral("agents"), QStringLiteral("list")});
         QCOMPARE(r.exitCode, 0);

@@ -8,7 +8,7 @@
 // The script is {"turns": [STEP, …]}; each request that offers tools (Claude Code's main loop) takes
 // the next step, requests without tools (titles, summaries) get a short text. A STEP is
 //   {"text": "…"}                               an answer that ends the turn
-//   {"tool": {"name": "Bash", "input": {…}}}    one tool_use; the client runs it and asks again
+//   {"tool": {"name": "Bash", "input": {…}}}    one tool_use (by the name offered: Bash or mcp__acp__Bash)
 //   {"status": 429, "message": "…"}             an API error with that HTTP status
 //   {"garbage": true}                            a 200 whose stream is not SSE
 //   {"cut": true}                                a stream that stops after message_start
@@ -42,9 +42,18 @@ function apiError(res, status, message) {
   res.end(JSON.stringify({ type: 'error', error: { type, message } }));
 }
 
-function blocksOf(step) {
+// A scripted tool is called by the name the client offered: an adapter that serves a tool itself
+// renames it (claude-code-acp offers mcp__acp__Bash instead of Bash).
+function offeredName(name, tools) {
+  const names = Array.isArray(tools) ? tools.map((t) => t.name) : [];
+  if (names.includes(name)) return name;
+  return names.find((n) => n.endsWith(`__${name}`)) ?? name;
+}
+
+function blocksOf(step, tools) {
   if (step.tool) {
-    return [{ type: 'tool_use', id: `toolu_fake_${++toolIds}`, name: step.tool.name, input: step.tool.input ?? {} }];
+    return [{ type: 'tool_use', id: `toolu_fake_${++toolIds}`, name: offeredName(step.tool.name, tools),
+              input: step.tool.input ?? {} }];
   }
   return [{ type: 'text', text: step.text ?? 'Done.' }];
 }
@@ -54,7 +63,7 @@ function answer(req, res, body) {
   const step = wantsTools ? (script[next++] ?? { text: 'Done.' }) : { text: 'A fake title' };
   log({ answer: step, wantsTools });
   if (step.status) return apiError(res, step.status, step.message ?? `scripted ${step.status}`);
-  const blocks = blocksOf(step);
+  const blocks = blocksOf(step, body.tools);
   const stop = blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
   const message = { id: `msg_fake_${Date.now()}`, type: 'message', role: 'assistant', model: body.model ?? 'fake',
                     content: [], stop_reason: null, stop_sequence: null,

@@ -1,0 +1,341 @@
+// The real Claude Code, isolated as a user gets it from the presets: `airlockctl agents install`, a key
+// in the secret store, `airlockctl run --agent claude`. Both of Zed's adapters from npm (installed into
+// <build>/agents-cache on first run, reused after) run in a real bubblewrap sandbox against the
+// project's fake Anthropic Messages API (tests/helpers/fake-anthropic) over TLS with a test CA, which
+// plays scripted tool_use turns. Checked: the shell ran inside; the real key reached the upstream and
+// is nowhere inside the sandbox, in the workspace or in the store; a rule allowed, a rule denied (and
+// that denial is not "ran outside"); an edit was checkpointed and a rewind takes the workspace back.
+// Without node, npm's registry, openssl or bubblewrap, it says "skipped" and why.
+#include "sandbox/localbackend.h"
+#include "store/storereader.h"
+#include "testutil.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <sys/stat.h>
+
+using namespace airlock;
+
+namespace {
+const QString kFakeServer = QStringLiteral(AIRLOCK_TEST_SOURCE_DIR "/tests/helpers/fake-anthropic/server.mjs");
+
+QByteArray readAll(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+QByteArray storeBytes(const QString &db)
+{
+    QByteArray all;
+    for (const QString &suffix : {QString(), QStringLiteral("-wal"), QStringLiteral("-shm")})
+        all += readAll(db + suffix);
+    return all;
+}
+} // namespace
+
+class TestClaudeCode : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    QString m_db;
+    QByteArray m_key;
+    QString m_ca, m_cert, m_certKey;
+    QProcess m_fake;
+    int m_port = 0;
+    QString m_log;
+
+    test::Run ctl(const QStringList &args, int timeoutMs = 180000, const QByteArray &input = {})
+    {
+        QProcess p;
+        p.start(QStringLiteral(AIRLOCKCTL_PATH), QStringList{QStringLiteral("--db"), m_db} + args);
+        if (!input.isNull()) {
+            p.write(input);
+            p.closeWriteChannel();
+        }
+        test::Run r;
+        if (!p.waitForFinished(timeoutMs)) {
+            p.kill();
+            p.waitForFinished();
+            r.exitCode = -1;
+        } else {
+            r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+        }
+        r.out = p.readAllStandardOutput();
+        r.err = p.readAllStandardError();
+        return r;
+    }
+    bool openssl(const QStringList &args)
+    {
+        QProcess p;
+        p.setWorkingDirectory(m_dir.path());
+        p.start(QStringLiteral("openssl"), args);
+        return p.waitForFinished(60000) && p.exitCode() == 0;
+    }
+    // The fake Messages API with this script, on a port of its choosing.
+    bool startFake(const QJsonArray &turns)
+    {
+        stopFake();
+        const QString script = m_dir.filePath(QStringLiteral("script.json"));
+        QFile f(script);
+        if (!f.open(QIODevice::WriteOnly))
+            return false;
+        f.write(QJsonDocument(QJsonObject{{QStringLiteral("turns"), turns}}).toJson());
+        f.close();
+        m_log = m_dir.filePath(QStringLiteral("upstream.log"));
+        QFile::remove(m_log);
+        const QString portFile = m_dir.filePath(QStringLiteral("port"));
+        QFile::remove(portFile);
+        m_fake.start(QStringLiteral("node"), {kFakeServer, QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--log"), m_log,
+                                              QStringLiteral("--script"), script, QStringLiteral("--cert"), m_cert,
+                                              QStringLiteral("--key"), m_certKey, QStringLiteral("--port-file"), portFile});
+        if (!QTest::qWaitFor([&] { return QFile::exists(portFile) || m_fake.state() == QProcess::NotRunning; }, 20000))
+            return false;
+        m_port = readAll(portFile).toInt();
+        return m_port > 0;
+    }
+    void stopFake()
+    {
+        if (m_fake.state() != QProcess::NotRunning) {
+            m_fake.terminate();
+            if (!m_fake.waitForFinished(5000))
+                m_fake.kill();
+            m_fake.waitForFinished();
+        }
+    }
+    QList<QJsonObject> upstreamRequests()
+    {
+        QList<QJsonObject> out;
+        for (const QByteArray &line : readAll(m_log).split('\n')) {
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            if (o.contains(QStringLiteral("headers")))
+                out << o;
+        }
+        return out;
+    }
+    QList<store::Event> sessionEvents(QString *id)
+    {
+        auto reader = store::StoreReader::open(m_db);
+        if (!reader)
+            return {};
+        auto sessions = reader->sessions();
+        if (!sessions || sessions->isEmpty())
+            return {};
+        const auto newest = std::max_element(sessions->begin(), sessions->end(),
+                                             [](const auto &a, const auto &b) { return a.firstSeq < b.firstSeq; });
+        *id = newest->id;
+        store::EventQuery q;
+        q.session = newest->id;
+        q.limit = 100000;
+        auto events = reader->events(q);
+        return events ? *events : QList<store::Event>{};
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        ::chmod(QFile::encodeName(m_dir.path()).constData(), 0711); // the sandbox's user passes through
+        m_db = m_dir.filePath(QStringLiteral("airlock.db"));
+        if (QStandardPaths::findExecutable(QStringLiteral("node")).isEmpty()
+            || QStandardPaths::findExecutable(QStringLiteral("npm")).isEmpty())
+            QSKIP("node and npm are not installed, so Claude Code cannot run (apt install nodejs npm)");
+        if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
+            QSKIP("openssl is not installed, so no test CA can be made for the fake upstream (apt install openssl)");
+        if (QStandardPaths::findExecutable(QStringLiteral("bwrap")).isEmpty())
+            QSKIP("bubblewrap is not installed (apt install bubblewrap), so no sandbox can start");
+        if (const auto probe = sandbox::LocalBackend::probeBwrap(); !probe)
+            QSKIP(qPrintable(QStringLiteral("bubblewrap cannot create sandboxes here: ") + probe.error().message));
+        qputenv("AIRLOCK_AGENTS_DIR", AIRLOCK_TEST_BINARY_DIR "/agents-cache");
+        qputenv("AIRLOCK_SECRETS_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("secrets"))));
+        qputenv("AIRLOCK_SECRETS_KEYCHAIN", "0");
+        qputenv("AIRLOCK_RUNTIME_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("run"))));
+        // A test CA, and a certificate for localhost signed by it.
+        m_ca = m_dir.filePath(QStringLiteral("ca.pem"));
+        m_cert = m_dir.filePath(QStringLiteral("server.pem"));
+        m_certKey = m_dir.filePath(QStringLiteral("server.key"));
+        QFile ext(m_dir.filePath(QStringLiteral("ext.cnf")));
+        QVERIFY(ext.open(QIODevice::WriteOnly));
+        ext.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+        ext.close();
+        QVERIFY(openssl({QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("rsa:2048"),
+                         QStringLiteral("-nodes"), QStringLiteral("-keyout"), QStringLiteral("ca.key"), QStringLiteral("-out"), m_ca,
+                         QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"), QStringLiteral("/CN=Airlock e2e CA")}));
+        QVERIFY(openssl({QStringLiteral("req"), QStringLiteral("-newkey"), QStringLiteral("rsa:2048"), QStringLiteral("-nodes"),
+                         QStringLiteral("-keyout"), m_certKey, QStringLiteral("-out"), QStringLiteral("server.csr"),
+                         QStringLiteral("-subj"), QStringLiteral("/CN=localhost")}));
+        QVERIFY(openssl({QStringLiteral("x509"), QStringLiteral("-req"), QStringLiteral("-in"), QStringLiteral("server.csr"),
+                         QStringLiteral("-CA"), m_ca, QStringLiteral("-CAkey"), QStringLiteral("ca.key"), QStringLiteral("-CAcreateserial"),
+                         QStringLiteral("-out"), m_cert, QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-extfile"),
+                         QStringLiteral("ext.cnf")}));
+        // The real key: random, so finding it anywhere means it leaked from here.
+        m_key = "sk-ant-e2e-" + QByteArray::number(QRandomGenerator::system()->generate64(), 36) + "-real";
+        const auto set = ctl({QStringLiteral("secrets"), QStringLiteral("set"), QStringLiteral("anthropic")}, 30000, m_key + '\n');
+        QVERIFY2(set.exitCode == 0, set.err.constData());
+        QVERIFY(!set.out.contains(m_key) && !set.err.contains(m_key));
+    }
+
+    void cleanupTestCase()
+    {
+        stopFake();
+    }
+
+    void isolatedWithTheKeyOutside_data()
+    {
+        QTest::addColumn<QString>("agent");
+        QTest::newRow("claude-agent-acp") << QStringLiteral("claude");
+        QTest::newRow("claude-code-acp") << QStringLiteral("claude-code-acp");
+    }
+    void isolatedWithTheKeyOutside()
+    {
+        QFETCH(QString, agent);
+        const auto installed = ctl({QStringLiteral("agents"), QStringLiteral("install"), agent}, 400000);
+        if (installed.exitCode != 0)
+            QSKIP(qPrintable(QStringLiteral("the adapter could not be installed from npm (is the registry reachable?): ")
+                             + QString::fromUtf8(installed.err.right(600))));
+        const QString ws = m_dir.filePath(QStringLiteral("ws-") + agent);
+        QVERIFY(QDir().mkpath(ws));
+        ::chmod(QFile::encodeName(ws).constData(), 0777); // the sandbox's user writes here as root runs the test
+        QFile readme(ws + QStringLiteral("/README.md"));
+        QVERIFY(readme.open(QIODevice::WriteOnly));
+        readme.write("# A project\n");
+        readme.close();
+
+        const QString look = QStringLiteral(
+            "hostname > where.txt; cat /proc/1/comm >> where.txt; "
+            "(env; for f in /proc/[0-9]*/environ; do tr '\\000' '\\n' < $f; echo; done) > seen-env.txt 2>/dev/null; "
+            "(ls -la ~ /tmp; cat ~/.claude.json ~/.claude/*.json 2>/dev/null) > seen-home.txt 2>&1; true");
+        // claude-code-acp's own Bash tool (mcp__acp__Bash, run through Airlock's terminal) requires a timeout.
+        const QJsonObject bash{{QStringLiteral("command"), look}, {QStringLiteral("description"), QStringLiteral("look around")},
+                               {QStringLiteral("timeout"), 60000}};
+        const QJsonObject rm{{QStringLiteral("command"), QStringLiteral("rm -rf where.txt")},
+                             {QStringLiteral("description"), QStringLiteral("clean up")}, {QStringLiteral("timeout"), 60000}};
+        const QJsonObject write{{QStringLiteral("file_path"), QString(ws + QStringLiteral("/notes.md"))},
+                                {QStringLiteral("content"), QStringLiteral("written by the agent\n")}};
+        QVERIFY(startFake({QJsonObject{{QStringLiteral("tool"), QJsonObject{{QStringLiteral("name"), QStringLiteral("Bash")},
+                                                                            {QStringLiteral("input"), bash}}}},
+                           QJsonObject{{QStringLiteral("tool"), QJsonObject{{QStringLiteral("name"), QStringLiteral("Write")},
+                                                                            {QStringLiteral("input"), write}}}},
+                           QJsonObject{{QStringLiteral("tool"), QJsonObject{{QStringLiteral("name"), QStringLiteral("Bash")},
+                                                                            {QStringLiteral("input"), rm}}}},
+                           QJsonObject{{QStringLiteral("text"), QStringLiteral("All done.")}}}));
+
+        const auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), agent, QStringLiteral("--workspace"), ws,
+                            QStringLiteral("--model-endpoint"), QStringLiteral("https://localhost:%1").arg(m_port),
+                            QStringLiteral("--upstream-ca"), m_ca, QStringLiteral("--approve"), QStringLiteral("execute"),
+                            QStringLiteral("--deny"), QStringLiteral("execute:rm *"), QStringLiteral("--approve"), QStringLiteral("edit"),
+                            QStringLiteral("Look around, clean up, take notes")});
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + "\n" + r.err).constData());
+        // claude-agent-acp tells the model of the denial and goes on; claude-code-acp ends the turn there.
+        if (agent == QLatin1String("claude"))
+            QVERIFY2(r.out.contains("agent: All done."), r.out.constData());
+        QVERIFY2(r.out.contains("deny by rule"), r.out.constData());
+
+        // The shell ran in the sandbox: its host name, and the shim as pid 1.
+        const QList<QByteArray> where = readAll(ws + QStringLiteral("/where.txt")).split('\n');
+        QVERIFY2(where.size() >= 2, "where.txt was not written: the shell did not run");
+        QCOMPARE(where.at(0), QByteArray("airlock"));
+        QCOMPARE(where.at(1), QByteArray("shim"));
+        // The denied rm never ran, and the Write landed.
+        QCOMPARE(readAll(ws + QStringLiteral("/notes.md")), QByteArray("written by the agent\n"));
+
+        // The key: at the upstream on every model request, nowhere inside, nowhere stored.
+        const auto requests = upstreamRequests();
+        int keyed = 0;
+        for (const QJsonObject &req : requests) {
+            const QJsonObject headers = req[QStringLiteral("headers")].toObject();
+            if (!req[QStringLiteral("url")].toString().startsWith(QLatin1String("/v1/messages")))
+                continue;
+            QCOMPARE(headers[QStringLiteral("x-api-key")].toString().toUtf8(), m_key);
+            ++keyed;
+        }
+        QVERIFY2(keyed >= 3, qPrintable(QString::number(keyed)));
+        const QByteArray env = readAll(ws + QStringLiteral("/seen-env.txt"));
+        QVERIFY2(env.contains("ANTHROPIC_API_KEY=sk-ant-airlock-placeholder"), env.left(2000).constData());
+        QVERIFY2(!env.contains(m_key), "the real key was in a process environment inside the sandbox");
+        QVERIFY(!readAll(ws + QStringLiteral("/seen-home.txt")).contains(m_key));
+        QDir wsDir(ws);
+        for (const QString &name : wsDir.entryList(QDir::Files | QDir::Hidden))
+            QVERIFY2(!readAll(wsDir.filePath(name)).contains(m_key), qPrintable(name));
+        QVERIFY2(!storeBytes(m_db).contains(m_key), "the real key is in the store");
+        QVERIFY(!r.out.contains(m_key) && !r.err.contains(m_key));
+
+        // Decided by rule: the look allowed, the rm denied, the write allowed; nothing "ran outside".
+        QString id;
+        const auto events = sessionEvents(&id);
+        QStringList decisions;
+        for (const auto &e : events) {
+            if (e.kind == QLatin1String("permission.decided"))
+                decisions << e.payload[QStringLiteral("decision")].toString() + u'/' + e.payload[QStringLiteral("by")].toString();
+            QVERIFY2(e.kind != QLatin1String("tool.outside"), "a call was flagged as run outside the sandbox");
+        }
+        QVERIFY2(decisions.contains(QStringLiteral("deny/rule")), qPrintable(decisions.join(u',')));
+        QVERIFY2(decisions.count(QStringLiteral("allow/rule")) >= 1, qPrintable(decisions.join(u',')));
+
+        // Checkpoints were taken; rewinding to the first takes the agent's files away.
+        const auto listed = ctl({QStringLiteral("checkpoints"), QStringLiteral("list"), QStringLiteral("--session"), id,
+                                 QStringLiteral("--json")});
+        QVERIFY2(listed.exitCode == 0, listed.err.constData());
+        const QJsonArray checkpoints = QJsonDocument::fromJson(listed.out).array();
+        QVERIFY2(checkpoints.size() >= 3, listed.out.constData());
+        const QString first = checkpoints.first()[QStringLiteral("commit")].toString();
+        const auto rewound = ctl({QStringLiteral("checkpoints"), QStringLiteral("rewind"), QStringLiteral("--session"), id, first});
+        QVERIFY2(rewound.exitCode == 0, rewound.err.constData());
+        QVERIFY(!QFile::exists(ws + QStringLiteral("/notes.md")));
+        QVERIFY(!QFile::exists(ws + QStringLiteral("/where.txt")));
+        QCOMPARE(readAll(ws + QStringLiteral("/README.md")), QByteArray("# A project\n"));
+    }
+
+    // What a user sees when the model endpoint misbehaves: a clear failure, the session ended, the
+    // key in no message.
+    void upstreamErrorsEndCleanly_data()
+    {
+        QTest::addColumn<QJsonObject>("step");
+        // (An HTTP error or a stream cut short is retried by Claude Code itself for about three minutes
+        // before it gives up, saying so at the turn's end: too slow for the suite. The fake upstream
+        // plays both by hand: {"status": 401} and {"cut": true}.)
+        QTest::newRow("garbage") << QJsonObject{{QStringLiteral("garbage"), true}};
+    }
+    void upstreamErrorsEndCleanly()
+    {
+        QFETCH(QJsonObject, step);
+        const auto installed = ctl({QStringLiteral("agents"), QStringLiteral("install"), QStringLiteral("claude")}, 400000);
+        if (installed.exitCode != 0)
+            QSKIP("the adapter could not be installed from npm (is the registry reachable?)");
+        QJsonArray turns;
+        for (int i = 0; i < 12; ++i) // the agent retries; every try gets the same
+            turns.append(step);
+        QVERIFY(startFake(turns));
+        const QString ws = m_dir.filePath(QStringLiteral("ws-bad-") + QString::fromLatin1(QTest::currentDataTag()));
+        QVERIFY(QDir().mkpath(ws));
+        ::chmod(QFile::encodeName(ws).constData(), 0777);
+        const auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("claude"), QStringLiteral("--workspace"), ws,
+                            QStringLiteral("--model-endpoint"), QStringLiteral("https://localhost:%1").arg(m_port),
+                            QStringLiteral("--upstream-ca"), m_ca, QStringLiteral("hello")},
+                           240000);
+        QVERIFY2(r.exitCode != -1, "airlockctl run did not end");
+        QVERIFY(!r.out.contains(m_key) && !r.err.contains(m_key));
+        QVERIFY(!storeBytes(m_db).contains(m_key));
+        QString id;
+        const auto events = sessionEvents(&id);
+        QString state;
+        for (const auto &e : events)
+            if (e.kind == QLatin1String("session.state"))
+                state = e.payload[QStringLiteral("state")].toString();
+        QVERIFY2(state == QLatin1String("ended") || state == QLatin1String("failed"), qPrintable(state));
+        QVERIFY2(r.out.contains("— turn ended") || r.err.contains("airlockctl:"), r.out.constData());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestClaudeCode)
+#include "tst_claude_code.moc"
