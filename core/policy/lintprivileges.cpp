@@ -29,6 +29,14 @@ bool looksLikeSecretName(const QString &name)
     return upper.endsWith(u"_KEY");
 }
 
+// A value that says it is not a key: Airlock's own placeholder, or one a person wrote as such.
+bool isPlaceholder(const QString &value)
+{
+    const QString lower = value.toLower();
+    return lower.contains(QLatin1String("placeholder")) || lower.contains(QLatin1String("dummy"))
+        || lower.contains(QLatin1String("not-a-key")) || lower.contains(QLatin1String("the-proxy-adds"));
+}
+
 bool looksLikeSecretValue(const QString &value)
 {
     // Prefixes that well-known providers put on their keys.
@@ -103,6 +111,26 @@ void lintSecretsAndEnvironment(const Policy &policy, QList<Finding> &out)
         if (!looksLikeSecretValue(it.value()) && !(looksLikeSecretName(it.key()) && !it.value().isEmpty()))
             continue;
         const QString name = it.key();
+        // A stand-in the agent needs to send anything at all, while the proxy adds the real key for the
+        // hosts a secret covers: safe, as long as a secret does cover the agent's API.
+        if (isPlaceholder(it.value())) {
+            QStringList hosts;
+            for (const Secret &s : policy.secrets)
+                hosts << s.host;
+            if (!hosts.isEmpty())
+                out.append({QStringLiteral("environment.placeholder-key"), Severity::Info, QStringLiteral("environment.set.") + name,
+                            QStringLiteral("$%1 is a placeholder; the proxy adds the real key").arg(name),
+                            QStringLiteral("Requests to %1 get the secret's value from the proxy; the agent holds only "
+                                           "the placeholder.").arg(hosts.join(QStringLiteral(", "))),
+                            {}});
+            else
+                out.append({QStringLiteral("environment.placeholder-key"), Severity::Warning, QStringLiteral("environment.set.") + name,
+                            QStringLiteral("$%1 is a placeholder, but no secret adds the real key").arg(name),
+                            QStringLiteral("Declare a secret for the agent's API host, or its requests will be refused "
+                                           "as unauthenticated."),
+                            {}});
+            continue;
+        }
         out.append({QStringLiteral("environment.secret-value"), Severity::Critical,
                     QStringLiteral("environment.set.") + name,
                     QStringLiteral("$%1 looks like a key written into the policy").arg(name),

@@ -196,6 +196,19 @@ void TestPolicyLint::findings_data()
         "environment.secret-value", "environment.set.X", true, C);
     row("harmless fixed value", R"({"environment": {"set": {"CI": "1", "NODE_ENV": "test"}}})", "",
         "environment.secret-value", "environment.set.CI", false, C);
+    // A placeholder key with a secret that adds the real one is safe; without any secret it is not a
+    // leak but will not work; a real-looking key that merely mentions nothing stays critical.
+    row("placeholder covered by a secret", R"({"secrets": [{"name": "anthropic", "host": "api.anthropic.com", "header": "x-api-key", "keychain": "anthropic"}],
+        "network": {"allow": ["api.anthropic.com"]}, "environment": {"set": {"ANTHROPIC_API_KEY": "sk-ant-airlock-placeholder-the-proxy-adds-the-real-key"}}})", "",
+        "environment.placeholder-key", "environment.set.ANTHROPIC_API_KEY", true, I);
+    row("placeholder is not critical", R"({"secrets": [{"name": "anthropic", "host": "api.anthropic.com", "header": "x-api-key", "keychain": "anthropic"}],
+        "network": {"allow": ["api.anthropic.com"]}, "environment": {"set": {"ANTHROPIC_API_KEY": "sk-ant-airlock-placeholder-the-proxy-adds-the-real-key"}}})", "",
+        "environment.secret-value", "environment.set.ANTHROPIC_API_KEY", false, C);
+    row("placeholder with no secret", R"({"environment": {"set": {"ANTHROPIC_API_KEY": "placeholder"}}})", "",
+        "environment.placeholder-key", "environment.set.ANTHROPIC_API_KEY", true, W);
+    row("real key beside a secret", R"({"secrets": [{"name": "anthropic", "host": "api.anthropic.com", "header": "x-api-key", "keychain": "anthropic"}],
+        "environment": {"set": {"ANTHROPIC_API_KEY": "sk-ant-api03-q8Zr2mK5vN1pL7tW3yH9cB4dF6gJ0sXa"}}})", "",
+        "environment.secret-value", "environment.set.ANTHROPIC_API_KEY", true, C);
 
     // Resources and privileges.
     row("no memory limit", R"({"resources": {"memoryBytes": null}})", "", "resources.no-memory-limit", "resources.memoryBytes", true, W);
