@@ -176,6 +176,32 @@ private Q_SLOTS:
         QCOMPARE(reset.size(), 1); // setSession only: the stale history changed nothing
     }
 
+    // The agent's stderr: one row per turn gathering its lines, whatever comes between them; the notice
+    // of a call that ran outside names its command.
+    void threadGathersTheAgentLog()
+    {
+        ThreadModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setSession(QStringLiteral("a"));
+        const auto log = [](qint64 seq, const char *line) { return ev(seq, "agent.log", {{QStringLiteral("line"), QString::fromUtf8(line)}}); };
+        model.append(QStringLiteral("a"), {ev(1, "turn.started", {{QStringLiteral("turn"), 1}, {QStringLiteral("prompt"), QJsonArray{text("go")}}}),
+                                           log(2, "starting"), upd(3, chunk("agent_message_chunk", "Hi")), log(4, "EACCES: mkdir ~/.claude"),
+                                           ev(5, "tool.outside", {{QStringLiteral("toolCallId"), QStringLiteral("toolu_1")},
+                                                                  {QStringLiteral("kind"), QStringLiteral("execute")},
+                                                                  {QStringLiteral("command"), QStringLiteral("make all")}})});
+        QCOMPARE(model.rowCount(), 4);
+        const QModelIndex row = model.index(1);
+        QVERIFY2(row.data(ThreadModel::TitleRole).toString().startsWith(QStringLiteral("Agent log · 2 lines")),
+                 qPrintable(row.data(ThreadModel::TitleRole).toString()));
+        QCOMPARE(row.data(ThreadModel::DetailRole).toString(), QStringLiteral("starting\nEACCES: mkdir ~/.claude"));
+        QVERIFY(model.index(3).data(ThreadModel::TitleRole).toString().contains(QLatin1String("(make all)")));
+        // A new turn, a new row.
+        model.append(QStringLiteral("a"), {ev(6, "turn.started", {{QStringLiteral("turn"), 2}, {QStringLiteral("prompt"), QJsonArray{text("again")}}}),
+                                           log(7, "second turn")});
+        QCOMPARE(model.rowCount(), 6);
+        QVERIFY(model.index(5).data(ThreadModel::TitleRole).toString().startsWith(QStringLiteral("Agent log · 1 line")));
+    }
+
     void threadCapsHugeText()
     {
         ThreadModel model;

@@ -107,6 +107,10 @@ ThreadDelegate::Layout ThreadDelegate::layout(const QStyleOptionViewItem &option
     case ThreadItem::Notice:
         l.bodyFont.setPointSizeF(option.font.pointSizeF() * 0.92);
         l.body = it.title;
+        if (it.expanded && !it.detail.isEmpty()) { // the agent's log, opened: its last lines
+            const QStringList lines = it.detail.split(u'\n');
+            l.detail = lines.mid(std::max<qsizetype>(0, lines.size() - kExpandedDetailLines)).join(u'\n').right(20000);
+        }
         break;
     }
     // Everything drawn here came from the agent: no control, bidi or zero-width character reaches the

@@ -159,7 +159,8 @@ void ThreadModel::setSession(const QString &session)
     m_items.clear();
     m_toolRows.clear();
     m_permissionRows.clear();
-    m_planRow = m_openMessageRow = m_silenceRow = -1;
+    m_planRow = m_openMessageRow = m_silenceRow = m_logRow = -1;
+    m_logLines = 0;
     m_lastSeq = 0;
     m_firstSeq = 0;
     endResetModel();
@@ -246,6 +247,26 @@ void ThreadModel::fold(Batch &batch, const store::Event &e)
         m_silenceRow = batch.oldCount + int(batch.added.size()) - 1;
         return;
     }
+    if (k == QLatin1String("agent.log")) {
+        // What the agent writes to stderr: one collapsed row per turn that gathers its lines (click to
+        // read them), not a row per line between the conversation's.
+        const QString line = p.value(QStringLiteral("line")).toString();
+        if (m_logRow < 0) {
+            notice(QString());
+            m_logRow = batch.oldCount + int(batch.added.size()) - 1;
+            m_logLines = 0;
+        }
+        ThreadItem &row = at(batch, m_logRow);
+        ++m_logLines;
+        row.detail = row.detail.isEmpty() ? line : row.detail + u'\n' + line;
+        if (row.detail.size() > kMaxDetailChars)
+            row.detail = row.detail.right(kMaxDetailChars);
+        row.title = m_logLines == 1 ? tr("Agent log · 1 line · click to show or hide")
+                                    : tr("Agent log · %1 lines · click to show or hide").arg(m_logLines);
+        row.lastSeq = e.seq;
+        row.endTime = e.time;
+        return;
+    }
     m_silenceRow = -1; // the agent spoke, or something else happened
     if (k == QLatin1String("agent.update")) {
         foldUpdate(batch, e, p.value(QStringLiteral("update")).toObject());
@@ -253,6 +274,7 @@ void ThreadModel::fold(Batch &batch, const store::Event &e)
     }
     m_openMessageRow = -1; // anything else ends a run of chunks
     if (k == QLatin1String("turn.started")) {
+        m_logRow = -1; // a new turn's log starts a row of its own
         ThreadItem m;
         m.kind = ThreadItem::UserMessage;
         m.text = cut(contentText(p.value(QStringLiteral("prompt"))), kMaxTextChars);

@@ -94,6 +94,8 @@ private:
     int m_planRow = -1;
     int m_openMessageRow = -1; // the message or thought that chunks still extend
     int m_silenceRow = -1;     // the "agent silent" notice that further reports update
+    int m_logRow = -1;         // this turn's "agent log" notice, which gathers agent.log lines
+    int m_logLines = 0;
     qint64 m_lastSeq = 0;
     qint64 m_firstSeq = 0;
 };
