@@ -7,6 +7,7 @@
 #include "egresspanel.h"
 #include "sandbox/sandboxmanager.h"
 #include "sandboxespanel.h"
+#include "secretsdialog.h"
 #include "policiespanel.h"
 #include "policydocument.h"
 #include "policyeditor.h"
@@ -315,6 +316,11 @@ void MainWindow::createMenus()
     newSessionAction->setObjectName(QStringLiteral("actionNewSession"));
     QAction *retention = file->addAction(tr("&Retention…"), this, &MainWindow::showRetention);
     retention->setObjectName(QStringLiteral("actionRetention"));
+    QAction *secrets = file->addAction(tr("&Secrets…"), this, [this] {
+        SecretsDialog dialog(this);
+        dialog.exec();
+    });
+    secrets->setObjectName(QStringLiteral("actionSecrets"));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);

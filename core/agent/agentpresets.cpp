@@ -181,6 +181,11 @@ Availability checkAvailability(const AgentProfile &profile, const QProcessEnviro
 {
     Availability a;
     a.program = resolveProgram(profile, env);
+    if (a.program.isEmpty() && profile.package.isSet()) {
+        a.detail = QStringLiteral("%1 %2 is not installed").arg(profile.package.name, profile.package.version);
+        a.installHint = profile.installHint;
+        return a;
+    }
     if (a.program.isEmpty()) {
         a.detail = QStringLiteral("%1 was not found%2").arg(profile.command,
                                                              profile.command.contains(u'/') ? QString()

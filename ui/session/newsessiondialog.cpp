@@ -17,6 +17,9 @@
 #include <QPushButton>
 #include <QStandardPaths>
 
+#include "agent/agentinstall.h"
+#include "session/agentaccess.h"
+
 namespace airlock::ui {
 
 NewSessionDialog::NewSessionDialog(const QString &databasePath, QWidget *parent)
@@ -60,10 +63,16 @@ NewSessionDialog::NewSessionDialog(const QString &databasePath, QWidget *parent)
     m_prompt->setTabChangesFocus(true);
     m_prompt->setMaximumHeight(110);
 
+    m_install = new QPushButton(this);
+    m_install->setObjectName(QStringLiteral("installAgent"));
+    connect(m_install, &QPushButton::clicked, this, &NewSessionDialog::installAgent);
     auto *form = new QFormLayout;
     form->addRow(tr("&Agent"), m_agent);
     form->addRow(QString(), m_agentInfo);
-    form->addRow(tr("&Workspace"), row);
+    form->addRow(QString(), m_install);
+    auto *workspaceLabel = new QLabel(tr("&Workspace"), this);
+    workspaceLabel->setBuddy(m_workspace); // a row of two widgets has no buddy of its own
+    form->addRow(workspaceLabel, row);
     form->addRow(tr("&Policy"), m_policy);
     form->addRow(tr("&Title"), m_title);
     form->addRow(tr("First p&rompt"), m_prompt);
@@ -95,12 +104,43 @@ void NewSessionDialog::updateAgentInfo()
     const agent::AgentProfile &p = m_profiles.at(i);
     const agent::Availability a = agent::checkAvailability(p);
     QString info = a.available ? tr("%1 — runs %2").arg(p.description, a.program)
-                               : tr("Not installed: %1 %2").arg(a.detail, a.installHint);
+                               : tr("Not ready: %1. %2").arg(a.detail, a.installHint);
+    // An adapter Airlock installs itself: one click, with npm's progress shown here.
+    m_install->setVisible(p.package.isSet() && agent::installedProgram(p.package).isEmpty());
+    m_install->setEnabled(!m_installer);
+    m_install->setText(tr("&Install %1 %2").arg(p.title.isEmpty() ? p.name : p.title, p.package.version));
     if (const QString warning = agent::placementWarning(p); !warning.isEmpty())
         info += QStringLiteral("\n⚠ ") + warning;
     m_agentInfo->setText(info);
     if (!p.defaultPolicy.isEmpty())
         m_policy->setCurrentIndex(std::max(0, m_policy->findData(p.defaultPolicy)));
+}
+
+void NewSessionDialog::installAgent()
+{
+    const int i = m_agent->currentIndex();
+    if (i < 0 || i >= m_profiles.size() || m_installer)
+        return;
+    const agent::AgentProfile profile = m_profiles.at(i);
+    m_installer = new agent::AgentInstaller(this);
+    m_install->setEnabled(false);
+    connect(m_installer, &agent::AgentInstaller::progress, this, [this](const QString &line) {
+        m_agentInfo->setText(tr("Installing… %1").arg(line.left(200)));
+    });
+    auto finish = [this] {
+        m_installer->deleteLater();
+        m_installer = nullptr;
+    };
+    connect(m_installer, &agent::AgentInstaller::installed, this, [this, finish] {
+        finish();
+        updateAgentInfo();
+    });
+    connect(m_installer, &agent::AgentInstaller::failed, this, [this, finish](const Error &e) {
+        finish();
+        updateAgentInfo();
+        m_agentInfo->setText(tr("The install failed: %1").arg(e.message));
+    });
+    m_installer->install(profile);
 }
 
 QString NewSessionDialog::prompt() const
@@ -123,6 +163,12 @@ Result<session::SessionConfig> NewSessionDialog::config() const
     if (!entry)
         return std::unexpected(entry.error());
     c.policy = entry->policy;
+    // As `airlockctl run` does: the adapter's install mounted, the model reached through the proxy.
+    auto access = session::fitPolicyToAgent(c.agent, {}, c.policy);
+    if (!access)
+        return std::unexpected(access.error());
+    c.agent.command = access->program;
+    c.agentEnv = access->env;
     QString workspace = m_workspace->text().trimmed();
     if (workspace.isEmpty() && c.agent.name == QLatin1String("demo")) {
         const QString target = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation)

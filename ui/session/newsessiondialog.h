@@ -8,6 +8,11 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
+class QPushButton;
+
+namespace airlock::agent {
+class AgentInstaller;
+}
 
 namespace airlock::ui {
 
@@ -26,6 +31,7 @@ public:
 
 private:
     void updateAgentInfo();
+    void installAgent();
 
     QString m_databasePath;
     QComboBox *m_agent;
@@ -35,6 +41,8 @@ private:
     QLineEdit *m_title;
     QPlainTextEdit *m_prompt;
     QList<agent::AgentProfile> m_profiles;
+    QPushButton *m_install = nullptr;               // shown for a preset Airlock installs, not yet installed
+    agent::AgentInstaller *m_installer = nullptr;   // while an install runs
 };
 
 } // namespace airlock::ui

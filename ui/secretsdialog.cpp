@@ -1,0 +1,130 @@
+#include "secretsdialog.h"
+
+#include "egress/secretstore.h"
+
+#include <QDateTime>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+namespace airlock::ui {
+
+SecretsDialog::SecretsDialog(QWidget *parent)
+    : QDialog(parent), m_where(new QLabel(this)), m_table(new QTableWidget(0, 3, this)), m_name(new QLineEdit(this)),
+      m_value(new QLineEdit(this)), m_set(new QPushButton(tr("&Store"), this)), m_remove(new QPushButton(tr("&Remove…"), this))
+{
+    setWindowTitle(tr("Secrets"));
+    setObjectName(QStringLiteral("secretsDialog"));
+    m_where->setWordWrap(true);
+    m_table->setObjectName(QStringLiteral("secretsTable"));
+    m_table->setHorizontalHeaderLabels({tr("Name"), tr("Kept in"), tr("Updated")});
+    m_table->horizontalHeader()->setStretchLastSection(true);
+    m_table->verticalHeader()->hide();
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_name->setObjectName(QStringLiteral("secretName"));
+    m_name->setPlaceholderText(tr("e.g. anthropic"));
+    m_value->setObjectName(QStringLiteral("secretValue"));
+    m_value->setEchoMode(QLineEdit::Password);
+    m_value->setPlaceholderText(tr("the key; it goes to the proxy, never into a sandbox"));
+    m_set->setObjectName(QStringLiteral("storeSecret"));
+    m_remove->setObjectName(QStringLiteral("removeSecret"));
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("&Name"), m_name);
+    form->addRow(tr("&Value"), m_value);
+    auto *row = new QHBoxLayout;
+    row->addWidget(m_set);
+    row->addStretch(1);
+    row->addWidget(m_remove);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, this);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(m_where);
+    layout->addWidget(m_table, 1);
+    layout->addLayout(form);
+    layout->addLayout(row);
+    layout->addWidget(buttons);
+
+    connect(m_set, &QPushButton::clicked, this, &SecretsDialog::store);
+    connect(m_value, &QLineEdit::returnPressed, this, &SecretsDialog::store);
+    connect(m_remove, &QPushButton::clicked, this, &SecretsDialog::removeSelected);
+    connect(m_table, &QTableWidget::itemSelectionChanged, this, [this] {
+        const auto rows = m_table->selectionModel()->selectedRows();
+        m_remove->setEnabled(!rows.isEmpty());
+        if (!rows.isEmpty())
+            m_name->setText(m_table->item(rows.first().row(), 0)->text());
+    });
+    reload();
+    resize(560, 380);
+}
+
+void SecretsDialog::reload()
+{
+    const bool keychain = egress::SecretStore::keychainAvailable();
+    m_where->setText(keychain ? tr("New secrets go to the desktop keychain. The egress proxy adds each to requests "
+                                   "for the hosts a policy or an agent names; no sandbox ever holds one.")
+                              : tr("No keychain runs on this desktop, so new secrets go to files in %1 that only "
+                                   "your user can read. The egress proxy adds each to requests for the hosts a "
+                                   "policy or an agent names; no sandbox ever holds one.")
+                                    .arg(egress::SecretStore::defaultDir()));
+    m_table->setRowCount(0);
+    egress::SecretStore secrets;
+    auto all = secrets.list();
+    if (!all) {
+        m_where->setText(m_where->text() + u'\n' + tr("The list cannot be read: %1").arg(all.error().message));
+        return;
+    }
+    for (const auto &s : std::as_const(*all)) {
+        const int r = m_table->rowCount();
+        m_table->insertRow(r);
+        m_table->setItem(r, 0, new QTableWidgetItem(s.name));
+        m_table->setItem(r, 1, new QTableWidgetItem(s.place == egress::SecretPlace::Keychain ? tr("keychain") : tr("private file")));
+        m_table->setItem(r, 2, new QTableWidgetItem(QLocale().toString(QDateTime::fromMSecsSinceEpoch(s.updated), QLocale::ShortFormat)));
+    }
+    m_remove->setEnabled(false);
+}
+
+void SecretsDialog::store()
+{
+    const QString name = m_name->text().trimmed();
+    if (!egress::SecretStore::isValidName(name)) {
+        QMessageBox::warning(this, tr("Secrets"), tr("A name is letters, digits, '.', '_' and '-' (for Claude Code: anthropic)."));
+        m_name->setFocus();
+        return;
+    }
+    QByteArray value = m_value->text().toUtf8();
+    egress::SecretStore secrets;
+    auto place = secrets.set(name, value);
+    value.fill('\0');
+    if (!place) {
+        QMessageBox::warning(this, tr("Secrets"), tr("%1 was not stored: %2").arg(name, place.error().message));
+        return;
+    }
+    m_value->clear();
+    reload();
+}
+
+void SecretsDialog::removeSelected()
+{
+    const QString name = m_name->text().trimmed();
+    if (name.isEmpty())
+        return;
+    if (QMessageBox::question(this, tr("Remove Secret"),
+                              tr("Remove %1? Agents that need it will fail to reach their API until it is set again.").arg(name))
+        != QMessageBox::Yes)
+        return;
+    egress::SecretStore secrets;
+    if (auto r = secrets.remove(name); !r)
+        QMessageBox::warning(this, tr("Secrets"), tr("%1 was not removed: %2").arg(name, r.error().message));
+    reload();
+}
+
+} // namespace airlock::ui
