@@ -37,6 +37,7 @@ QList<SensitivePath> sensitivePaths(const QString &home, const QString &runtimeD
         inHome(".git-credentials", "~/.git-credentials holds git passwords in plain text."),
         inHome(".password-store", "Your pass password store."),
         inHome(".local/share/keyrings", "Your desktop keyring holds saved passwords."),
+        inHome(".local/share/airlock", "Airlock's own data: the keys it keeps where no keychain runs, and its database."),
         {QStringLiteral("/var/run/docker.sock"), rootWhy, true},
         {QStringLiteral("/run/docker.sock"), rootWhy, true},
         {QStringLiteral("/run/containerd/containerd.sock"), rootWhy, true},

@@ -3,6 +3,7 @@
 #include "agent/agentinstall.h"
 #include "egress/secretstore.h"
 
+#include <QDir>
 #include <QHostAddress>
 #include <QUrl>
 
@@ -19,6 +20,24 @@ Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const M
     access.program = profile.command;
     for (const QString &e : profile.setEnv)
         access.env << e;
+    // The keys Airlock keeps in files where no keychain runs are never visible in a sandbox, even under
+    // a mounted parent (a policy that mounts ~ read-only).
+    const QString secretsDir = egress::SecretStore::defaultDir();
+    const QString home = QDir::homePath();
+    for (const policy::Mount &m : std::as_const(policy.filesystem.mounts)) {
+        QString host = m.host;
+        if (host == QLatin1String("~") || host.startsWith(QLatin1String("~/")))
+            host = home + host.mid(1);
+        else if (host == QLatin1String("$HOME") || host.startsWith(QLatin1String("$HOME/")))
+            host = home + host.mid(5);
+        host = QDir::cleanPath(host);
+        if ((secretsDir == host || secretsDir.startsWith(host + u'/') || host == QLatin1String("/"))
+            && !policy.filesystem.deniedHostPaths.contains(secretsDir)) {
+            policy.filesystem.deniedHostPaths.append(secretsDir);
+            break;
+        }
+    }
+
     if (profile.placement != agent::Placement::Sandbox)
         return access;
 

@@ -1,0 +1,127 @@
+// Fitting a session's policy to its agent (session/agentaccess.h): the install mounted read-only, the
+// model API through the proxy with the key added there, and what is refused, with what to do.
+#include "agent/agentinstall.h"
+#include "egress/secretstore.h"
+#include "policy/presets.h"
+#include "session/agentaccess.h"
+
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace airlock;
+
+class TestAgentAccess : public QObject
+{
+    Q_OBJECT
+    QTemporaryDir m_dir;
+
+    static agent::AgentProfile claude()
+    {
+        for (const auto &p : agent::presetProfiles())
+            if (p.name == QLatin1String("claude-code"))
+                return p;
+        return {};
+    }
+    static policy::Policy standard() { return *policy::findPreset(u"standard"); }
+    static QString envValue(const QStringList &env, const QString &name)
+    {
+        for (const QString &e : env)
+            if (e.startsWith(name + u'='))
+                return e.mid(name.size() + 1);
+        return {};
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        qputenv("AIRLOCK_SECRETS_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("secrets"))));
+        qputenv("AIRLOCK_SECRETS_KEYCHAIN", "0");
+        qputenv("AIRLOCK_AGENTS_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("agents"))));
+    }
+
+    void withoutAKeyItSaysHowToStoreOne()
+    {
+        policy::Policy p = standard();
+        const auto r = session::fitPolicyToAgent(claude(), {}, p);
+        QVERIFY(!r);
+        QVERIFY2(r.error().message.contains(QLatin1String("airlockctl secrets set anthropic")), qPrintable(r.error().message));
+    }
+
+    void routesTheModelThroughTheProxy()
+    {
+        QVERIFY(egress::SecretStore().set(QStringLiteral("anthropic"), "sk-ant-test-value"));
+        // Installed: mounted read-only at its own path, and that is the program that runs.
+        const agent::AgentProfile profile = claude();
+        const QString bin = agent::installDir(profile.package) + QStringLiteral("/node_modules/.bin");
+        QVERIFY(QDir().mkpath(bin));
+        QFile program(bin + u'/' + profile.package.bin);
+        QVERIFY(program.open(QIODevice::WriteOnly));
+        program.close();
+        program.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+
+        policy::Policy p = standard();
+        auto r = session::fitPolicyToAgent(profile, {}, p);
+        QVERIFY2(r, qPrintable(r ? QString() : r.error().message));
+        QCOMPARE(r->program, program.fileName());
+        QVERIFY(p.filesystem.mounts.contains(policy::Mount{agent::installDir(profile.package), agent::installDir(profile.package),
+                                                           policy::Access::ReadOnly}));
+        QVERIFY(p.network.allow.contains(QStringLiteral("api.anthropic.com")));
+        QCOMPARE(p.secrets.size(), 1);
+        QCOMPARE(p.secrets.first().host, QStringLiteral("api.anthropic.com"));
+        QCOMPARE(p.secrets.first().header, QStringLiteral("x-api-key"));
+        QCOMPARE(p.secrets.first().ref, QStringLiteral("anthropic"));
+        QCOMPARE(envValue(r->env, QStringLiteral("ANTHROPIC_BASE_URL")), QStringLiteral("http://api.anthropic.com.airlock"));
+        QCOMPARE(envValue(r->env, QStringLiteral("ANTHROPIC_API_KEY")), session::placeholderKey());
+        for (const QString &e : r->env)
+            QVERIFY(!e.contains(QLatin1String("sk-ant-test-value")));
+
+        // Another endpoint: a gateway with a port and a path, and a CA for it; a local name adds the
+        // loopback class, an IP literal is named exactly.
+        p = standard();
+        r = session::fitPolicyToAgent(profile, {QStringLiteral("https://localhost:8443/gateway/"), QStringLiteral("/etc/gw-ca.pem")}, p);
+        QVERIFY(r);
+        QVERIFY(p.network.allow.contains(QStringLiteral("localhost:8443")));
+        QVERIFY(p.network.allowAddressClasses.contains(QStringLiteral("loopback")));
+        QCOMPARE(p.network.upstreamCaFile, QStringLiteral("/etc/gw-ca.pem"));
+        QCOMPARE(envValue(r->env, QStringLiteral("ANTHROPIC_BASE_URL")), QStringLiteral("http://localhost.airlock:8443/gateway"));
+        p = standard();
+        QVERIFY(session::fitPolicyToAgent(profile, {QStringLiteral("https://127.0.0.1:9443"), {}}, p));
+        QVERIFY(p.network.allow.contains(QStringLiteral("127.0.0.1:9443")));
+        QVERIFY(p.network.allowAddressClasses.isEmpty());
+    }
+
+    void refusesWhatWouldSendTheKeyInTheClear()
+    {
+        QVERIFY(egress::SecretStore().set(QStringLiteral("anthropic"), "sk-ant-test-value"));
+        for (const QString &bad : {QStringLiteral("http://api.anthropic.com"), QStringLiteral("https://user:pw@api.anthropic.com"),
+                                   QStringLiteral("ftp://x"), QStringLiteral("https://"), QStringLiteral("api.anthropic.com")}) {
+            policy::Policy p = standard();
+            const auto r = session::fitPolicyToAgent(claude(), {bad, {}}, p);
+            QVERIFY2(!r, qPrintable(bad));
+            QVERIFY(r.error().message.contains(QLatin1String("https://")));
+        }
+        policy::Policy none = standard();
+        none.network.mode = policy::NetworkMode::None;
+        const auto r = session::fitPolicyToAgent(claude(), {}, none);
+        QVERIFY(!r);
+        QVERIFY(r.error().message.contains(QLatin1String("mode proxy")));
+    }
+
+    // A policy that mounts the home folder does not show the key files kept where no keychain runs.
+    void secretsAreNeverUnderAMount()
+    {
+        qputenv("AIRLOCK_SECRETS_DIR", QFile::encodeName(QDir::homePath() + QStringLiteral("/.local/share/airlock/secrets")));
+        policy::Policy p = standard();
+        p.filesystem.mounts.append({QStringLiteral("~"), QStringLiteral("/home/me"), policy::Access::ReadOnly});
+        agent::AgentProfile host = claude();
+        host.placement = agent::Placement::Host; // also for an agent on the host, whose commands run in the sandbox
+        QVERIFY(session::fitPolicyToAgent(host, {}, p));
+        QVERIFY(p.filesystem.deniedHostPaths.contains(QDir::homePath() + QStringLiteral("/.local/share/airlock/secrets")));
+        qputenv("AIRLOCK_SECRETS_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("secrets"))));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAgentAccess)
+#include "tst_agentaccess.moc"
