@@ -144,11 +144,12 @@ QList<AgentProfile> presetProfiles()
     gemini.package = {QStringLiteral("@google/gemini-cli"), QStringLiteral("0.61.0"), QStringLiteral("gemini")};
     gemini.command = gemini.package.bin;
     gemini.args = {QStringLiteral("--experimental-acp")};
-    gemini.envAllow = {QStringLiteral("GEMINI_API_KEY"), QStringLiteral("GOOGLE_API_KEY"),
-                       QStringLiteral("GOOGLE_CLOUD_PROJECT"), QStringLiteral("GOOGLE_GENAI_USE_VERTEXAI")};
+    gemini.model = {QStringLiteral("https://generativelanguage.googleapis.com"), QStringLiteral("gemini"),
+                    QStringLiteral("x-goog-api-key"), QStringLiteral("GEMINI_API_KEY"), QStringLiteral("GOOGLE_GEMINI_BASE_URL")};
+    gemini.setEnv = {QStringLiteral("GEMINI_CLI_NO_RELAUNCH=true")};
     gemini.defaultPolicy = QStringLiteral("standard");
-    gemini.installHint = QStringLiteral("airlockctl agents install gemini (needs Node.js 20 or newer with npm); sign in "
-                                        "with GEMINI_API_KEY");
+    gemini.installHint = QStringLiteral("airlockctl agents install gemini (needs Node.js 20 or newer with npm), then "
+                                        "airlockctl secrets set gemini");
     out.append(gemini);
 
     AgentProfile deep;

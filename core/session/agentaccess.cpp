@@ -81,7 +81,8 @@ Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const M
 
     const QString host = url.host().toLower();
     const int port = url.port(443);
-    const QString pattern = port == 443 ? host : QStringLiteral("%1:%2").arg(host).arg(port);
+    // The endpoint's port only: a bare name would open port 80 too, where no key is ever added.
+    const QString pattern = QStringLiteral("%1:%2").arg(host).arg(port);
     if (!policy.network.allow.contains(pattern))
         policy.network.allow.append(pattern);
     // A name on this machine (a local gateway, a test server) resolves to loopback, which the proxy

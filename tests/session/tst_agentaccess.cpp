@@ -67,9 +67,10 @@ private Q_SLOTS:
         QCOMPARE(r->program, program.fileName());
         QVERIFY(p.filesystem.mounts.contains(policy::Mount{agent::installDir(profile.package), agent::installDir(profile.package),
                                                            policy::Access::ReadOnly}));
-        QVERIFY(p.network.allow.contains(QStringLiteral("api.anthropic.com")));
+        QVERIFY(p.network.allow.contains(QStringLiteral("api.anthropic.com:443")));
+        QVERIFY(!p.network.allow.contains(QStringLiteral("api.anthropic.com")));
         QCOMPARE(p.secrets.size(), 1);
-        QCOMPARE(p.secrets.first().host, QStringLiteral("api.anthropic.com"));
+        QCOMPARE(p.secrets.first().host, QStringLiteral("api.anthropic.com:443"));
         QCOMPARE(p.secrets.first().header, QStringLiteral("x-api-key"));
         QCOMPARE(p.secrets.first().ref, QStringLiteral("anthropic"));
         QCOMPARE(envValue(r->env, QStringLiteral("ANTHROPIC_BASE_URL")), QStringLiteral("http://api.anthropic.com.airlock"));
