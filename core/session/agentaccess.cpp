@@ -97,10 +97,9 @@ Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const M
     if (!choice.caFile.isEmpty())
         policy.network.upstreamCaFile = choice.caFile;
 
-    // http://HOST.airlock[:PORT]/path through HTTP_PROXY: the proxy speaks TLS to https://HOST:PORT/path.
-    QString base = QStringLiteral("http://%1.airlock").arg(host);
-    if (port != 443)
-        base += u':' + QString::number(port);
+    // http://HOST.airlock:PORT/path through HTTP_PROXY: the proxy speaks TLS to https://HOST:PORT/path.
+    // The port is always written: a client that tunnels (CONNECT) would otherwise take http's 80.
+    QString base = QStringLiteral("http://%1.airlock:%2").arg(host).arg(port);
     const QString path = url.path();
     if (!path.isEmpty() && path != QLatin1String("/"))
         base += path.endsWith(u'/') ? path.chopped(1) : path;

@@ -73,7 +73,7 @@ private Q_SLOTS:
         QCOMPARE(p.secrets.first().host, QStringLiteral("api.anthropic.com:443"));
         QCOMPARE(p.secrets.first().header, QStringLiteral("x-api-key"));
         QCOMPARE(p.secrets.first().ref, QStringLiteral("anthropic"));
-        QCOMPARE(envValue(r->env, QStringLiteral("ANTHROPIC_BASE_URL")), QStringLiteral("http://api.anthropic.com.airlock"));
+        QCOMPARE(envValue(r->env, QStringLiteral("ANTHROPIC_BASE_URL")), QStringLiteral("http://api.anthropic.com.airlock:443"));
         QCOMPARE(envValue(r->env, QStringLiteral("ANTHROPIC_API_KEY")), session::placeholderKey());
         for (const QString &e : r->env)
             QVERIFY(!e.contains(QLatin1String("sk-ant-test-value")));
