@@ -1,6 +1,7 @@
 #include "secretsdialog.h"
 
 #include "egress/secretstore.h"
+#include "session/sessioncleanup.h"
 
 #include <QDateTime>
 #include <QDialogButtonBox>
@@ -101,15 +102,22 @@ void SecretsDialog::store()
         return;
     }
     QByteArray value = m_value->text().toUtf8();
-    egress::SecretStore secrets;
-    auto place = secrets.set(name, value);
-    value.fill('\0');
-    if (!place) {
-        QMessageBox::warning(this, tr("Secrets"), tr("%1 was not stored: %2").arg(name, place.error().message));
-        return;
-    }
     m_value->clear();
-    reload();
+    // A keychain may ask its user to unlock it: off the UI thread, the dialog disabled meanwhile.
+    setEnabled(false);
+    runInBackground<Result<egress::SecretPlace>>(
+        this,
+        [name, value]() mutable {
+            auto place = egress::SecretStore().set(name, value);
+            value.fill('\0');
+            return place;
+        },
+        [this, name](const Result<egress::SecretPlace> &place) {
+            setEnabled(true);
+            if (!place)
+                QMessageBox::warning(this, tr("Secrets"), tr("%1 was not stored: %2").arg(name, place.error().message));
+            reload();
+        });
 }
 
 void SecretsDialog::removeSelected()
@@ -121,10 +129,15 @@ void SecretsDialog::removeSelected()
                               tr("Remove %1? Agents that need it will fail to reach their API until it is set again.").arg(name))
         != QMessageBox::Yes)
         return;
-    egress::SecretStore secrets;
-    if (auto r = secrets.remove(name); !r)
-        QMessageBox::warning(this, tr("Secrets"), tr("%1 was not removed: %2").arg(name, r.error().message));
-    reload();
+    setEnabled(false);
+    runInBackground<Result<bool>>(
+        this, [name] { return egress::SecretStore().remove(name); },
+        [this, name](const Result<bool> &removed) {
+            setEnabled(true);
+            if (!removed)
+                QMessageBox::warning(this, tr("Secrets"), tr("%1 was not removed: %2").arg(name, removed.error().message));
+            reload();
+        });
 }
 
 } // namespace airlock::ui

@@ -116,7 +116,7 @@ public:
             }
             endLine();
             if (kind == QLatin1String("tool_call") || kind == QLatin1String("tool_call_update")) {
-                toolCall(u, kind == QLatin1String("tool_call"));
+                toolCall(u);
             } else if (kind == QLatin1String("plan")) {
                 out(QStringLiteral("  plan:"));
                 for (const QJsonValue &entry : u.value(QStringLiteral("entries")).toArray())
@@ -166,7 +166,7 @@ private:
     }
     // A tool call is shown by what it runs: the command once the agent says it (often in a later
     // update than the first), else its title; its end names it again rather than by its id.
-    void toolCall(const QJsonObject &u, bool)
+    void toolCall(const QJsonObject &u)
     {
         const QString id = u.value(QStringLiteral("toolCallId")).toString();
         Tool &t = m_tools[id];

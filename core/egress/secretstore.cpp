@@ -236,25 +236,6 @@ std::optional<QByteArray> SecretStore::fileValue(const QString &name) const
     return r->trimmed();
 }
 
-Result<QByteArray> SecretStore::get(const QString &name) const
-{
-    if (!isValidName(name))
-        return fail(ErrorCode::InvalidArgument, QStringLiteral("'%1' is not a secret name").arg(name.left(80)));
-    auto file = readPrivateFile(filePath(name));
-    if (file)
-        return file->trimmed();
-    if (file.error().code != ErrorCode::NotFound)
-        return std::unexpected(file.error());
-    if (!keychainAvailable())
-        return fail(ErrorCode::NotFound, QStringLiteral("no secret '%1' is stored (airlockctl secrets set %1)").arg(name));
-    auto *job = new QKeychain::ReadPasswordJob(m_service);
-    job->setKey(name);
-    auto r = runJob(job, QStringLiteral("reading '%1'").arg(name));
-    if (!r && r.error().code == ErrorCode::NotFound)
-        return fail(ErrorCode::NotFound, QStringLiteral("no secret '%1' is stored (airlockctl secrets set %1)").arg(name));
-    return r;
-}
-
 Result<bool> SecretStore::remove(const QString &name)
 {
     if (!isValidName(name))

@@ -37,8 +37,6 @@ public:
     // Stores the value in the keychain if one runs, else in the file; returns where. A value in the
     // other place is removed, so one name has one value.
     Result<SecretPlace> set(const QString &name, const QByteArray &value);
-    // The value, from the file when one is there, else the keychain.
-    Result<QByteArray> get(const QString &name) const;
     // Removes the value wherever it is; false when there was none.
     Result<bool> remove(const QString &name);
     Result<QList<StoredSecret>> list() const;

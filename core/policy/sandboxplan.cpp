@@ -38,18 +38,11 @@ bool routesLoopback(const Network &network)
 {
     if (!network.hostPorts.isEmpty())
         return true;
-    static const QStringList loopback{QStringLiteral("localhost"), QStringLiteral("127.0.0.1"), QStringLiteral("[::1]"),
-                                      QStringLiteral("::1")};
-    for (const QString &pattern : network.allow) {
-        QString host = pattern.toLower();
-        if (!host.startsWith(u'[') && host.count(u':') == 1)
-            host = host.section(u':', 0, 0);
-        else if (host.startsWith(u'[') && host.contains(QLatin1String("]:")))
-            host = host.section(QLatin1String("]:"), 0, 0) + u']';
-        if (loopback.contains(host))
-            return true;
-    }
-    return false;
+    // Allow patterns are lowercase names or IPv4 literals, with an optional :ports part.
+    return std::any_of(network.allow.cbegin(), network.allow.cend(), [](const QString &pattern) {
+        const QString host = pattern.section(u':', 0, 0);
+        return host == QLatin1String("localhost") || host == QLatin1String("127.0.0.1");
+    });
 }
 
 QMap<QString, QString> environmentFor(const Policy &policy, const LaunchContext &context)

@@ -2,6 +2,7 @@
 
 #include "agent/agentinstall.h"
 #include "egress/secretstore.h"
+#include "policy/valuechecks.h"
 
 #include <QDir>
 #include <QHostAddress>
@@ -22,21 +23,12 @@ Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const M
         access.env << e;
     // The keys Airlock keeps in files where no keychain runs are never visible in a sandbox, even under
     // a mounted parent (a policy that mounts ~ read-only).
-    const QString secretsDir = egress::SecretStore::defaultDir();
-    const QString home = QDir::homePath();
-    for (const policy::Mount &m : std::as_const(policy.filesystem.mounts)) {
-        QString host = m.host;
-        if (host == QLatin1String("~") || host.startsWith(QLatin1String("~/")))
-            host = home + host.mid(1);
-        else if (host == QLatin1String("$HOME") || host.startsWith(QLatin1String("$HOME/")))
-            host = home + host.mid(5);
-        host = QDir::cleanPath(host);
-        if ((secretsDir == host || secretsDir.startsWith(host + u'/') || host == QLatin1String("/"))
-            && !policy.filesystem.deniedHostPaths.contains(secretsDir)) {
-            policy.filesystem.deniedHostPaths.append(secretsDir);
-            break;
-        }
-    }
+    const QString secretsDir = QDir::cleanPath(egress::SecretStore::defaultDir());
+    const bool underAMount = std::any_of(policy.filesystem.mounts.cbegin(), policy.filesystem.mounts.cend(), [&](const policy::Mount &m) {
+        return policy::isSameOrUnder(secretsDir, policy::expandHostPath(m.host, QDir::homePath()));
+    });
+    if (underAMount && !policy.filesystem.deniedHostPaths.contains(secretsDir))
+        policy.filesystem.deniedHostPaths.append(secretsDir);
 
     if (profile.placement != agent::Placement::Sandbox)
         return access;
@@ -104,8 +96,6 @@ Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const M
     if (!path.isEmpty() && path != QLatin1String("/"))
         base += path.endsWith(u'/') ? path.chopped(1) : path;
     access.env << profile.model.keyVariable + u'=' + placeholderKey() << profile.model.baseUrlVariable + u'=' + base;
-    access.endpoint = url.toString();
-    access.secret = profile.model.secret;
     return access;
 }
 

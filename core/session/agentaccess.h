@@ -21,8 +21,6 @@ struct ModelChoice {
 struct AgentAccess {
     QStringList env;   // NAME=value for the agent process
     QString program;   // the program to start (the installed adapter when there is one)
-    QString endpoint;  // the model endpoint in use, when the agent has one
-    QString secret;    // the secret the proxy adds for it
 };
 
 // The placeholder the agent holds instead of its key; shaped like a key, so clients that check the

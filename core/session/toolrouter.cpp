@@ -1,6 +1,5 @@
 #include "toolrouter.h"
 
-#include "policy/commandsafety.h"
 #include "policy/patterns.h"
 #include "requestedcall.h"
 #include "policy/protection.h"
@@ -396,17 +395,18 @@ void ToolRouter::createTerminal(const agent::acp::CreateTerminalRequest &request
         rawInput.insert(QStringLiteral("env"), QJsonArray::fromStringList(env));
     if (!cwd.isEmpty())
         rawInput.insert(QStringLiteral("cwd"), cwd);
+    // What runs is what was decided on: that argv, or the shell line through `sh -c`.
+    const QStringList argv = call.call.argv ? *call.call.argv
+                                            : QStringList{QStringLiteral("/bin/sh"), QStringLiteral("-c"), request.command};
     gate(call, tr("Run %1").arg(call.call.command),
          {{QStringLiteral("kind"), QStringLiteral("execute")}, {QStringLiteral("rawInput"), rawInput}},
-         [this, request, cwd, reply] {
+         [this, request, argv, cwd, reply] {
              if (!m_runner->m_sandbox) {
                  reply.fail(Error{ErrorCode::Io, tr("the sandbox is gone")});
                  return;
              }
              sandbox::ExecRequest exec;
-             exec.argv = policy::isShellLine(request.command, request.args)
-                 ? QStringList{QStringLiteral("/bin/sh"), QStringLiteral("-c"), request.command}
-                 : QStringList{request.command} + request.args;
+             exec.argv = argv;
              for (const auto &v : request.env)
                  exec.env << v.name + u'=' + v.value;
              exec.inheritEnv = true;

@@ -7,8 +7,7 @@
 // that denial is not "ran outside"); an edit was checkpointed and a rewind takes the workspace back.
 // Without node, npm's registry, openssl or bubblewrap, it says "skipped" and why.
 #include "sandbox/localbackend.h"
-#include "store/storereader.h"
-#include "testutil.h"
+#include "session/runfixture.h"
 
 #include <QDir>
 #include <QFile>
@@ -43,18 +42,17 @@ QByteArray storeBytes(const QString &db)
 }
 } // namespace
 
-class TestClaudeCode : public QObject
+class TestClaudeCode : public test::RunFixture
 {
     Q_OBJECT
 
-    QTemporaryDir m_dir;
-    QString m_db;
     QByteArray m_key;
     QString m_ca, m_cert, m_certKey;
     QProcess m_fake;
     int m_port = 0;
     QString m_log;
 
+    // As the fixture's, with what to write to its stdin (a secret's value).
     test::Run ctl(const QStringList &args, int timeoutMs = 180000, const QByteArray &input = {})
     {
         QProcess p;
@@ -123,29 +121,11 @@ class TestClaudeCode : public QObject
         }
         return out;
     }
-    QList<store::Event> sessionEvents(QString *id)
-    {
-        auto reader = store::StoreReader::open(m_db);
-        if (!reader)
-            return {};
-        auto sessions = reader->sessions();
-        if (!sessions || sessions->isEmpty())
-            return {};
-        const auto newest = std::max_element(sessions->begin(), sessions->end(),
-                                             [](const auto &a, const auto &b) { return a.firstSeq < b.firstSeq; });
-        *id = newest->id;
-        store::EventQuery q;
-        q.session = newest->id;
-        q.limit = 100000;
-        auto events = reader->events(q);
-        return events ? *events : QList<store::Event>{};
-    }
-
 private Q_SLOTS:
     void initTestCase()
     {
         QVERIFY(m_dir.isValid());
-        ::chmod(QFile::encodeName(m_dir.path()).constData(), 0711); // the sandbox's user passes through
+        prepareFolders(); // the sandbox's user passes through; a runtime folder of the test's own
         m_db = m_dir.filePath(QStringLiteral("airlock.db"));
         if (QStandardPaths::findExecutable(QStringLiteral("node")).isEmpty()
             || QStandardPaths::findExecutable(QStringLiteral("npm")).isEmpty())
@@ -159,7 +139,6 @@ private Q_SLOTS:
         qputenv("AIRLOCK_AGENTS_DIR", AIRLOCK_TEST_BINARY_DIR "/agents-cache");
         qputenv("AIRLOCK_SECRETS_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("secrets"))));
         qputenv("AIRLOCK_SECRETS_KEYCHAIN", "0");
-        qputenv("AIRLOCK_RUNTIME_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("run"))));
         // A test CA, and a certificate for localhost signed by it.
         m_ca = m_dir.filePath(QStringLiteral("ca.pem"));
         m_cert = m_dir.filePath(QStringLiteral("server.pem"));
@@ -272,7 +251,7 @@ private Q_SLOTS:
 
         // Decided by rule: the look allowed, the rm denied, the write allowed; nothing "ran outside".
         QString id;
-        const auto events = sessionEvents(&id);
+        const auto events = lastSessionEvents(&id);
         QStringList decisions;
         for (const auto &e : events) {
             if (e.kind == QLatin1String("permission.decided"))
@@ -342,7 +321,7 @@ private Q_SLOTS:
                   "scheme to a stored key yet");
         QVERIFY2(out.contains("you: hi"), QByteArray(out + "\n" + err).constData());
         QString id;
-        const auto events = sessionEvents(&id);
+        const auto events = lastSessionEvents(&id);
         const bool acpSession = std::any_of(events.begin(), events.end(), [](const store::Event &e) { return e.kind == QLatin1String("agent.session"); });
         QVERIFY(acpSession);
     }
@@ -378,7 +357,7 @@ private Q_SLOTS:
         QVERIFY(!r.out.contains(m_key) && !r.err.contains(m_key));
         QVERIFY(!storeBytes(m_db).contains(m_key));
         QString id;
-        const auto events = sessionEvents(&id);
+        const auto events = lastSessionEvents(&id);
         QString state;
         for (const auto &e : events)
             if (e.kind == QLatin1String("session.state"))

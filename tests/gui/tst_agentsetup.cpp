@@ -51,7 +51,8 @@ private Q_SLOTS:
         QTest::keyClicks(name, QStringLiteral("anthropic"));
         QTest::keyClicks(value, QStringLiteral("sk-ant-gui-secret-4242"));
         QTest::mouseClick(dialog.findChild<QPushButton *>(QStringLiteral("storeSecret")), Qt::LeftButton);
-        QCOMPARE(table->rowCount(), 1);
+        QTRY_COMPARE(table->rowCount(), 1); // stored off the UI thread
+        QTRY_VERIFY(dialog.isEnabled());
         QCOMPARE(table->item(0, 0)->text(), QStringLiteral("anthropic"));
         QVERIFY(value->text().isEmpty());
         // Nowhere on screen: no label, cell or field holds the value.

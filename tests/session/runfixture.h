@@ -142,6 +142,7 @@ protected:
                 out << e;
         return out;
     }
+#ifdef AIRLOCK_DEMO_AGENT_PATH // tests that use the demo agent
     // A hostile agent: airlock-demo-agent playing the steps of a script (see its --script).
     void addScriptedAgent(const QString &name, const QJsonArray &steps)
     {
@@ -155,6 +156,7 @@ protected:
                             QStringLiteral("--script"), file});
         QVERIFY2(r.exitCode == 0, r.err.constData());
     }
+#endif
     // What the scripted agent was answered, in order: "RESULT method {json}" or "ERROR method code message".
     static QStringList answersSeenByAgent(const QList<store::Event> &events)
     {
