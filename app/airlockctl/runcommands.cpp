@@ -139,6 +139,8 @@ public:
             out(QStringLiteral("  … agent silent for %1 s%2").arg(p.value(QStringLiteral("seconds")).toInteger())
                     .arg(p.contains(QStringLiteral("limit")) ? QStringLiteral(" (limit %1 s)").arg(p.value(QStringLiteral("limit")).toInteger())
                                                              : QString()));
+        else if (e.kind == QLatin1String("sandbox.progress"))
+            out(QStringLiteral("  · %1").arg(text::inertLine(p.value(QStringLiteral("text")).toString())));
         else if (e.kind == QLatin1String("session.interrupted"))
             out(QStringLiteral("— %1").arg(p.value(QStringLiteral("reason")).toString()));
         else if (e.kind == QLatin1String("tool.outside"))
@@ -258,6 +260,8 @@ int runAgent(const QString &, const Context &ctx)
         return error(resolved.error());
     if (const QString warning = agent::placementWarning(config.agent); !warning.isEmpty())
         std::fprintf(stderr, "airlockctl: warning: %s\n", qPrintable(warning));
+    for (const QString &line : std::as_const(config.setupNotes))
+        std::fprintf(stderr, "airlockctl: note: %s\n", qPrintable(line));
     QList<policy::ApprovalRule> flagRules;
     for (const auto &[option, verdict] : {std::pair{QStringLiteral("deny"), policy::Verdict::Deny},
                                           std::pair{QStringLiteral("approve"), policy::Verdict::Allow}}) {

@@ -7,10 +7,15 @@
 #include "policy/sandboxlayout.h"
 
 #include <QDir>
+#include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
 #include <QProcess>
+#include <QPromise>
 #include <QStandardPaths>
+#include <QThread>
+
+#include <memory>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,6 +117,32 @@ public:
         return tar.addFile(here, data, mode);
     }
 
+    // A host folder and everything under it (links kept as links), or one file.
+    Result<void> hostTree(const QString &path)
+    {
+        const QFileInfo info(path);
+        if (!info.exists() && !info.isSymLink())
+            return fail(ErrorCode::NotFound, QStringLiteral("%1 does not exist on this host").arg(path));
+        if (!info.isDir() || info.isSymLink())
+            return hostFile(path);
+        auto real = hostDir(path);
+        if (!real)
+            return std::unexpected(real.error());
+        QDirIterator it(*real, QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System,
+                        QDirIterator::Subdirectories);
+        while (it.hasNext()) {
+            const QFileInfo entry(it.next());
+            if (entry.isDir() && !entry.isSymLink()) {
+                if (auto r = dir(entry.filePath(), 0755); !r)
+                    return r;
+            } else if (entry.isFile() || entry.isSymLink()) {
+                if (auto r = hostFile(entry.filePath()); !r)
+                    return r;
+            }
+        }
+        return {};
+    }
+
     Result<void> program(const QString &path)
     {
         auto closure = dependencyClosure(path);
@@ -154,10 +185,10 @@ QStringList fallbackPrograms()
     return found;
 }
 
-QStringList baseImageChanges()
+QStringList baseImageChanges(const QString &kind)
 {
     return {QStringLiteral("ENV PATH=") + QString::fromLatin1(policy::kSandboxPath),
-            QStringLiteral("CMD [\"/bin/sh\"]")};
+            QStringLiteral("CMD [\"/bin/sh\"]"), QStringLiteral("LABEL airlock.image=") + kind};
 }
 
 Result<BaseRootfs> assembleBaseRootfs(const BaseImageOptions &options)
@@ -200,6 +231,12 @@ Result<BaseRootfs> assembleBaseRootfs(const BaseImageOptions &options)
     }
     if (!programs.isEmpty())
         described << QStringLiteral("%1 host programs with their libraries").arg(programs.size());
+    for (const QString &file : options.files) {
+        if (auto r = b.hostTree(file); !r)
+            return std::unexpected(r.error());
+    }
+    if (!options.files.isEmpty())
+        described << QStringLiteral("%1 host files and folders").arg(options.files.size());
 
     if (!busybox.isEmpty()) {
         if (auto r = b.program(busybox); !r)
@@ -257,16 +294,36 @@ Result<BaseRootfs> assembleBaseRootfs(const BaseImageOptions &options)
 QFuture<Result<QString>> buildBaseImage(DockerClient *client, const BaseImageOptions &options,
                                         std::function<void(const QString &)> note)
 {
-    auto rootfs = assembleBaseRootfs(options);
-    if (!rootfs)
-        return QtFuture::makeReadyFuture(Result<QString>(std::unexpected(rootfs.error())));
+    // Reading the host's files (a hundred MiB for the agent image) happens on a thread of its own, so a
+    // window stays responsive; the import goes on on the client's thread.
+    auto promise = std::make_shared<QPromise<Result<QString>>>();
+    promise->start();
+    auto rootfs = std::make_shared<Result<BaseRootfs>>(std::unexpected(Error{ErrorCode::Cancelled, QString()}));
     if (note)
-        note(QStringLiteral("assembled the root file system: %1").arg(rootfs->summary));
-    return client->importImage(rootfs->tar, options.repository, options.tag, baseImageChanges(),
-                               [note](const ProgressLine &line) {
-                                   if (note && !line.status.isEmpty())
-                                       note(QStringLiteral("import: %1").arg(line.status));
-                               });
+        note(QStringLiteral("assembling %1:%2 from this host's files").arg(options.repository, options.tag));
+    QThread *worker = QThread::create([rootfs, options] { *rootfs = assembleBaseRootfs(options); });
+    QObject::connect(worker, &QThread::finished, worker, &QObject::deleteLater);
+    QObject::connect(worker, &QThread::finished, client, [client, promise, rootfs, options, note] {
+        const auto settle = [promise](const Result<QString> &result) {
+            promise->addResult(result);
+            promise->finish();
+        };
+        if (!*rootfs) {
+            settle(std::unexpected(rootfs->error()));
+            return;
+        }
+        if (note)
+            note(QStringLiteral("assembled the root file system: %1").arg((*rootfs)->summary));
+        client->importImage((*rootfs)->tar, options.repository, options.tag, baseImageChanges(options.kind),
+                            [note](const ProgressLine &line) {
+                                if (note && !line.status.isEmpty())
+                                    note(QStringLiteral("import: %1").arg(line.status));
+                            })
+            .then(client, settle);
+        rootfs->value().tar.clear();
+    });
+    worker->start();
+    return promise->future();
 }
 
 } // namespace airlock::docker

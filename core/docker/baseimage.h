@@ -26,6 +26,8 @@ struct BaseImageOptions
     QString tag = QString::fromLatin1(kBaseImageTag);
     QString busybox;     // empty: /usr/bin/busybox or /bin/busybox when present; "none": leave it out
     QStringList programs; // host programs to copy with their libraries, on top of busybox
+    QStringList files;    // host files and folders (with everything under them) copied as they are
+    QString kind = QStringLiteral("base"); // label airlock.image
 };
 
 // Used when there is no busybox: enough of coreutils, grep, sed and a shell for an agent's tools.
@@ -42,8 +44,8 @@ struct BaseRootfs
 
 Result<BaseRootfs> assembleBaseRootfs(const BaseImageOptions &options);
 
-// The Dockerfile lines the import applies (PATH, the default command).
-QStringList baseImageChanges();
+// The Dockerfile lines the import applies (PATH, the default command, the airlock.image label).
+QStringList baseImageChanges(const QString &kind = QStringLiteral("base"));
 
 // Assembles and imports; the new image's id. note() hears what happens, for a CLI or a log.
 QFuture<Result<QString>> buildBaseImage(DockerClient *client, const BaseImageOptions &options,

@@ -7,6 +7,11 @@
 
 #include <QElapsedTimer>
 #include <QFuture>
+#include <QHash>
+#include <QPromise>
+
+#include <functional>
+#include <memory>
 #include <QJsonObject>
 #include <QPointer>
 
@@ -101,6 +106,7 @@ private:
     QTimer *m_startDeadline = nullptr;
     bool m_stopping = false;
     bool m_creating = false;
+    bool m_imageReady = false;
     bool m_launched = false; // this process created it (not adopted)
     bool m_destroyRequested = false;
     bool m_removed = false;
@@ -148,6 +154,9 @@ public:
     void setSessionLookup(std::function<SessionStatus(const QString &session)> lookup);
 
     QFuture<Result<ContainerStats>> stats(const QString &sandboxId);
+    // Builds one of Airlock's own images (agentimage.h) when the daemon lacks it; any other image is
+    // left alone. Concurrent calls for one image share a build; note() of the first hears its progress.
+    QFuture<Result<void>> ensureOwnImage(const QString &image, std::function<void(const QString &)> note = {});
     // Samples every running sandbox this often (0: never); each sample comes through statsUpdated().
     void setStatsInterval(int ms);
 
@@ -170,6 +179,10 @@ private:
     };
     Result<Prepared> prepare(const sandbox::SandboxSpec &spec, const QString &id) const;
     Result<QString> makeControlDir(const QString &id) const;
+    // An idmapped view of a root-owned workspace, beside the control folder (the container never sees it).
+    static QString workspaceViewPoint(const QString &controlDir);
+    // Unmounts the protection layer and the workspace view of a sandbox, whichever exist.
+    static void releaseHostMounts(const QString &controlDir);
     // Opens the folder to the container's user (uid:gid from its User; empty: root) and no one else.
     static Result<void> setupControlDir(const QString &path);
     sandbox::LimitReport limitsFor(const policy::Policy &policy, const QString &containerName) const;
@@ -189,6 +202,7 @@ private:
     QList<DockerSandbox *> m_sandboxes; // each leaves the list before it is deleted
     std::function<SessionStatus(const QString &)> m_sessionLookup;
     QJsonObject m_daemonInfo;
+    QHash<QString, QList<std::shared_ptr<QPromise<Result<void>>>>> m_imageWaiters;
     std::optional<bool> m_podman;
     bool m_infoRequested = false;
     mutable std::optional<QString> m_lastFailure;

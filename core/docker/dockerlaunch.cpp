@@ -6,6 +6,7 @@
 #include "policy/compiler.h"
 #include "policy/sandboxlayout.h"
 #include "sandbox/protectionlayer.h"
+#include "sandbox/sandboxuser.h"
 #include "sandbox/seccompfilter.h"
 #include "store/eventstore.h"
 
@@ -18,6 +19,8 @@
 #include <QJsonDocument>
 #include <QProcessEnvironment>
 
+#include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,6 +93,65 @@ Result<void> DockerBackend::setupControlDir(const QString &path)
     return {};
 }
 
+namespace {
+
+// Who the container runs as over a read-write workspace; local sandboxes follow the same rule
+// (sandboxuser.h). The policy's user when the workspace is theirs or open to all; its owner when it
+// belongs to another unprivileged user, so what the agent writes stays theirs; and when it belongs to
+// root, the policy's user through an idmapped view (a root launcher only), since sandboxed code never
+// runs as host root.
+struct WorkspaceUser
+{
+    std::optional<unsigned> uid;
+    std::optional<unsigned> gid;
+    bool idmap = false;
+};
+
+Result<WorkspaceUser> workspaceUserFor(const policy::Policy &p, const QString &workspace)
+{
+    if (p.filesystem.workspace != policy::Access::ReadWrite || !p.privileges.uid || !p.privileges.gid)
+        return WorkspaceUser{};
+    struct stat st{};
+    if (::stat(QFile::encodeName(workspace).constData(), &st) != 0)
+        return fail(ErrorCode::NotFound, QStringLiteral("cannot inspect the workspace %1: %2").arg(workspace, QString::fromLocal8Bit(::strerror(errno))));
+    const auto policyUid = static_cast<uid_t>(*p.privileges.uid);
+    if (st.st_uid == policyUid || (st.st_mode & S_IWOTH))
+        return WorkspaceUser{};
+    if (st.st_uid != 0) {
+        passwd pw{};
+        passwd *found = nullptr;
+        char buffer[4096];
+        gid_t gid = ::getpwuid_r(st.st_uid, &pw, buffer, sizeof buffer, &found) == 0 && found ? found->pw_gid : st.st_gid;
+        if (gid == 0)
+            gid = st.st_gid != 0 ? st.st_gid : static_cast<gid_t>(st.st_uid);
+        return WorkspaceUser{unsigned(st.st_uid), unsigned(gid), false};
+    }
+    if (::geteuid() == 0)
+        return WorkspaceUser{{}, {}, true};
+    return fail(ErrorCode::InvalidArgument,
+                QStringLiteral("the workspace %1 belongs to root and the container runs as %2:%3, so the agent could not "
+                               "write in it (sandboxed code never runs as host root). Give it to a normal user "
+                               "(sudo chown -R %2:%3 %1), choose a workspace you own, or make the workspace read-only "
+                               "in the policy")
+                    .arg(workspace)
+                    .arg(*p.privileges.uid)
+                    .arg(*p.privileges.gid));
+}
+
+} // namespace
+
+QString DockerBackend::workspaceViewPoint(const QString &controlDir)
+{
+    return controlDir + QStringLiteral(".view");
+}
+
+void DockerBackend::releaseHostMounts(const QString &controlDir)
+{
+    sandbox::unmountProtectionLayer(sandbox::dockerProtectionMountPoint(controlDir));
+    if (QFileInfo::exists(workspaceViewPoint(controlDir)))
+        sandbox::unmountAndRemove(workspaceViewPoint(controlDir));
+}
+
 Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpec &spec, const QString &id) const
 {
     const policy::Policy &p = spec.policy;
@@ -108,6 +170,13 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     for (const QString &key : env.keys())
         context.hostEnvironment.insert(key, env.value(key));
+    auto owner = workspaceUserFor(p, context.workspace);
+    if (!owner)
+        return std::unexpected(owner.error());
+    context.runUid = owner->uid;
+    context.runGid = owner->gid;
+    if (owner->idmap)
+        context.workspaceSource = workspaceViewPoint(context.controlDir);
     const bool layered = p.filesystem.workspace == policy::Access::ReadWrite && p.filesystem.protectionLayer;
     if (layered)
         context.workspaceLayer = sandbox::dockerProtectionMountPoint(context.controlDir);
@@ -133,11 +202,34 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     auto controlDir = makeControlDir(id);
     if (!controlDir)
         return std::unexpected(controlDir.error());
+    releaseHostMounts(*controlDir); // stale ones of an earlier sandbox of this id
+    std::optional<sandbox::LayerUser> layerUser;
+    if (owner->idmap) {
+        // The daemon binds the view like any folder; the idmap travels with the mount.
+        const QString view = workspaceViewPoint(*controlDir);
+        sandbox::SandboxUser user;
+        user.uid = static_cast<uid_t>(*p.privileges.uid);
+        user.gid = static_cast<gid_t>(*p.privileges.gid);
+        user.name = QString::number(user.uid);
+        if (::mkdir(QFile::encodeName(view).constData(), 0700) != 0 && errno != EEXIST) {
+            QDir(*controlDir).removeRecursively();
+            return fail(ErrorCode::Io, QStringLiteral("cannot create %1: %2").arg(view, QString::fromLocal8Bit(::strerror(errno))));
+        }
+        if (auto mounted = sandbox::mountIdmapped(context.workspace, view, user); !mounted) {
+            ::rmdir(QFile::encodeName(view).constData());
+            QDir(*controlDir).removeRecursively();
+            return std::unexpected(mounted.error());
+        }
+        layerUser = sandbox::LayerUser{unsigned(user.uid), unsigned(user.gid)};
+    } else if (owner->uid && ::geteuid() == 0) {
+        layerUser = sandbox::LayerUser{*owner->uid, *owner->gid};
+    }
     if (layered) {
         // The daemon binds the layer's mount point as the workspace; it lives until the sandbox is destroyed.
-        sandbox::unmountProtectionLayer(context.workspaceLayer); // a stale one of an earlier sandbox of this id
-        if (auto mounted = sandbox::mountProtectionLayer(context.workspace, context.workspaceLayer, p.filesystem.protectedPaths, true);
+        const QString source = owner->idmap ? workspaceViewPoint(*controlDir) : context.workspace;
+        if (auto mounted = sandbox::mountProtectionLayer(source, context.workspaceLayer, p.filesystem.protectedPaths, true, layerUser);
             !mounted) {
+            releaseHostMounts(*controlDir);
             QDir(*controlDir).removeRecursively();
             return std::unexpected(mounted.error());
         }
@@ -167,6 +259,61 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     body.insert(QStringLiteral("HostConfig"), host);
 
     return Prepared{body, *controlDir, p.runtime.image};
+}
+
+namespace {
+constexpr qint64 kPodmanNproc = 32768;
+}
+
+// What podman's compatible API takes differently from Docker's:
+// - SecurityOpt seccomp=… is a file on its host, not the profile's text. The profile goes beside the
+//   socket (the container may read it: it is its own filter, and no secret).
+// - Without an nproc ulimit it asks for 1048576, which fails (EPERM) where the runtime may not raise
+//   hard limits; one is stated instead.
+// - A tmpfs takes no uid=/gid= (podman 4.3 refuses them); its own option U gives the mount to the
+//   container's user, which is the same user.
+Result<QJsonObject> DockerSandbox::adaptForPodman(QJsonObject body) const
+{
+    QJsonObject host = body.value(u"HostConfig").toObject();
+    QJsonArray security = host.value(u"SecurityOpt").toArray();
+    for (qsizetype i = 0; i < security.size(); ++i) {
+        const QString option = security.at(i).toString();
+        if (!option.startsWith(u"seccomp={"))
+            continue;
+        const QString path = m_controlDir + QStringLiteral("/seccomp.json");
+        QFile file(path);
+        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(option.mid(8).toUtf8()) < 0)
+            return fail(ErrorCode::Io, QStringLiteral("cannot write the seccomp profile %1: %2").arg(path, file.errorString()));
+        security.replace(i, QString(QStringLiteral("seccomp=") + path));
+    }
+    host.insert(QStringLiteral("SecurityOpt"), security);
+    QJsonObject tmpfs = host.value(u"Tmpfs").toObject();
+    for (auto it = tmpfs.begin(); it != tmpfs.end(); ++it) {
+        QStringList options = it.value().toString().split(u',');
+        const qsizetype before = options.size();
+        options.removeIf([](const QString &o) { return o.startsWith(u"uid=") || o.startsWith(u"gid="); });
+        if (options.size() != before)
+            options << QStringLiteral("U");
+        it.value() = options.join(u',');
+    }
+    host.insert(QStringLiteral("Tmpfs"), tmpfs);
+    QJsonArray ulimits = host.value(u"Ulimits").toArray();
+    const bool stated = std::any_of(ulimits.begin(), ulimits.end(), [](const QJsonValue &u) {
+        return u.toObject().value(u"Name").toString() == QLatin1String("nproc");
+    });
+    rlimit own{};
+    if (!stated && ::getrlimit(RLIMIT_NPROC, &own) == 0) {
+        // Counted per user on the host, not per container (PidsLimit bounds the container), so this
+        // only has to be no tighter than what we run under and no higher than podman may hand on:
+        // podman 4.3 was measured lowering its own limit to 32768.
+        const qint64 nproc = std::min<qint64>(own.rlim_cur == RLIM_INFINITY ? kPodmanNproc : qint64(own.rlim_cur), kPodmanNproc);
+        ulimits.append(QJsonObject{{QStringLiteral("Name"), QStringLiteral("nproc")},
+                                   {QStringLiteral("Soft"), nproc},
+                                   {QStringLiteral("Hard"), nproc}});
+        host.insert(QStringLiteral("Ulimits"), ulimits);
+    }
+    body.insert(QStringLiteral("HostConfig"), host);
+    return body;
 }
 
 LimitReport DockerBackend::limitsFor(const policy::Policy &policy, const QString &containerName) const

@@ -91,7 +91,7 @@ QFuture<Result<ReconcileReport>> DockerBackend::reconcile()
                                 // Only folders this backend made; a label could name any path.
                                 const QString dir = container.label(labels::ControlDir);
                                 if (!dir.isEmpty() && dir.startsWith(runtimeDir() + u'/') && !dir.contains(QLatin1String("/../"))) {
-                                    sandbox::unmountProtectionLayer(sandbox::dockerProtectionMountPoint(dir));
+                                    releaseHostMounts(dir);
                                     QDir(dir).removeRecursively();
                                 }
                                 record(entry.session, QString::fromLatin1(sandbox::events::SandboxDestroyed),

@@ -23,8 +23,6 @@ using sandbox::SandboxState;
 namespace {
 
 constexpr int kShimConnectTimeoutMs = 10000;
-// The nproc ulimit stated to podman (see adaptForPodman).
-constexpr qint64 kPodmanNproc = 32768;
 // After the shim's connection drops, how long the die event may take to say why.
 constexpr int kDieEventGraceMs = 2000;
 
@@ -80,6 +78,28 @@ QJsonObject DockerSandbox::eventPayload() const
 
 void DockerSandbox::launch(const QJsonObject &createBody)
 {
+    if (!m_imageReady) {
+        // Airlock's own images are built here when missing (once, offline), so a fresh machine's first
+        // Docker sandbox works; any other image is the daemon's business (create says it is missing).
+        m_creating = true;
+        m_backend->ensureOwnImage(m_image, [this](const QString &line) {
+                     m_backend->recordFor(this, sandbox::events::SandboxProgress,
+                                          QJsonObject{{QStringLiteral("sandbox"), id()}, {QStringLiteral("backend"), QStringLiteral("docker")},
+                                                      {QStringLiteral("text"), line}});
+                 }).then(this, [this, createBody](const Result<void> &ready) {
+            m_creating = false;
+            m_imageReady = true;
+            if (m_destroyRequested)
+                finishDestroy();
+            else if (m_stopping)
+                setState(SandboxState::Stopped, QStringLiteral("stopped before it started"));
+            else if (!ready)
+                failWith(ready.error());
+            else
+                launch(createBody);
+        });
+        return;
+    }
     if (!m_backend->isPodman()) {
         // Which daemon it is decides a few details of the request; ask once, then remember. Until the
         // answer a destroy or stop waits for it, as it does for the create's.
@@ -181,45 +201,6 @@ void DockerSandbox::createUnlessHostRoot(const QJsonObject &createBody)
             });
         });
     });
-}
-
-// What podman's compatible API takes differently from Docker's:
-// - SecurityOpt seccomp=… is a file on its host, not the profile's text. The profile goes beside the
-//   socket (the container may read it: it is its own filter, and no secret).
-// - Without an nproc ulimit it asks for 1048576, which fails (EPERM) where the runtime may not raise
-//   hard limits; one is stated instead.
-Result<QJsonObject> DockerSandbox::adaptForPodman(QJsonObject body) const
-{
-    QJsonObject host = body.value(u"HostConfig").toObject();
-    QJsonArray security = host.value(u"SecurityOpt").toArray();
-    for (qsizetype i = 0; i < security.size(); ++i) {
-        const QString option = security.at(i).toString();
-        if (!option.startsWith(u"seccomp={"))
-            continue;
-        const QString path = m_controlDir + QStringLiteral("/seccomp.json");
-        QFile file(path);
-        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(option.mid(8).toUtf8()) < 0)
-            return fail(ErrorCode::Io, QStringLiteral("cannot write the seccomp profile %1: %2").arg(path, file.errorString()));
-        security.replace(i, QString(QStringLiteral("seccomp=") + path));
-    }
-    host.insert(QStringLiteral("SecurityOpt"), security);
-    QJsonArray ulimits = host.value(u"Ulimits").toArray();
-    const bool stated = std::any_of(ulimits.begin(), ulimits.end(), [](const QJsonValue &u) {
-        return u.toObject().value(u"Name").toString() == QLatin1String("nproc");
-    });
-    rlimit own{};
-    if (!stated && ::getrlimit(RLIMIT_NPROC, &own) == 0) {
-        // Counted per user on the host, not per container (PidsLimit bounds the container), so this
-        // only has to be no tighter than what we run under and no higher than podman may hand on:
-        // podman 4.3 was measured lowering its own limit to 32768.
-        const qint64 nproc = std::min<qint64>(own.rlim_cur == RLIM_INFINITY ? kPodmanNproc : qint64(own.rlim_cur), kPodmanNproc);
-        ulimits.append(QJsonObject{{QStringLiteral("Name"), QStringLiteral("nproc")},
-                                   {QStringLiteral("Soft"), nproc},
-                                   {QStringLiteral("Hard"), nproc}});
-        host.insert(QStringLiteral("Ulimits"), ulimits);
-    }
-    body.insert(QStringLiteral("HostConfig"), host);
-    return body;
 }
 
 void DockerSandbox::create(const QJsonObject &createBody)
@@ -548,7 +529,7 @@ void DockerSandbox::finishDestroy()
 {
     const auto cleanUp = [this] {
         if (!m_controlDir.isEmpty()) {
-            sandbox::unmountProtectionLayer(sandbox::dockerProtectionMountPoint(m_controlDir));
+            DockerBackend::releaseHostMounts(m_controlDir);
             QDir(m_controlDir).removeRecursively();
         }
         setState(SandboxState::Destroyed);

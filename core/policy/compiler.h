@@ -30,9 +30,13 @@ struct LaunchContext {
     // The protection layer's mount point (airlock-protectfs over `workspace`), bound in its place; it
     // guards every protected name, so no read-only binds are added. Empty: no layer.
     QString workspaceLayer;
-    // bwrap: where the workspace is bound from when not from `workspace` itself: an idmapped view of it
-    // that gives a root-owned workspace to the unprivileged uid the sandbox runs as. Empty: `workspace`.
+    // Where the workspace is bound from when not from `workspace` itself: an idmapped view of it that
+    // gives a root-owned workspace to the unprivileged uid the sandbox runs as. Empty: `workspace`.
     QString workspaceSource;
+    // Docker: the user the container runs as instead of the policy's, when the read-write workspace
+    // belongs to another unprivileged user (the backend decides; see DockerBackend::prepare).
+    std::optional<unsigned> runUid;
+    std::optional<unsigned> runGid;
     QString shim;                      // host path of the static airlock-shim binary
     QString controlDir;                // per-sandbox host folder with the shim's and proxy's sockets
     QString home;                      // the host user's home, for ~ and $HOME in mounts

@@ -16,7 +16,14 @@ namespace {
 
 constexpr qint64 kContainerOpenFiles = 8192; // the local sandbox's RLIMIT_NOFILE too
 
-QString tmpfsOptions(const PlannedMount &mount)
+bool isSharedTemp(const QString &target)
+{
+    return target == u"/tmp" || target == u"/var/tmp" || target == u"/dev/shm";
+}
+
+// A tmpfs is root's unless told otherwise; the container's user must own its home and other private
+// folders (the shared temporary folders stay root's, sticky and writable by all).
+QString tmpfsOptions(const PlannedMount &mount, std::optional<unsigned> uid, std::optional<unsigned> gid)
 {
     // Spelled out in full, because Docker's defaults for tmpfs differ between versions.
     QStringList options{mount.kind == PlannedMount::Kind::Mask ? QStringLiteral("ro") : QStringLiteral("rw"),
@@ -26,6 +33,8 @@ QString tmpfsOptions(const PlannedMount &mount)
         options << QStringLiteral("size=4096");
     else if (mount.sizeBytes)
         options << QStringLiteral("size=%1").arg(*mount.sizeBytes);
+    if (mount.kind == PlannedMount::Kind::Tmpfs && uid && gid && !isSharedTemp(mount.target))
+        options << QStringLiteral("uid=%1").arg(*uid) << QStringLiteral("gid=%1").arg(*gid) << QStringLiteral("mode=700");
     return options.join(u',');
 }
 
@@ -70,6 +79,12 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
     if (!security)
         return std::unexpected(security.error());
 
+    std::optional<unsigned> uid = context.runUid;
+    std::optional<unsigned> gid = context.runGid;
+    if (!uid && policy.privileges.uid && policy.privileges.gid) {
+        uid = unsigned(*policy.privileges.uid);
+        gid = unsigned(*policy.privileges.gid);
+    }
     QJsonArray binds;
     QJsonObject tmpfs;
     for (const PlannedMount &mount : std::as_const(plan->mounts)) {
@@ -81,14 +96,15 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
             binds.append(QString(mount.source + u':' + mount.target + QStringLiteral(":ro")));
             break;
         case PlannedMount::Kind::ProtectedBind: {
-            const QString relative = mount.source.mid(plan->workspaceSource.size() + 1);
+            const QString from = context.workspaceSource.isEmpty() ? plan->workspaceSource : context.workspaceSource;
+            const QString relative = mount.source.mid(from.size() + 1);
             if (context.existingProtectedPaths.contains(relative))
                 binds.append(QString(mount.source + u':' + mount.target + QStringLiteral(":ro")));
             break;
         }
         case PlannedMount::Kind::Tmpfs:
         case PlannedMount::Kind::Mask:
-            tmpfs.insert(mount.target, tmpfsOptions(mount));
+            tmpfs.insert(mount.target, tmpfsOptions(mount, uid, gid));
             break;
         case PlannedMount::Kind::Directory:
             break; // the image provides the root file system
@@ -137,8 +153,8 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
 
     QJsonObject body;
     body.insert(QStringLiteral("Image"), policy.runtime.image);
-    if (policy.privileges.uid && policy.privileges.gid)
-        body.insert(QStringLiteral("User"), QStringLiteral("%1:%2").arg(*policy.privileges.uid).arg(*policy.privileges.gid));
+    if (uid && gid)
+        body.insert(QStringLiteral("User"), QStringLiteral("%1:%2").arg(*uid).arg(*gid));
     body.insert(QStringLiteral("Hostname"), QStringLiteral("airlock"));
     body.insert(QStringLiteral("WorkingDir"), plan->workspaceTarget);
     body.insert(QStringLiteral("Env"), env);

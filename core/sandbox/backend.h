@@ -246,6 +246,8 @@ inline constexpr auto SandboxCreated = "sandbox.created";
 inline constexpr auto SandboxStopped = "sandbox.stopped";
 inline constexpr auto SandboxDestroyed = "sandbox.destroyed";
 inline constexpr auto SandboxFailed = "sandbox.failed";
+// Long preparation the user should see (building an image): payload sandbox, backend, text.
+inline constexpr auto SandboxProgress = "sandbox.progress";
 } // namespace events
 
 // Sandbox ids: 1-64 of [a-z0-9._-], starting with a letter or digit, so they are safe in paths,

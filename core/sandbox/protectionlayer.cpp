@@ -105,7 +105,8 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
         return fail(ErrorCode::NotFound, QStringLiteral("the workspace protection layer needs fusermount3 to mount as a user; "
                                                         "install fuse3.")
                                              + optOut);
-    const bool allowOther = (::geteuid() == 0 && !runAs) || userAllowOther();
+    // Root may always let others in: as itself, or in the mount it makes for another user (below).
+    const bool allowOther = ::geteuid() == 0 || userAllowOther();
     if (forOthers && !allowOther)
         return fail(ErrorCode::InvalidArgument, QStringLiteral("the Docker daemon must read the workspace through the protection "
                                                                "layer, which a user may only allow with a line user_allow_other "

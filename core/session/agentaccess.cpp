@@ -1,10 +1,12 @@
 #include "agentaccess.h"
 
 #include "agent/agentinstall.h"
+#include "docker/agentimage.h"
 #include "egress/secretstore.h"
 #include "policy/valuechecks.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QHostAddress>
 #include <QUrl>
 
@@ -33,14 +35,23 @@ Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const M
     if (profile.placement != agent::Placement::Sandbox)
         return access;
 
+    const bool docker = policy.runtime.backend == policy::Backend::Docker;
     if (profile.package.isSet() && profile.command == profile.package.bin) {
         const QString program = agent::installedProgram(profile.package);
         if (!program.isEmpty()) {
-            access.program = program;
             const QString dir = agent::installDir(profile.package);
-            const policy::Mount mount{dir, dir, policy::Access::ReadOnly};
+            // In a container the host path's parents (a 0700 home) would hide it from the agent's user.
+            const QString inside = docker ? QString::fromLatin1(docker::kContainerAgentsDir) + u'/' + QFileInfo(dir).fileName() : dir;
+            access.program = inside + program.mid(dir.size());
+            const policy::Mount mount{dir, inside, policy::Access::ReadOnly};
             if (!policy.filesystem.mounts.contains(mount))
                 policy.filesystem.mounts.append(mount);
+            if (docker && docker::isOwnImage(policy.runtime.image) && policy.runtime.image != QLatin1String(docker::kAgentImage)) {
+                policy.runtime.image = QString::fromLatin1(docker::kAgentImage);
+                access.notes << QStringLiteral("the container runs %1 (Airlock's base with node, bash and git; built from this "
+                                               "machine's files on first use) so that %2 can run")
+                                    .arg(policy.runtime.image, profile.title.isEmpty() ? profile.name : profile.title);
+            }
         }
     }
 
@@ -54,10 +65,18 @@ Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const M
                     QStringLiteral("the model endpoint '%1' is not an https:// URL with a host (the proxy adds the key "
                                    "only over TLS)")
                         .arg(endpoint.left(200)));
+    if (policy.network.mode == policy::NetworkMode::None) {
+        policy.network.mode = policy::NetworkMode::Proxy;
+        access.notes << QStringLiteral("the policy has no network; %1 reaches its model through the egress proxy, which "
+                                       "lets through %2:%3 and nothing else")
+                            .arg(profile.title.isEmpty() ? profile.name : profile.title, url.host().toLower())
+                            .arg(url.port(443));
+    }
     if (policy.network.mode != policy::NetworkMode::Proxy)
         return fail(ErrorCode::InvalidArgument,
                     QStringLiteral("%1 reaches its model through the egress proxy, which adds the key; the policy's "
-                                   "network mode is %2: choose a policy with mode proxy (standard, hardened)")
+                                   "network mode is %2, where the key would have to be inside: choose a policy with "
+                                   "mode proxy or none (standard, hardened)")
                         .arg(profile.title.isEmpty() ? profile.name : profile.title, policy::nameOf(policy.network.mode)));
     const egress::SecretStore secrets;
     auto stored = secrets.list();

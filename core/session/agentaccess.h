@@ -21,14 +21,18 @@ struct ModelChoice {
 struct AgentAccess {
     QStringList env;   // NAME=value for the agent process
     QString program;   // the program to start (the installed adapter when there is one)
+    QStringList notes; // what was changed in the session's policy that the user would not expect
 };
 
 // The placeholder the agent holds instead of its key; shaped like a key, so clients that check the
 // form accept it, and named so no one mistakes it for one.
 QString placeholderKey();
 
-// Fits the session's policy to the agent (see above). Fails, saying what to do, when the endpoint is
-// not https, the network mode is not proxy, or the key is not stored.
+// Fits the session's policy to the agent (see above). On Docker, the install folder appears at
+// docker::kContainerAgentsDir and Airlock's base image becomes its agent image (node, bash, git). A
+// policy without network gets the proxy with the model's host:port as its only name: an agent cannot
+// work without its model, and nothing else is opened (said in notes). Fails, saying what to do, when the
+// endpoint is not https, the network mode is host, or the key is not stored.
 Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const ModelChoice &choice, policy::Policy &policy);
 
 } // namespace airlock::session

@@ -79,6 +79,7 @@ Result<void> resolveAgentAndPolicy(store::StoreReader &reader, const QString &da
         return std::unexpected(access.error());
     config.agent.command = access->program;
     config.agentEnv = access->env;
+    config.setupNotes = access->notes;
     return {};
 }
 

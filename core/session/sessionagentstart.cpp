@@ -3,6 +3,7 @@
 #include "sessionrunner.h"
 
 #include "egress/egressproxy.h"
+#include "policy/sandboxlayout.h"
 #include "sandbox/backend.h"
 
 #include <QLoggingCategory>
@@ -113,7 +114,13 @@ void SessionRunner::startAgentInSandbox()
 {
     sandbox::ExecRequest req;
     req.argv = QStringList{m_config.agent.command} + m_config.agent.args;
-    req.env = {QStringLiteral("HOME=/tmp"), QStringLiteral("PATH=/usr/local/bin:/usr/bin:/bin")};
+    // Its home: the sandbox's own when the policy gives it a tmpfs (owned by the agent's user), else
+    // /tmp, the one folder every sandbox can write.
+    const QString sandboxHome = QString::fromLatin1(policy::kSandboxHome);
+    const auto &tmpfs = m_config.policy.filesystem.tmpfs;
+    const bool ownHome = std::any_of(tmpfs.begin(), tmpfs.end(), [&](const policy::Tmpfs &t) { return t.target == sandboxHome; });
+    req.env = {QStringLiteral("HOME=") + (ownHome ? sandboxHome : QStringLiteral("/tmp")),
+               QStringLiteral("PATH=/usr/local/bin:/usr/bin:/bin")};
     const QProcessEnvironment host = QProcessEnvironment::systemEnvironment();
     for (const QString &name : m_config.agent.envAllow) {
         if (!name.endsWith(u'*') && host.contains(name))

@@ -159,7 +159,8 @@ void SessionRunner::start()
                                           {QStringLiteral("agent"), m_config.agent.name},
                                           {QStringLiteral("policy"), m_config.policyName},
                                           {QStringLiteral("workspace"), m_config.workspace},
-                                          {QStringLiteral("owner"), currentOwner()}});
+                                          {QStringLiteral("owner"), currentOwner()},
+                                          {QStringLiteral("notes"), QJsonArray::fromStringList(m_config.setupNotes)}});
     setState(State::Starting);
     m_clock.start();
     if (m_config.policy.guardrails.maxIdleSeconds) {

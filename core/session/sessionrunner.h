@@ -51,6 +51,8 @@ struct SessionConfig {
     QString upstreamCaFile;
     // Set by resolveAgentAndPolicy for a sandboxed agent: its variables (placeholder key, base URL).
     QStringList agentEnv;
+    // What fitting the policy to the agent changed (agentaccess.h), recorded with session.created.
+    QStringList setupNotes;
 };
 
 // One session: a sandbox, an agent speaking ACP, the approvals gate and the guardrails. Every step

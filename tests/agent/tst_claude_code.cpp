@@ -6,6 +6,7 @@
 // is nowhere inside the sandbox, in the workspace or in the store; a rule allowed, a rule denied (and
 // that denial is not "ran outside"); an edit was checkpointed and a rewind takes the workspace back.
 // Without node, npm's registry, openssl or bubblewrap, it says "skipped" and why.
+#include "../docker/dockertestutil.h"
 #include "sandbox/localbackend.h"
 #include "session/runfixture.h"
 
@@ -273,6 +274,106 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(ws + QStringLiteral("/notes.md")));
         QVERIFY(!QFile::exists(ws + QStringLiteral("/where.txt")));
         QCOMPARE(readAll(ws + QStringLiteral("/README.md")), QByteArray("# A project\n"));
+    }
+
+    // The tool results the agent sent back to the model, in order.
+    QStringList toolResults()
+    {
+        QStringList out;
+        for (const QJsonObject &req : upstreamRequests()) {
+            for (const QJsonValue &c : req[QStringLiteral("lastUser")].toObject()[QStringLiteral("content")].toArray()) {
+                const QJsonObject block = c.toObject();
+                if (block[QStringLiteral("type")].toString() != QLatin1String("tool_result"))
+                    continue;
+                const QJsonValue content = block[QStringLiteral("content")];
+                QString text = content.isString() ? content.toString() : QString();
+                for (const QJsonValue &part : content.toArray())
+                    text += part.toObject()[QStringLiteral("text")].toString();
+                if (!out.contains(text) || text.isEmpty())
+                    out << (block[QStringLiteral("is_error")].toBool() ? QStringLiteral("ERROR: ") : QString()) + text;
+            }
+        }
+        return out;
+    }
+
+    // The same from the Hardened preset: Docker, no network but the model's route, a read-only
+    // workspace, uid 1000; the agent image built from this host's files when missing.
+    void isolatedInDocker_data()
+    {
+        QTest::addColumn<QString>("agent");
+        QTest::newRow("claude-agent-acp") << QStringLiteral("claude");
+        QTest::newRow("claude-code-acp") << QStringLiteral("claude-code-acp");
+    }
+    void isolatedInDocker()
+    {
+        QFETCH(QString, agent);
+        if (const auto why = docker::test::dockerUnavailable())
+            QSKIP(qPrintable(*why));
+        const auto installed = ctl({QStringLiteral("agents"), QStringLiteral("install"), agent}, 400000);
+        if (installed.exitCode != 0)
+            QSKIP(qPrintable(QStringLiteral("the adapter could not be installed from npm (is the registry reachable?): ")
+                             + QString::fromUtf8(installed.err.right(600))));
+        const QString ws = m_dir.filePath(QStringLiteral("docker-ws-") + agent);
+        QVERIFY(QDir().mkpath(ws));
+        QFile readme(ws + QStringLiteral("/README.md"));
+        QVERIFY(readme.open(QIODevice::WriteOnly));
+        readme.write("# A project\n");
+        readme.close();
+        const QString look = QStringLiteral(
+            "hostname; cat /proc/1/comm; id -u; echo HOME=$HOME; ls -ld $HOME | cut -c1-10; "
+            "for f in /proc/[0-9]*/environ; do tr '\\000' '\\n' < $f; echo; done 2>/dev/null | grep -c . ; "
+            "(env; for f in /proc/[0-9]*/environ; do tr '\\000' '\\n' < $f; done) 2>/dev/null | grep ANTHROPIC_API_KEY | sort -u");
+        const QJsonObject bash{{QStringLiteral("command"), look}, {QStringLiteral("description"), QStringLiteral("look around")},
+                               {QStringLiteral("timeout"), 60000}};
+        const QJsonObject rm{{QStringLiteral("command"), QStringLiteral("rm -rf README.md")},
+                             {QStringLiteral("description"), QStringLiteral("clean up")}, {QStringLiteral("timeout"), 60000}};
+        QVERIFY(startFake({QJsonObject{{QStringLiteral("tool"), QJsonObject{{QStringLiteral("name"), QStringLiteral("Bash")},
+                                                                            {QStringLiteral("input"), bash}}}},
+                           QJsonObject{{QStringLiteral("tool"), QJsonObject{{QStringLiteral("name"), QStringLiteral("Bash")},
+                                                                            {QStringLiteral("input"), rm}}}},
+                           QJsonObject{{QStringLiteral("text"), QStringLiteral("All done.")}}}));
+        const auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), agent, QStringLiteral("--policy"), QStringLiteral("hardened"),
+                            QStringLiteral("--workspace"), ws, QStringLiteral("--model-endpoint"), QStringLiteral("https://localhost:%1").arg(m_port),
+                            QStringLiteral("--upstream-ca"), m_ca, QStringLiteral("--approve"), QStringLiteral("execute"),
+                            QStringLiteral("--deny"), QStringLiteral("execute:rm *"), QStringLiteral("Look around, then clean up")});
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + "\n" + r.err).constData());
+        QVERIFY2(r.err.contains("runs airlock-agent:latest"), r.err.constData());
+        QVERIFY2(r.err.contains("nothing else"), r.err.constData());
+        QVERIFY2(r.out.contains("deny by rule"), r.out.constData());
+
+        const QStringList results = toolResults();
+        QVERIFY2(!results.isEmpty(), "no tool result reached the model");
+        // claude-code-acp puts "Exited with code 0.Final output:" before the command's own output.
+        QStringList lines = results.constFirst().split(u'\n');
+        while (!lines.isEmpty() && lines.constFirst() != QLatin1String("airlock"))
+            lines.removeFirst();
+        // In the container: its host name, Docker's init as pid 1, the policy's user, a home of its own.
+        QVERIFY2(lines.size() >= 6, qPrintable(results.constFirst()));
+        QCOMPARE(lines.at(0), QStringLiteral("airlock"));
+        QCOMPARE(lines.at(1), QStringLiteral("docker-init"));
+        QCOMPARE(lines.at(2), QStringLiteral("1000"));
+        QCOMPARE(lines.at(3), QStringLiteral("HOME=/home/agent"));
+        QVERIFY2(lines.at(4).startsWith(u'd'), qPrintable(results.constFirst()));
+        QVERIFY2(lines.at(5).toInt() > 5, "the agent could not read the processes' environments");
+        // Every process holds the placeholder; the real key is in none of them.
+        QVERIFY2(results.constFirst().contains(QStringLiteral("ANTHROPIC_API_KEY=sk-ant-airlock-placeholder")), qPrintable(results.constFirst()));
+        QVERIFY2(!results.join(u'\n').toUtf8().contains(m_key), "the real key was seen inside the container");
+        int keyed = 0;
+        for (const QJsonObject &req : upstreamRequests()) {
+            if (!req[QStringLiteral("url")].toString().startsWith(QLatin1String("/v1/messages")))
+                continue;
+            QCOMPARE(req[QStringLiteral("headers")].toObject()[QStringLiteral("x-api-key")].toString().toUtf8(), m_key);
+            ++keyed;
+        }
+        QVERIFY2(keyed >= 2, qPrintable(QString::number(keyed)));
+        QVERIFY2(!storeBytes(m_db).contains(m_key), "the real key is in the store");
+        QVERIFY(!r.out.contains(m_key) && !r.err.contains(m_key));
+        // The denied rm never ran, and the read-only workspace is as it was.
+        QCOMPARE(readAll(ws + QStringLiteral("/README.md")), QByteArray("# A project\n"));
+        QCOMPARE(QDir(ws).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden), QStringList{QStringLiteral("README.md")});
+        QString id;
+        for (const auto &e : lastSessionEvents(&id))
+            QVERIFY2(e.kind != QLatin1String("tool.outside"), "a call was flagged as run outside the sandbox");
     }
 
     // The other agents of the presets: installed, started in the sandbox, initialized and given a

@@ -45,6 +45,7 @@ private Q_SLOTS:
     void noDaemon();
     void statusAndImages();
     void buildBaseIsIdempotent();
+    void buildAgentImage();
     void runStreamsAndReturnsTheStatus();
     void runWithMissingImage();
     void pullWithoutRegistry();
@@ -116,6 +117,33 @@ void TestAirlockctlDocker::buildBaseIsIdempotent()
     const QJsonObject o = QJsonDocument::fromJson(r.out).object();
     QCOMPARE(o.value(u"built").toBool(), false);
     QCOMPARE(o.value(u"image").toString(), QStringLiteral("airlock-base:latest"));
+}
+
+// The agent image, under a tag of the test's own (sessions may be using airlock-agent:latest): node,
+// bash and git run in it as the agent's user, with no registry.
+void TestAirlockctlDocker::buildAgentImage()
+{
+    needDocker();
+    const QString tag = QStringLiteral("airlock-agent-test:%1").arg(QCoreApplication::applicationPid());
+    const test::Run r = ctl({QStringLiteral("image"), QStringLiteral("build-agent"), QStringLiteral("claude"), QStringLiteral("--tag"), tag},
+                            {}, 180000);
+    if (r.exitCode != 0 && r.err.contains("sudo apt install"))
+        QSKIP(qPrintable(QStringLiteral("a program the agent image carries is not installed here: ") + QString::fromUtf8(r.err)));
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QVERIFY2(r.err.contains("host programs") && r.out.contains(QByteArray("built " + tag.toUtf8())), QByteArray(r.out + r.err).constData());
+    QDir().mkpath(m_dir.filePath(QStringLiteral("ws-agent")));
+    const test::Run run = ctl({QStringLiteral("--db"), m_db, QStringLiteral("docker"), QStringLiteral("run"), QStringLiteral("--image"), tag,
+                               QStringLiteral("--workspace"), m_dir.filePath(QStringLiteral("ws-agent")), QStringLiteral("--"),
+                               QStringLiteral("bash"), QStringLiteral("-c"),
+                               QStringLiteral("node -e 'console.log(typeof fetch)'; git --version | cut -c1-11; test -s /etc/ssl/certs/ca-certificates.crt && echo certs")});
+    QVERIFY2(run.exitCode == 0, QByteArray(run.out + run.err).constData());
+    QCOMPARE(run.out, QByteArray("function\ngit version\ncerts\n"));
+    const test::Run unknown = ctl({QStringLiteral("image"), QStringLiteral("build-agent"), QStringLiteral("no-such-agent")});
+    QCOMPARE(unknown.exitCode, 1);
+    QVERIFY2(unknown.err.contains("no agent named 'no-such-agent'"), unknown.err.constData());
+    QProcess rmi;
+    rmi.start(QStringLiteral("docker"), {QStringLiteral("rmi"), QStringLiteral("-f"), tag});
+    rmi.waitForFinished(60000);
 }
 
 void TestAirlockctlDocker::runStreamsAndReturnsTheStatus()

@@ -19,6 +19,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace airlock;
@@ -35,6 +36,8 @@ private Q_SLOTS:
     void cleanup();
     void hardenedRunsExecsAndIsRemoved();
     void filesInAWritableWorkspace();
+    void workspaceOfAnotherUser_data();
+    void workspaceOfAnotherUser();
     void persistentIsReusedAndAdoptedAfterRestart();
     void reconcileReapsEndedAndUnknownSessions();
     void statsAndLimits();
@@ -241,6 +244,59 @@ void TestDockerBackend::filesInAWritableWorkspace()
     QVERIFY(listing);
     QCOMPARE(listing->entries.size(), 2);
     QVERIFY(!await(s->readFile(QStringLiteral("../../etc/shadow"))));
+}
+
+// A read-write workspace that is not the policy's user's (DockerBackend::prepare): another user's is
+// worked on as that user, so what the agent writes stays theirs; root's is given to the policy's user
+// through an idmapped view (what it writes stays root's); a launcher that is not root and cannot make
+// the view is told how to fix it.
+void TestDockerBackend::workspaceOfAnotherUser_data()
+{
+    QTest::addColumn<int>("owner");
+    QTest::newRow("root's, through an idmapped view") << 0;
+    QTest::newRow("another user's, as that user") << 4242;
+}
+
+void TestDockerBackend::workspaceOfAnotherUser()
+{
+    QFETCH(int, owner);
+    const QString ws = m_dir->filePath(QStringLiteral("owned"));
+    QVERIFY(QDir().mkpath(ws));
+    policy::Policy p = hardened();
+    p.filesystem.workspace = policy::Access::ReadWrite;
+    p.privileges.uid = 1000;
+    p.privileges.gid = 1000;
+    DockerBackend *backend = newBackend();
+    QString why;
+    if (::geteuid() != 0) {
+        if (owner != 0)
+            QSKIP("giving a folder to another user needs root");
+        // A root-owned folder that exists everywhere; prepare refuses before anything is mounted.
+        DockerSandbox *refused = start(*backend, {p, QStringLiteral("rw"), QStringLiteral("/usr/share"), {}, {}, {}}, &why);
+        QVERIFY(!refused);
+        QVERIFY2(why.contains(QLatin1String("belongs to root")) && why.contains(QLatin1String("chown")), qPrintable(why));
+        return;
+    }
+    QVERIFY(::chown(QFile::encodeName(ws).constData(), owner, owner) == 0);
+    ::chmod(QFile::encodeName(ws).constData(), 0755);
+    DockerSandbox *s = start(*backend, {p, QStringLiteral("rw"), ws, {}, {}, {}}, &why);
+    if (!s && owner == 0 && why.contains(QLatin1String("idmapped")))
+        QSKIP(qPrintable(QStringLiteral("this kernel or file system has no idmapped mounts: ") + why));
+    QVERIFY2(s, qPrintable(why));
+    const Outcome o = run(s, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("id -u; echo made > made-inside && stat -c %u made-inside")});
+    QVERIFY2(o.code() == 0, QByteArray(o.out + o.err).constData());
+    const QList<QByteArray> lines = o.out.trimmed().split('\n');
+    QCOMPARE(lines.size(), 2);
+    const int inside = owner == 0 ? 1000 : owner;
+    QCOMPARE(lines.at(0).toInt(), inside); // who the agent is
+    QCOMPARE(lines.at(1).toInt(), inside); // whose its file looks inside
+    struct stat st{};
+    QVERIFY(::stat(QFile::encodeName(ws + QStringLiteral("/made-inside")).constData(), &st) == 0);
+    QCOMPARE(int(st.st_uid), owner); // and whose it is on the host
+    const QString view = s->controlDir() + QStringLiteral(".view");
+    QCOMPARE(QFileInfo::exists(view), owner == 0);
+    QVERIFY(destroyAndWait(*backend, s));
+    QVERIFY2(!QFileInfo::exists(view), "the workspace's view was left mounted");
 }
 
 void TestDockerBackend::persistentIsReusedAndAdoptedAfterRestart()

@@ -7,6 +7,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -103,11 +104,56 @@ private Q_SLOTS:
             QVERIFY2(!r, qPrintable(bad));
             QVERIFY(r.error().message.contains(QLatin1String("https://")));
         }
-        policy::Policy none = standard();
-        none.network.mode = policy::NetworkMode::None;
-        const auto r = session::fitPolicyToAgent(claude(), {}, none);
+        // Host networking would need the key inside; refused.
+        policy::Policy host = standard();
+        host.network.mode = policy::NetworkMode::Host;
+        const auto r = session::fitPolicyToAgent(claude(), {}, host);
         QVERIFY(!r);
         QVERIFY(r.error().message.contains(QLatin1String("mode proxy")));
+    }
+
+    // No network at all: the proxy with the model as its only name, said in the notes.
+    void aPolicyWithoutNetworkOpensOnlyTheModel()
+    {
+        QVERIFY(egress::SecretStore().set(QStringLiteral("anthropic"), "sk-ant-test-value"));
+        policy::Policy none = standard();
+        none.network.mode = policy::NetworkMode::None;
+        none.network.allow.clear();
+        const auto r = session::fitPolicyToAgent(claude(), {}, none);
+        QVERIFY(r);
+        QCOMPARE(none.network.mode, policy::NetworkMode::Proxy);
+        QCOMPARE(none.network.allow, QStringList{QStringLiteral("api.anthropic.com:443")});
+        QCOMPARE(r->notes.size(), 1);
+        QVERIFY2(r->notes.constFirst().contains(QLatin1String("api.anthropic.com:443 and nothing else")), qPrintable(r->notes.constFirst()));
+    }
+
+    // On Docker (Hardened): the install appears under /opt/airlock/agents, where the container's user
+    // can reach it, and Airlock's base image becomes its agent image; another image is left alone.
+    void dockerGetsTheAgentImageAndAReachableInstall()
+    {
+        QVERIFY(egress::SecretStore().set(QStringLiteral("anthropic"), "sk-ant-test-value"));
+        const agent::AgentProfile profile = claude();
+        const QString dir = agent::installDir(profile.package);
+        QVERIFY(QDir().mkpath(dir + QStringLiteral("/node_modules/.bin")));
+        QFile program(dir + QStringLiteral("/node_modules/.bin/") + profile.package.bin);
+        QVERIFY(program.open(QIODevice::WriteOnly));
+        program.close();
+        QVERIFY(program.setPermissions(program.permissions() | QFile::ExeOwner));
+        policy::Policy hardened = *policy::findPreset(u"hardened");
+        QCOMPARE(hardened.runtime.image, QStringLiteral("airlock-base:latest"));
+        const auto r = session::fitPolicyToAgent(profile, {}, hardened);
+        QVERIFY2(r, r ? "" : qPrintable(r.error().message));
+        const QString inside = QStringLiteral("/opt/airlock/agents/") + QFileInfo(dir).fileName();
+        QCOMPARE(r->program, inside + QStringLiteral("/node_modules/.bin/") + profile.package.bin);
+        QVERIFY(hardened.filesystem.mounts.contains(policy::Mount{dir, inside, policy::Access::ReadOnly}));
+        QCOMPARE(hardened.runtime.image, QStringLiteral("airlock-agent:latest"));
+        QCOMPARE(hardened.network.mode, policy::NetworkMode::Proxy);
+        QCOMPARE(r->notes.size(), 2);
+
+        policy::Policy own = *policy::findPreset(u"hardened");
+        own.runtime.image = QStringLiteral("node:20-bookworm");
+        QVERIFY(session::fitPolicyToAgent(profile, {}, own));
+        QCOMPARE(own.runtime.image, QStringLiteral("node:20-bookworm"));
     }
 
     // A policy that mounts the home folder does not show the key files kept where no keychain runs.

@@ -169,6 +169,7 @@ Result<session::SessionConfig> NewSessionDialog::config() const
         return std::unexpected(access.error());
     c.agent.command = access->program;
     c.agentEnv = access->env;
+    c.setupNotes = access->notes;
     QString workspace = m_workspace->text().trimmed();
     if (workspace.isEmpty() && c.agent.name == QLatin1String("demo")) {
         const QString target = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation)

@@ -294,6 +294,8 @@ void ThreadModel::fold(Batch &batch, const store::Event &e)
         const QString state = p.value(QStringLiteral("state")).toString();
         notice(tr("Session %1%2").arg(state, reason.isEmpty() ? QString() : QStringLiteral(": ") + reason),
                state == QLatin1String("failed"));
+    } else if (k == QLatin1String("sandbox.progress")) {
+        notice(p.value(QStringLiteral("text")).toString());
     } else if (k == QLatin1String("permission.requested")) {
         ThreadItem r;
         r.kind = ThreadItem::Permission;
@@ -365,6 +367,9 @@ void ThreadModel::fold(Batch &batch, const store::Event &e)
     } else if (k == QLatin1String("session.created")) {
         notice(tr("Session created · policy %1 · agent %2")
                    .arg(p.value(QStringLiteral("policy")).toString(), p.value(QStringLiteral("agent")).toString()));
+        // What fitting the policy to the agent changed (an image, a network opened to the model only).
+        for (const QJsonValue &note : p.value(QStringLiteral("notes")).toArray())
+            notice(note.toString());
     }
     // Other kinds (checkpoints, egress, sandbox) have their own docks.
 }

@@ -27,7 +27,7 @@ docker run \
   --volume /run/user/1000/airlock/session-0001:/airlock/control:rw \
   --volume /home/dev/src/project/.git/hooks:/workspace/.git/hooks:ro \
   --volume /home/dev/src/project/.git/config:/workspace/.git/config:ro \
-  --tmpfs /home/agent:rw,noexec,nosuid,nodev,size=33554432 \
+  --tmpfs /home/agent:rw,noexec,nosuid,nodev,size=33554432,uid=1000,gid=100,mode=700 \
   --tmpfs /tmp:rw,exec,nosuid,nodev,size=67108864 \
   --network none \
   --cap-add CHOWN \

@@ -4,7 +4,7 @@ docker run \
   --hostname airlock \
   --user 1000:1000 \
   --workdir /home/dev/src/project \
-  --label airlock.policy-hash=3ec74ca38a2f3daa001cb78fc76c3ceb50218b734d8916165a597df652c57e5f \
+  --label airlock.policy-hash=4b48e484584ecda0f2517b02831cfa8821172f742ab548718915e59c908bd37f \
   --label airlock.session=session-0001 \
   --label airlock.version=test \
   --env AIRLOCK_CONTROL_DIR=/airlock/control \
@@ -16,7 +16,7 @@ docker run \
   --volume /usr/libexec/airlock/airlock-shim:/airlock/shim:ro \
   --volume /run/user/1000/airlock/session-0001:/airlock/control:rw \
   --volume /home/dev/src/project:/home/dev/src/project:ro \
-  --tmpfs /home/agent:rw,noexec,nosuid,nodev,size=67108864 \
+  --tmpfs /home/agent:rw,noexec,nosuid,nodev,size=67108864,uid=1000,gid=1000,mode=700 \
   --tmpfs /tmp:rw,noexec,nosuid,nodev,size=104857600 \
   --read-only \
   --network none \
@@ -31,4 +31,4 @@ docker run \
   --runtime runsc \
   --ipc private \
   --entrypoint /airlock/shim \
-  debian:bookworm-slim --control /airlock/control/shim.sock --workspace /home/dev/src/project
+  airlock-base:latest --control /airlock/control/shim.sock --workspace /home/dev/src/project

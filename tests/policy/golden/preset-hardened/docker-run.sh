@@ -4,7 +4,7 @@ docker run \
   --hostname airlock \
   --user 1000:1000 \
   --workdir /home/dev/src/project \
-  --label airlock.policy-hash=40a19463afcf1e709c6a18230fd44f0201562b4f25d3eea9f5bc1a1e3c12bf59 \
+  --label airlock.policy-hash=33948505e73517db66f862f7917add43496f777ac7664a2bdc78f3dab283adef \
   --label airlock.session=session-0001 \
   --label airlock.version=test \
   --env AIRLOCK_CONTROL_DIR=/airlock/control \
@@ -16,7 +16,7 @@ docker run \
   --volume /usr/libexec/airlock/airlock-shim:/airlock/shim:ro \
   --volume /run/user/1000/airlock/session-0001:/airlock/control:rw \
   --volume /home/dev/src/project:/home/dev/src/project:ro \
-  --tmpfs /home/agent:rw,noexec,nosuid,nodev,size=67108864 \
+  --tmpfs /home/agent:rw,noexec,nosuid,nodev,size=67108864,uid=1000,gid=1000,mode=700 \
   --tmpfs /tmp:rw,noexec,nosuid,nodev,size=104857600 \
   --read-only \
   --network none \
@@ -31,4 +31,4 @@ docker run \
   --runtime runc \
   --ipc private \
   --entrypoint /airlock/shim \
-  debian:bookworm-slim --control /airlock/control/shim.sock --workspace /home/dev/src/project
+  airlock-base:latest --control /airlock/control/shim.sock --workspace /home/dev/src/project
