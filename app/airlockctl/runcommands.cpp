@@ -139,6 +139,11 @@ public:
             out(QStringLiteral("  … agent silent for %1 s%2").arg(p.value(QStringLiteral("seconds")).toInteger())
                     .arg(p.contains(QStringLiteral("limit")) ? QStringLiteral(" (limit %1 s)").arg(p.value(QStringLiteral("limit")).toInteger())
                                                              : QString()));
+        else if (e.kind == QLatin1String("model.failed"))
+            out(QStringLiteral("! %1%2").arg(text::inertLine(p.value(QStringLiteral("message")).toString()),
+                                             p.value(QStringLiteral("failures")).toInt() > 1
+                                                 ? QStringLiteral(" (%1 failed requests so far)").arg(p.value(QStringLiteral("failures")).toInt())
+                                                 : QString()));
         else if (e.kind == QLatin1String("sandbox.progress"))
             out(QStringLiteral("  · %1").arg(text::inertLine(p.value(QStringLiteral("text")).toString())));
         else if (e.kind == QLatin1String("session.interrupted"))

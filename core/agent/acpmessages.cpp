@@ -203,7 +203,13 @@ Result<InitializeResult> parseInitializeResult(const QJsonValue &result)
         for (const QJsonValue &v : std::as_const(*methods)) {
             Fields a(v.toObject(), QStringLiteral("authMethods[]"), &warnings);
             AuthMethod method{a.string(QStringLiteral("id")), a.string(QStringLiteral("name")),
-                              a.optString(QStringLiteral("description")).value_or(QString())};
+                              a.optString(QStringLiteral("description")).value_or(QString()),
+                              a.optString(QStringLiteral("type")).value_or(QString()), {}};
+            for (const QJsonValue &var : v.toObject().value(QLatin1String("vars")).toArray()) {
+                const QString name = var.toObject().value(QLatin1String("name")).toString();
+                if (!name.isEmpty() && name.size() <= 128)
+                    method.vars << name;
+            }
             if (a.ok() && !method.id.isEmpty())
                 r.authMethods.append(method); // skip-invalid-items, as the schema says
         }

@@ -306,6 +306,8 @@ struct AuthMethod {
     QString id;
     QString name;
     QString description;
+    QString type;      // "env_var": the agent reads the key from the variables below; empty: its own flow
+    QStringList vars;  // for env_var
 };
 
 struct AgentCapabilities {

@@ -28,6 +28,7 @@ struct ModelAccess {
     QString header;          // the header the key goes in, e.g. x-api-key
     QString keyVariable;     // the agent's key variable, set to a placeholder inside
     QString baseUrlVariable; // the agent's base URL variable, set to the route
+    QString scheme;          // put before the key in the header ("Bearer"); empty: the key alone
     bool isSet() const { return !endpoint.isEmpty() && !secret.isEmpty(); }
 };
 

@@ -103,7 +103,7 @@ QList<AgentProfile> presetProfiles()
                       QStringLiteral("claude-agent-acp")};
     claude.command = claude.package.bin;
     claude.model = {QStringLiteral("https://api.anthropic.com"), QStringLiteral("anthropic"), QStringLiteral("x-api-key"),
-                    QStringLiteral("ANTHROPIC_API_KEY"), QStringLiteral("ANTHROPIC_BASE_URL")};
+                    QStringLiteral("ANTHROPIC_API_KEY"), QStringLiteral("ANTHROPIC_BASE_URL"), {}};
     // No update checks, telemetry or error reports: they would only be refused by the proxy.
     claude.setEnv = {QStringLiteral("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"), QStringLiteral("DISABLE_AUTOUPDATER=1")};
     claude.defaultPolicy = QStringLiteral("standard");
@@ -131,10 +131,13 @@ QList<AgentProfile> presetProfiles()
     codex.description = QStringLiteral("OpenAI's Codex through Zed's ACP adapter, in the sandbox.");
     codex.package = {QStringLiteral("@zed-industries/codex-acp"), QStringLiteral("0.16.0"), QStringLiteral("codex-acp")};
     codex.command = codex.package.bin;
-    codex.envAllow = {QStringLiteral("OPENAI_API_KEY"), QStringLiteral("OPENAI_BASE_URL")};
+    // It signs in with the key in OPENAI_API_KEY (its ACP auth method openai-api-key, which the
+    // session picks because that variable is set: to the placeholder; the proxy sends the real key).
+    codex.model = {QStringLiteral("https://api.openai.com/v1"), QStringLiteral("openai"), QStringLiteral("Authorization"),
+                   QStringLiteral("OPENAI_API_KEY"), QStringLiteral("OPENAI_BASE_URL"), QStringLiteral("Bearer")};
     codex.defaultPolicy = QStringLiteral("standard");
-    codex.installHint = QStringLiteral("airlockctl agents install codex (needs Node.js 18 or newer with npm); sign in "
-                                       "with OPENAI_API_KEY");
+    codex.installHint = QStringLiteral("airlockctl agents install codex (needs Node.js 18 or newer with npm), then "
+                                       "airlockctl secrets set openai");
     out.append(codex);
 
     AgentProfile gemini;
@@ -145,7 +148,7 @@ QList<AgentProfile> presetProfiles()
     gemini.command = gemini.package.bin;
     gemini.args = {QStringLiteral("--experimental-acp")};
     gemini.model = {QStringLiteral("https://generativelanguage.googleapis.com"), QStringLiteral("gemini"),
-                    QStringLiteral("x-goog-api-key"), QStringLiteral("GEMINI_API_KEY"), QStringLiteral("GOOGLE_GEMINI_BASE_URL")};
+                    QStringLiteral("x-goog-api-key"), QStringLiteral("GEMINI_API_KEY"), QStringLiteral("GOOGLE_GEMINI_BASE_URL"), {}};
     gemini.setEnv = {QStringLiteral("GEMINI_CLI_NO_RELAUNCH=true")};
     gemini.defaultPolicy = QStringLiteral("standard");
     gemini.installHint = QStringLiteral("airlockctl agents install gemini (needs Node.js 20 or newer with npm), then "

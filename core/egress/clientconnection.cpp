@@ -311,9 +311,10 @@ void ClientConnection::fetchSecrets(qsizetype index)
     QPointer<ClientConnection> self(this);
     const quint64 id = m_record.id;
     std::shared_ptr<PostBox> box = m_engine->postBox();
-    m_engine->config().secrets->fetch(secret, [self, id, box, index, header](Result<QByteArray> value) {
+    const QByteArray scheme = secret.scheme.toLatin1();
+    m_engine->config().secrets->fetch(secret, [self, id, box, index, header, scheme](Result<QByteArray> value) {
         // Always through the queue: a provider may answer before fetch() returns.
-        box->post([self, id, index, header, value = std::move(value)] {
+        box->post([self, id, index, header, scheme, value = std::move(value)] {
             ClientConnection *c = self.data();
             if (!c || c->m_record.id != id || c->m_state != State::Deciding)
                 return;
@@ -322,7 +323,8 @@ void ClientConnection::fetchSecrets(qsizetype index)
                                            .arg(c->m_target.host, value.error().message));
                 return;
             }
-            c->m_inject.append(Header{header, *value});
+            // With a scheme, "Bearer <key>"; the masker then hides the key alone as well (above).
+            c->m_inject.append(Header{header, scheme.isEmpty() ? *value : scheme + ' ' + *value});
             c->fetchSecrets(index + 1);
         });
     });

@@ -100,6 +100,7 @@ struct Secret {
     QString header;                      // HTTP header the proxy sets, e.g. Authorization
     Source source = Source::Keychain;
     QString ref;                         // keychain item name, or host environment variable name
+    QString scheme;                      // "Bearer": the header is "Bearer <value>"; empty: the value alone
     bool operator==(const Secret &) const = default;
 };
 

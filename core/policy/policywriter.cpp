@@ -202,6 +202,8 @@ Node secretsNode(const QList<Secret> &secrets)
         item.add(QStringLiteral("name"), text(secret.name));
         item.add(QStringLiteral("host"), text(secret.host));
         item.add(QStringLiteral("header"), text(secret.header));
+        if (!secret.scheme.isEmpty())
+            item.add(QStringLiteral("scheme"), text(secret.scheme));
         const bool fromEnv = secret.source == Secret::Source::HostEnv;
         item.add(fromEnv ? QStringLiteral("hostEnv") : QStringLiteral("keychain"), text(secret.ref));
         list.append(std::move(item));

@@ -216,6 +216,7 @@ void readSecrets(ObjectReader &parent, QList<Secret> &out)
         s.string(u"name", secret.name, checkSecretName, true);
         s.string(u"host", secret.host, checkSecretHost, true);
         s.string(u"header", secret.header, checkHeaderName, true);
+        s.string(u"scheme", secret.scheme, checkAuthScheme);
         QString keychain;
         QString hostEnv;
         s.string(u"keychain", keychain, checkKeychainItem);

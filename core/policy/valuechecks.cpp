@@ -152,6 +152,14 @@ std::optional<QString> checkHeaderName(QStringView name)
     return std::nullopt;
 }
 
+std::optional<QString> checkAuthScheme(QStringView scheme)
+{
+    static const QRegularExpression token(QStringLiteral("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$"));
+    if (!token.match(scheme).hasMatch())
+        return quoted(scheme) + QStringLiteral(" is not an authorization scheme (one word such as Bearer)");
+    return std::nullopt;
+}
+
 QStringList knownCapabilities()
 {
     return {

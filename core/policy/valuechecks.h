@@ -28,6 +28,8 @@ bool isSameOrUnder(QStringView path, QStringView parent);
 
 std::optional<QString> checkEnvName(QStringView name);
 std::optional<QString> checkHeaderName(QStringView name);
+// An authorization scheme put before a secret's value ("Bearer", "token"): 1-32 token characters.
+std::optional<QString> checkAuthScheme(QStringView scheme);
 std::optional<QString> checkCapability(QStringView name);
 QStringList knownCapabilities();
 std::optional<QString> checkImageReference(QStringView image);

@@ -104,7 +104,7 @@ Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const M
                                          [&](const policy::Secret &s) { return s.name == profile.model.secret; });
     if (!secretThere)
         policy.secrets.append({profile.model.secret, pattern, profile.model.header, policy::Secret::Source::Keychain,
-                               profile.model.secret});
+                               profile.model.secret, profile.model.scheme});
     if (!choice.caFile.isEmpty())
         policy.network.upstreamCaFile = choice.caFile;
 

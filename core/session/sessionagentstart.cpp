@@ -83,7 +83,54 @@ bool SessionRunner::attachEgress()
         return false;
     }
     m_egressAttached = true;
+    // Failures on the keyed route to the model, said as they happen: an agent retries a failing
+    // model API for minutes before it says anything itself.
+    connect(m_egress, &egress::EgressProxy::connectionClosed, this, &SessionRunner::modelExchange, Qt::UniqueConnection);
     return true;
+}
+
+namespace {
+
+// What a user should do about a failed request to the model API; empty when it did not fail.
+QString modelFailure(const egress::EgressRecord &r)
+{
+    const QString secret = r.secret.section(u',', 0, 0);
+    if (!r.error.isEmpty() && (r.status == 0 || r.status >= 500))
+        return SessionRunner::tr("cannot reach the model API at %1: %2").arg(r.host, r.error);
+    if (r.status == 401 || r.status == 403)
+        return SessionRunner::tr("the model API at %1 refused the key (HTTP %2): store the right one with airlockctl secrets "
+                                 "set %3 (or on the Secrets page)")
+            .arg(r.host)
+            .arg(r.status)
+            .arg(secret);
+    if (r.status == 429)
+        return SessionRunner::tr("the model API at %1 is rate-limiting this key (HTTP 429); the agent retries").arg(r.host);
+    if (r.status >= 500)
+        return SessionRunner::tr("the model API at %1 failed (HTTP %2); the agent retries").arg(r.host).arg(r.status);
+    return {};
+}
+
+} // namespace
+
+void SessionRunner::modelExchange(const egress::EgressRecord &exchange)
+{
+    if (exchange.session != m_config.id || exchange.secret.isEmpty())
+        return;
+    const QString what = modelFailure(exchange);
+    if (what.isEmpty()) {
+        m_modelFailures = 0;
+        return;
+    }
+    ++m_modelFailures;
+    // One event per kind of failure every 15 s, with how many there were, not one per retry.
+    if (what == m_lastModelFailure && m_modelFailureClock.isValid() && m_modelFailureClock.elapsed() < 15000)
+        return;
+    m_lastModelFailure = what;
+    m_modelFailureClock.start();
+    record("model.failed", {{QStringLiteral("host"), exchange.host},
+                             {QStringLiteral("status"), exchange.status},
+                             {QStringLiteral("failures"), m_modelFailures},
+                             {QStringLiteral("message"), what}});
 }
 
 void SessionRunner::detachEgress()
@@ -179,26 +226,53 @@ void SessionRunner::openAcpSession()
             return;
         }
         m_loadable = r->capabilities.loadSession;
-        if (m_config.loadAcpSession.isEmpty() || !m_loadable) {
-            newAcpSession();
+        // An agent that reads its key from a variable this session sets (the placeholder, which the
+        // proxy replaces) is told to sign in that way, as editors do; it would refuse session/new.
+        QString method;
+        for (const agent::acp::AuthMethod &m : r->authMethods) {
+            const bool allSet = !m.vars.isEmpty() && std::all_of(m.vars.begin(), m.vars.end(), [this](const QString &var) {
+                return std::any_of(m_config.agentEnv.begin(), m_config.agentEnv.end(),
+                                   [&](const QString &e) { return e.startsWith(var + u'='); });
+            });
+            if (m.type == QLatin1String("env_var") && allSet) {
+                method = m.id;
+                break;
+            }
+        }
+        if (method.isEmpty()) {
+            openOrLoadAcpSession();
             return;
         }
-        // Resuming: the agent reopens its own session and replays it (already in the store, so not
-        // recorded again). If it cannot, a new session gets the transcript instead.
-        m_loading = true;
-        m_client->loadSession(m_config.loadAcpSession, m_config.workspace)
-            .then(this, [this](const Result<agent::acp::SessionSetup> &s) {
-                m_loading = false;
-                if (!s) {
-                    record("agent.error", {{QStringLiteral("message"),
-                                            tr("session/load failed (%1); continuing with the transcript").arg(s.error().message)}});
-                    newAcpSession();
-                    return;
-                }
-                m_agentHasHistory = true;
-                acpSessionOpened(m_config.loadAcpSession, true);
-            });
+        m_client->authenticate(method).then(this, [this, method](const Result<void> &signedIn) {
+            if (!signedIn)
+                record("agent.error", {{QStringLiteral("message"),
+                                        tr("signing in with %1 failed: %2").arg(method, signedIn.error().message)}});
+            openOrLoadAcpSession();
+        });
     });
+}
+
+void SessionRunner::openOrLoadAcpSession()
+{
+    if (m_config.loadAcpSession.isEmpty() || !m_loadable) {
+        newAcpSession();
+        return;
+    }
+    // Resuming: the agent reopens its own session and replays it (already in the store, so not
+    // recorded again). If it cannot, a new session gets the transcript instead.
+    m_loading = true;
+    m_client->loadSession(m_config.loadAcpSession, m_config.workspace)
+        .then(this, [this](const Result<agent::acp::SessionSetup> &s) {
+            m_loading = false;
+            if (!s) {
+                record("agent.error", {{QStringLiteral("message"),
+                                        tr("session/load failed (%1); continuing with the transcript").arg(s.error().message)}});
+                newAcpSession();
+                return;
+            }
+            m_agentHasHistory = true;
+            acpSessionOpened(m_config.loadAcpSession, true);
+        });
 }
 
 void SessionRunner::newAcpSession()

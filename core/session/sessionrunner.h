@@ -24,6 +24,7 @@ class CheckpointJobs;
 
 namespace airlock::egress {
 class EgressProxy;
+struct EgressRecord;
 }
 
 
@@ -119,6 +120,7 @@ Q_SIGNALS:
 private:
     friend class ToolRouter;
     void record(const char *kind, const QJsonObject &payload);
+    void modelExchange(const airlock::egress::EgressRecord &exchange);
     void setState(State state, const QString &reason = {});
     void fail(const Error &error);
     void startAgent();
@@ -126,6 +128,7 @@ private:
     void detachEgress();
     void startAgentInSandbox();
     void openAcpSession();
+    void openOrLoadAcpSession();
     void newAcpSession();
     void acpSessionOpened(const QString &acpSession, bool loaded);
     void onUpdate(const agent::acp::SessionUpdate &update);
@@ -164,6 +167,9 @@ private:
     double m_cost = 0;
     QElapsedTimer m_clock;
     QElapsedTimer m_turnClock;
+    QElapsedTimer m_modelFailureClock;
+    QString m_lastModelFailure;
+    int m_modelFailures = 0;
     QTimer *m_silenceTimer = nullptr;
     qint64 m_nextSilenceReport = 0; // seconds of silence at which agent.silent is next recorded
     QString m_interruptReason;

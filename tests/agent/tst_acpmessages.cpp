@@ -124,14 +124,19 @@ private Q_SLOTS:
     {
         auto init = parseInitializeResult(obj(R"({"protocolVersion":1,"agentCapabilities":{"loadSession":true,
             "promptCapabilities":{"image":true,"embeddedContext":"yes"},"mcpCapabilities":{"http":true}},
-            "authMethods":[{"id":"key","name":"API key"},{"name":"no id"}],"agentInfo":{"name":"a","version":"1"}})"));
+            "authMethods":[{"id":"key","name":"API key"},{"name":"no id"},
+                           {"type":"env_var","id":"openai-api-key","name":"Use OPENAI_API_KEY","vars":[{"name":"OPENAI_API_KEY"},{"x":1},"bad"]}],
+            "agentInfo":{"name":"a","version":"1"}})"));
         QVERIFY(init);
         QCOMPARE(init->protocolVersion, 1);
         QVERIFY(init->capabilities.loadSession);
         QVERIFY(init->capabilities.promptImage);
         QVERIFY(!init->capabilities.promptEmbeddedContext); // mistyped: the default
         QVERIFY(init->capabilities.mcpHttp);
-        QCOMPARE(init->authMethods.size(), 1);
+        QCOMPARE(init->authMethods.size(), 2);
+        QVERIFY(init->authMethods.first().type.isEmpty() && init->authMethods.first().vars.isEmpty());
+        QCOMPARE(init->authMethods.last().type, QStringLiteral("env_var"));
+        QCOMPARE(init->authMethods.last().vars, QStringList{QStringLiteral("OPENAI_API_KEY")}); // malformed entries dropped
         QCOMPARE(init->agentInfo->name, QStringLiteral("a"));
         const QJsonObject j4 = obj(R"({"agentCapabilities":{}})");
         QVERIFY(!parseInitializeResult(j4));

@@ -77,6 +77,7 @@ private Q_SLOTS:
     void maskedAcrossChunks();
     void compressedAnswerRefused();
     void bareTokenMasked();
+    void schemeBeforeTheKey();
 
 private:
     std::unique_ptr<ProxyFixture> start(policy::Policy policy, bool trustCa = true);
@@ -507,6 +508,28 @@ void TestEgressTls::bareTokenMasked()
     QVERIFY(r);
     QCOMPARE(r->status, 200);
     QCOMPARE(m_tls->requests.first().header("authorization"), "Bearer " + kSecret);
+    QVERIFY2(!r->body.contains(kSecret), r->body.constData());
+}
+
+// A secret with a scheme (an OpenAI key: "Authorization: Bearer <key>"): the stored value is the key
+// alone, the header carries both, and the key echoed back alone is masked.
+void TestEgressTls::schemeBeforeTheKey()
+{
+    m_tls->respond = [](const SeenRequest &) {
+        return Upstream::ok(R"({"error":"invalid api key: )" + kSecret + R"("})");
+    };
+    policy::Policy p = proxyPolicy({QStringLiteral("api.test")});
+    policy::Secret s = apiKey();
+    s.header = QStringLiteral("Authorization");
+    s.scheme = QStringLiteral("Bearer");
+    p.secrets = {s};
+    auto fx = start(p);
+    QVERIFY(fx);
+    const auto r = request(fx->socketPath(), routeGet("/v1/models", "Authorization: Bearer sk-airlock-placeholder\r\n"));
+    QVERIFY(r);
+    QCOMPARE(r->status, 200);
+    QCOMPARE(m_tls->requests.first().header("authorization"), "Bearer " + kSecret);
+    QCOMPARE(m_tls->requests.first().count("authorization"), 1);
     QVERIFY2(!r->body.contains(kSecret), r->body.constData());
 }
 

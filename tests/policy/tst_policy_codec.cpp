@@ -62,9 +62,9 @@ Policy fullPolicy()
                  {},
                  QStringLiteral("/etc/ssl/private-gateway-ca.pem")};
     p.secrets = {{QStringLiteral("github"), QStringLiteral("api.github.com"), QStringLiteral("Authorization"),
-                  Secret::Source::Keychain, QStringLiteral("airlock/github")},
+                  Secret::Source::Keychain, QStringLiteral("airlock/github"), QStringLiteral("Bearer")},
                  {QStringLiteral("npm"), QStringLiteral("registry.npmjs.org"), QStringLiteral("X-Npm-Token"),
-                  Secret::Source::HostEnv, QStringLiteral("NPM_TOKEN")}};
+                  Secret::Source::HostEnv, QStringLiteral("NPM_TOKEN"), {}}};
     p.environment.passThrough = {QStringLiteral("LANG"), QStringLiteral("TERM")};
     p.environment.set = {{QStringLiteral("CI"), QStringLiteral("1")}, {QStringLiteral("EMPTY"), QString()}};
     p.resources = {qint64(3) << 30, 1.5, 256, 3600, 512 * 1024 * 1024, 1 << 20, 1 << 24, qint64(8) << 30};
@@ -210,6 +210,9 @@ void TestPolicyCodec::malformed_data()
     row("secret bad header",
         doc(R"("secrets": [{"name": "gh", "host": "api.github.com", "header": "Auth header", "keychain": "gh"}])"),
         {"secrets[0].header: 'Auth header' is not an HTTP header name"});
+    row("secret bad scheme",
+        doc(R"("secrets": [{"name": "gh", "host": "api.github.com", "header": "Authorization", "scheme": "Bearer x", "keychain": "gh"}])"),
+        {"secrets[0].scheme: 'Bearer x' is not an authorization scheme (one word such as Bearer)"});
     row("secret duplicate name",
         doc(R"("secrets": [{"name": "gh", "host": "a.com", "header": "A", "keychain": "a"}, {"name": "gh", "host": "b.com", "header": "B", "keychain": "b"}])"),
         {"secrets[1].name: 'gh' is already used by secrets[0]"});

@@ -134,7 +134,7 @@ public:
         a.count = [](const Policy &p) { return int(p.secrets.size()); };
         a.cells = [](const Policy &p, int r) {
             const auto &s = p.secrets.at(r);
-            return QStringList{s.name, s.host, s.header,
+            return QStringList{s.name, s.host, s.header, s.scheme,
                                s.source == policy::Secret::Source::Keychain ? QStringLiteral("keychain")
                                                                             : QStringLiteral("hostEnv"),
                                s.ref};
@@ -145,21 +145,22 @@ public:
             case 0: s.name = v; break;
             case 1: s.host = v; break;
             case 2: s.header = v; break;
-            case 3:
+            case 3: s.scheme = v.trimmed(); break;
+            case 4:
                 s.source = v == QLatin1String("keychain") ? policy::Secret::Source::Keychain
                                                           : policy::Secret::Source::HostEnv;
                 break;
-            case 4: s.ref = v; break;
+            case 5: s.ref = v; break;
             }
         };
         a.add = [](Policy &p) {
             p.secrets.append({QStringLiteral("secret%1").arg(p.secrets.size() + 1), QStringLiteral("api.example.com"),
                               QStringLiteral("Authorization"), policy::Secret::Source::Keychain,
-                              QStringLiteral("airlock/secret%1").arg(p.secrets.size() + 1)});
+                              QStringLiteral("airlock/secret%1").arg(p.secrets.size() + 1), {}});
         };
         a.remove = [](Policy &p, int r) { p.secrets.removeAt(r); };
         auto *t = new RowTable(doc, tr("secret"),
-                               {{tr("Name")}, {tr("Host")}, {tr("Header")},
+                               {{tr("Name")}, {tr("Host")}, {tr("Header")}, {tr("Scheme (e.g. Bearer)")},
                                 {tr("Value lives in"), {QStringLiteral("keychain"), QStringLiteral("hostEnv")}},
                                 {tr("Item or variable")}},
                                a);

@@ -294,6 +294,11 @@ void ThreadModel::fold(Batch &batch, const store::Event &e)
         const QString state = p.value(QStringLiteral("state")).toString();
         notice(tr("Session %1%2").arg(state, reason.isEmpty() ? QString() : QStringLiteral(": ") + reason),
                state == QLatin1String("failed"));
+    } else if (k == QLatin1String("model.failed")) {
+        const int failures = p.value(QStringLiteral("failures")).toInt();
+        notice(failures > 1 ? tr("%1 (%2 failed requests so far)").arg(p.value(QStringLiteral("message")).toString()).arg(failures)
+                            : p.value(QStringLiteral("message")).toString(),
+               true);
     } else if (k == QLatin1String("sandbox.progress")) {
         notice(p.value(QStringLiteral("text")).toString());
     } else if (k == QLatin1String("permission.requested")) {
