@@ -202,6 +202,27 @@ private Q_SLOTS:
         QVERIFY(model.index(5).data(ThreadModel::TitleRole).toString().startsWith(QStringLiteral("Agent log · 1 line")));
     }
 
+    // What fitting the policy changed, a sandbox's long preparation and a failing model API are rows a
+    // user reads without opening a dock; the model's failure as a warning.
+    void threadSaysSetupAndModelFailures()
+    {
+        ThreadModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setSession(QStringLiteral("a"));
+        model.append(QStringLiteral("a"),
+                     {ev(1, "session.created", {{QStringLiteral("policy"), QStringLiteral("hardened")}, {QStringLiteral("agent"), QStringLiteral("claude")},
+                                                {QStringLiteral("notes"), QJsonArray{QStringLiteral("the container runs airlock-agent:latest")}}}),
+                      ev(2, "sandbox.progress", {{QStringLiteral("text"), QStringLiteral("assembling airlock-agent:latest")}}),
+                      ev(3, "model.failed", {{QStringLiteral("message"), QStringLiteral("the model API at api.anthropic.com refused the key (HTTP 401)")},
+                                             {QStringLiteral("failures"), 3}})});
+        QCOMPARE(model.rowCount(), 4);
+        QCOMPARE(model.index(1).data(ThreadModel::TitleRole).toString(), QStringLiteral("the container runs airlock-agent:latest"));
+        QCOMPARE(model.index(2).data(ThreadModel::TitleRole).toString(), QStringLiteral("assembling airlock-agent:latest"));
+        QCOMPARE(model.index(3).data(ThreadModel::TitleRole).toString(),
+                 QStringLiteral("the model API at api.anthropic.com refused the key (HTTP 401) (3 failed requests so far)"));
+        QVERIFY(model.index(3).data(ThreadModel::WarningRole).toBool());
+    }
+
     void threadCapsHugeText()
     {
         ThreadModel model;
