@@ -165,7 +165,7 @@ void TestEgressBridge::insideBubblewrap()
     // holds it, the sandbox never does.
     qputenv("BRIDGE_TEST_API_KEY", "sk-bridge-7f3a9c1e");
     p.secrets = {policy::Secret{QStringLiteral("api"), QStringLiteral("api.test"), QStringLiteral("X-Api-Key"),
-                                policy::Secret::Source::HostEnv, QStringLiteral("BRIDGE_TEST_API_KEY")}};
+                                policy::Secret::Source::HostEnv, QStringLiteral("BRIDGE_TEST_API_KEY"), {}}};
     p.environment.passThrough << QStringLiteral("BRIDGE_TEST_API_KEY");
     sandbox::SandboxSpec spec = sfx.spec(p);
     spec.sessionId = QStringLiteral("s2");

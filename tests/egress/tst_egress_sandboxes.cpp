@@ -282,7 +282,7 @@ void TestEgressSandboxes::socketSetupErrors()
     QVERIFY(!r);
     policy::Policy badSecret = proxyPolicy({});
     badSecret.secrets.append({QStringLiteral("k"), QStringLiteral("api.test"), QStringLiteral("Bad Header"),
-                              policy::Secret::Source::HostEnv, QStringLiteral("X")});
+                              policy::Secret::Source::HostEnv, QStringLiteral("X"), {}});
     r = proxy.addSandbox({QStringLiteral("s9"), m_fx->socketPath(QStringLiteral("s9")), badSecret});
     QVERIFY(!r);
     // The socket gets the mode asked for.

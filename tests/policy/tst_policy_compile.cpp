@@ -124,11 +124,11 @@ Policy withSecretsPassedThrough()
 {
     Policy p = *findPreset(u"hardened");
     p.secrets = {{QStringLiteral("github"), QStringLiteral("api.github.com"), QStringLiteral("Authorization"),
-                  Secret::Source::HostEnv, QStringLiteral("GITHUB_TOKEN")},
+                  Secret::Source::HostEnv, QStringLiteral("GITHUB_TOKEN"), {}},
                  {QStringLiteral("npm"), QStringLiteral("registry.npmjs.org"), QStringLiteral("Authorization"),
-                  Secret::Source::HostEnv, QStringLiteral("NPM_TOKEN")},
+                  Secret::Source::HostEnv, QStringLiteral("NPM_TOKEN"), {}},
                  {QStringLiteral("aws"), QStringLiteral("*.amazonaws.com"), QStringLiteral("Authorization"),
-                  Secret::Source::HostEnv, QStringLiteral("AWS_SECRET_ACCESS_KEY")}};
+                  Secret::Source::HostEnv, QStringLiteral("AWS_SECRET_ACCESS_KEY"), {}}};
     p.environment.passThrough = {QStringLiteral("LANG"), QStringLiteral("GITHUB_TOKEN"), QStringLiteral("NPM_TOKEN"),
                                  QStringLiteral("AWS_SECRET_ACCESS_KEY")};
     return p;

@@ -109,7 +109,7 @@ DockerSandbox *TestDockerAttacks::sandboxFor(bool root, QString *refused)
     policy::Policy p = hardened();
     // The secret is declared for the proxy and, wrongly, passed through too: the compiler must drop it.
     p.secrets << policy::Secret{QStringLiteral("api"), QStringLiteral("api.example.com"), QStringLiteral("Authorization"),
-                                policy::Secret::Source::HostEnv, QStringLiteral("ACME_TEST_API_KEY")};
+                                policy::Secret::Source::HostEnv, QStringLiteral("ACME_TEST_API_KEY"), {}};
     p.environment.passThrough << QStringLiteral("ACME_TEST_API_KEY");
     if (root) {
         p.privileges.uid.reset();
