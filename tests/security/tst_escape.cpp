@@ -559,6 +559,15 @@ void TestEscape::sandboxedCodeIsNeverHostRoot()
     QVERIFY(ready.wait(10000));
     QTRY_VERIFY_WITH_TIMEOUT(s->info().hostPid > 0, 10000);
     const qint64 hostPid = s->info().hostPid;
+    // "ready" comes before the shell execs sleep: on a busy machine the tree may show sh for a while.
+    const auto hasSleep = [hostPid] {
+        const QList<qint64> now = processTree(hostPid);
+        return std::any_of(now.begin(), now.end(), [](qint64 pid) {
+            QFile comm(QStringLiteral("/proc/%1/comm").arg(pid));
+            return comm.open(QIODevice::ReadOnly) && comm.readAll().trimmed() == "sleep";
+        });
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(hasSleep(), 10000);
     const QList<qint64> tree = processTree(hostPid);
     qInfo("uid mapping %s, %lld processes from host pid %lld", qPrintable(s->info().uidMapping), qint64(tree.size()), hostPid);
     QVERIFY2(tree.size() >= 2, "the sandbox's processes are not visible from the host");
