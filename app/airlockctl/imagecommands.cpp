@@ -49,10 +49,9 @@ int imageList(const Context &ctx)
         const QString size = docker::formatBytes(qint64(image.value(u"Size").toDouble()));
         for (const QString &tag : std::as_const(tags)) {
             // podman names it in full: docker.io/library/airlock-base:latest
-            const bool base = tag == QLatin1String(docker::kBaseImage) || tag.endsWith(u'/' + QLatin1String(docker::kBaseImage));
-            const bool agentImage = tag == QLatin1String(docker::kAgentImage) || tag.endsWith(u'/' + QLatin1String(docker::kAgentImage));
-            const QString mark = base ? QStringLiteral("  (Airlock's offline base)")
-                                      : agentImage ? QStringLiteral("  (Airlock's agent image)") : QString();
+            const QString mark = docker::namesImage(tag, docker::kBaseImage)    ? QStringLiteral("  (Airlock's offline base)")
+                                 : docker::namesImage(tag, docker::kAgentImage) ? QStringLiteral("  (Airlock's agent image)")
+                                                                                : QString();
             out(QStringLiteral("%1 %2 %3 %4%5").arg(tag, -40).arg(shortId(image.value(u"Id").toString()), -12).arg(size, 10).arg(created, mark));
         }
     }

@@ -12,13 +12,6 @@ namespace {
 
 const QStringList kSystemBin{QStringLiteral("/usr/local/bin"), QStringLiteral("/usr/bin"), QStringLiteral("/bin")};
 
-// "airlock-base:latest" as given, or as podman names it (docker.io/library/airlock-base:latest).
-bool names(const QString &image, const char *own)
-{
-    const QString wanted = QString::fromLatin1(own);
-    return image == wanted || image.endsWith(u'/' + wanted);
-}
-
 } // namespace
 
 Result<BaseImageOptions> agentImageOptions()
@@ -50,20 +43,26 @@ Result<BaseImageOptions> agentImageOptions()
     return options;
 }
 
+bool namesImage(const QString &image, const char *own)
+{
+    const QString wanted = QString::fromLatin1(own);
+    return image == wanted || image.endsWith(u'/' + wanted);
+}
+
 bool isOwnImage(const QString &image)
 {
-    return names(image, kBaseImage) || names(image, kAgentImage);
+    return namesImage(image, kBaseImage) || namesImage(image, kAgentImage);
 }
 
 QFuture<Result<QString>> buildOwnImage(DockerClient *client, const QString &image, std::function<void(const QString &)> note)
 {
-    if (names(image, kAgentImage)) {
+    if (namesImage(image, kAgentImage)) {
         auto options = agentImageOptions();
         if (!options)
             return QtFuture::makeReadyFuture(Result<QString>(std::unexpected(options.error())));
         return buildBaseImage(client, *options, std::move(note));
     }
-    if (names(image, kBaseImage))
+    if (namesImage(image, kBaseImage))
         return buildBaseImage(client, BaseImageOptions{}, std::move(note));
     return QtFuture::makeReadyFuture(Result<QString>(fail(ErrorCode::InvalidArgument,
                                                           QStringLiteral("%1 is not one of Airlock's own images (%2, %3)")

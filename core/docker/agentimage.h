@@ -20,6 +20,10 @@ inline constexpr char kContainerAgentsDir[] = "/opt/airlock/agents";
 // What to copy; fails naming the package to install when node, bash or git is missing here.
 Result<BaseImageOptions> agentImageOptions();
 
+// Whether `image` names `own` ("airlock-base:latest"), as given or as podman names it in full
+// (docker.io/library/airlock-base:latest).
+bool namesImage(const QString &image, const char *own);
+
 // Whether `image` is one Airlock builds itself (so a missing one is built, not pulled).
 bool isOwnImage(const QString &image);
 

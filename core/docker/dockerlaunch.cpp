@@ -19,7 +19,6 @@
 #include <QJsonDocument>
 #include <QProcessEnvironment>
 
-#include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -118,13 +117,8 @@ Result<WorkspaceUser> workspaceUserFor(const policy::Policy &p, const QString &w
     if (st.st_uid == policyUid || (st.st_mode & S_IWOTH))
         return WorkspaceUser{};
     if (st.st_uid != 0) {
-        passwd pw{};
-        passwd *found = nullptr;
-        char buffer[4096];
-        gid_t gid = ::getpwuid_r(st.st_uid, &pw, buffer, sizeof buffer, &found) == 0 && found ? found->pw_gid : st.st_gid;
-        if (gid == 0)
-            gid = st.st_gid != 0 ? st.st_gid : static_cast<gid_t>(st.st_uid);
-        return WorkspaceUser{unsigned(st.st_uid), unsigned(gid), false};
+        const sandbox::SandboxUser owner = sandbox::ownerOf(st);
+        return WorkspaceUser{unsigned(owner.uid), unsigned(owner.gid), false};
     }
     if (::geteuid() == 0)
         return WorkspaceUser{{}, {}, true};

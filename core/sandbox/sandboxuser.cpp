@@ -158,6 +158,21 @@ Result<SandboxUser> dedicatedSandboxUser()
                     .arg(QLatin1StringView(kSandboxUserName), output.isEmpty() ? QString() : QStringLiteral(" (") + output + u')'));
 }
 
+SandboxUser ownerOf(const struct stat &st)
+{
+    SandboxUser u;
+    u.uid = st.st_uid;
+    u.name = userName(st.st_uid);
+    // The owner's own group, not the folder's, which may be a shared one.
+    passwd pw{};
+    passwd *found = nullptr;
+    char buffer[4096];
+    u.gid = ::getpwuid_r(st.st_uid, &pw, buffer, sizeof buffer, &found) == 0 && found ? found->pw_gid : st.st_gid;
+    if (u.gid == 0)
+        u.gid = st.st_gid != 0 ? st.st_gid : static_cast<gid_t>(st.st_uid);
+    return u;
+}
+
 Result<SandboxUser> sandboxUserFor(const QString &workspace, uid_t launcherUid)
 {
     if (launcherUid != 0) {
@@ -171,16 +186,7 @@ Result<SandboxUser> sandboxUserFor(const QString &workspace, uid_t launcherUid)
     if (::stat(QFile::encodeName(workspace).constData(), &st) != 0)
         return fail(ErrorCode::Io, QStringLiteral("cannot inspect the workspace %1: %2").arg(workspace, errnoText(errno)));
     if (st.st_uid != 0) {
-        SandboxUser u;
-        u.uid = st.st_uid;
-        u.name = userName(st.st_uid);
-        // The owner's own group, not the folder's, which may be a shared one.
-        passwd pw{};
-        passwd *found = nullptr;
-        char buffer[4096];
-        u.gid = ::getpwuid_r(st.st_uid, &pw, buffer, sizeof buffer, &found) == 0 && found ? found->pw_gid : st.st_gid;
-        if (u.gid == 0)
-            u.gid = st.st_gid != 0 ? st.st_gid : static_cast<gid_t>(st.st_uid);
+        SandboxUser u = ownerOf(st);
         u.switchUser = true;
         return u;
     }

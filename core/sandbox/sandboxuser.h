@@ -4,6 +4,7 @@
 
 #include <QString>
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 // Who sandboxed code is on the host. Sandboxed code never runs as host uid 0: kernel settings whose
@@ -30,6 +31,9 @@ struct SandboxUser
     // "1000 (alice)"
     QString describe() const;
 };
+
+// The owner of a file (uid, the owner's own group, name) as a sandbox user would be.
+SandboxUser ownerOf(const struct stat &st);
 
 // Who a sandbox over `workspace` runs as when the launcher has effective uid `launcherUid`.
 Result<SandboxUser> sandboxUserFor(const QString &workspace, uid_t launcherUid);
