@@ -12,8 +12,9 @@ build_pkgs=(
 )
 # What the app needs at run time beyond the libraries above (fuse3: the protection layer of the workspace).
 run_pkgs=( bubblewrap fuse3 fonts-dejavu-core )
-# What only the tests need: validators for the desktop entry and metainfo, util-linux for setpriv; node and npm for the ACP conformance test.
-test_pkgs=( desktop-file-utils appstream util-linux procps openssl socat curl dbus-daemon )
+# What only the tests need: validators for the desktop entry and metainfo, util-linux for setpriv, a
+# D-Bus daemon and gnome-keyring for a real Secret Service; node and npm for the ACP conformance test.
+test_pkgs=( desktop-file-utils appstream util-linux procps openssl socat curl dbus-daemon gnome-keyring )
 
 # The fuzz build (tests/fuzz): clang 16 is the oldest in Debian 12 that compiles std::expected with
 # libstdc++ 12, and libFuzzer with the sanitizer runtimes.

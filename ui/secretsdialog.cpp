@@ -1,8 +1,10 @@
 #include "secretsdialog.h"
 
+#include "egress/keychain.h"
 #include "egress/secretstore.h"
 #include "session/sessioncleanup.h"
 
+#include <QCheckBox>
 #include <QDateTime>
 #include <QDialogButtonBox>
 #include <QFormLayout>
@@ -18,7 +20,8 @@ namespace airlock::ui {
 
 SecretsDialog::SecretsDialog(QWidget *parent)
     : QDialog(parent), m_where(new QLabel(this)), m_table(new QTableWidget(0, 3, this)), m_name(new QLineEdit(this)),
-      m_value(new QLineEdit(this)), m_set(new QPushButton(tr("&Store"), this)), m_remove(new QPushButton(tr("&Remove…"), this))
+      m_value(new QLineEdit(this)), m_toFile(new QCheckBox(tr("Keep new secrets in a private &file, not the keychain"), this)),
+      m_set(new QPushButton(tr("&Store"), this)), m_remove(new QPushButton(tr("&Remove…"), this))
 {
     setWindowTitle(tr("Secrets"));
     setObjectName(QStringLiteral("secretsDialog"));
@@ -35,12 +38,15 @@ SecretsDialog::SecretsDialog(QWidget *parent)
     m_value->setObjectName(QStringLiteral("secretValue"));
     m_value->setEchoMode(QLineEdit::Password);
     m_value->setPlaceholderText(tr("the key; it goes to the proxy, never into a sandbox"));
+    m_toFile->setObjectName(QStringLiteral("secretToFile"));
+    m_toFile->setEnabled(false);
     m_set->setObjectName(QStringLiteral("storeSecret"));
     m_remove->setObjectName(QStringLiteral("removeSecret"));
 
     auto *form = new QFormLayout;
     form->addRow(tr("&Name"), m_name);
     form->addRow(tr("&Value"), m_value);
+    form->addRow(QString(), m_toFile);
     auto *row = new QHBoxLayout;
     row->addWidget(m_set);
     row->addStretch(1);
@@ -69,13 +75,33 @@ SecretsDialog::SecretsDialog(QWidget *parent)
 
 void SecretsDialog::reload()
 {
-    const bool keychain = egress::SecretStore::keychainAvailable();
-    m_where->setText(keychain ? tr("New secrets go to the desktop keychain. The egress proxy adds each to requests "
-                                   "for the hosts a policy or an agent names; no sandbox ever holds one.")
-                              : tr("No keychain runs on this desktop, so new secrets go to files in %1 that only "
-                                   "your user can read. The egress proxy adds each to requests for the hosts a "
-                                   "policy or an agent names; no sandbox ever holds one.")
-                                    .arg(egress::SecretStore::defaultDir()));
+    const QString how = tr("The egress proxy adds each secret to requests for the hosts a policy or an agent names; no "
+                           "sandbox ever holds one.");
+    m_where->setText(tr("Looking for the keychain…") + u' ' + how);
+    // Asking the bus may start the keychain: off the UI thread.
+    runInBackground<egress::KeychainStatus>(
+        this, [] { return egress::keychainStatus(); },
+        [this, how](const egress::KeychainStatus &status) {
+            m_toFile->setEnabled(status.state != egress::KeychainState::Absent);
+            QString where;
+            switch (status.state) {
+            case egress::KeychainState::Ready:
+                where = tr("New secrets go to the desktop keychain.");
+                break;
+            case egress::KeychainState::Absent:
+                where = tr("No keychain runs on this desktop, so new secrets go to files in %1 that only your user can read.")
+                            .arg(egress::SecretStore::defaultDir());
+                break;
+            case egress::KeychainState::Locked:
+            case egress::KeychainState::NoCollection:
+                where = egress::keychainAdvice(status).replace(QStringLiteral("airlockctl secrets set NAME --file"),
+                                                               tr("tick \"private file\" below"));
+                where[0] = where[0].toUpper();
+                where += u'.';
+                break;
+            }
+            m_where->setText(where + u' ' + how);
+        });
     m_table->setRowCount(0);
     egress::SecretStore secrets;
     auto all = secrets.list();
@@ -104,11 +130,13 @@ void SecretsDialog::store()
     QByteArray value = m_value->text().toUtf8();
     m_value->clear();
     // A keychain may ask its user to unlock it: off the UI thread, the dialog disabled meanwhile.
+    const std::optional<egress::SecretPlace> where =
+        m_toFile->isEnabled() && m_toFile->isChecked() ? std::optional(egress::SecretPlace::File) : std::nullopt;
     setEnabled(false);
     runInBackground<Result<egress::SecretPlace>>(
         this,
-        [name, value]() mutable {
-            auto place = egress::SecretStore().set(name, value);
+        [name, value, where]() mutable {
+            auto place = egress::SecretStore().set(name, value, where);
             value.fill('\0');
             return place;
         },

@@ -2,6 +2,7 @@
 
 #include <QDialog>
 
+class QCheckBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -11,7 +12,8 @@ namespace airlock::ui {
 
 // The credentials the egress proxy adds for agents (File › Secrets…): listed by name and place, never
 // shown; set from a field that does not echo, removed with a question. Says where values are kept:
-// the keychain, or a private file where no keychain runs.
+// the keychain, or a private file where no keychain runs or the user asks for one; a locked keychain
+// is said with what to do.
 class SecretsDialog : public QDialog
 {
     Q_OBJECT
@@ -27,6 +29,7 @@ private:
     QTableWidget *m_table;
     QLineEdit *m_name;
     QLineEdit *m_value;
+    QCheckBox *m_toFile;
     QPushButton *m_set;
     QPushButton *m_remove;
 };

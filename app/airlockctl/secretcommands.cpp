@@ -2,6 +2,7 @@
 // OS keychain or, where none runs, in a file only this user can read. Values are read from stdin or a
 // prompt that does not echo, never from the command line, and never printed.
 #include "cli.h"
+#include "egress/keychain.h"
 #include "egress/secretstore.h"
 
 #include <QDateTime>
@@ -18,11 +19,23 @@ namespace {
 
 using egress::SecretStore;
 
-QString whereSaid(const SecretStore &store, egress::SecretPlace place, const QString &name)
+QString whereSaid(const SecretStore &store, egress::SecretPlace place, const QString &name, bool chosen)
 {
     if (place == egress::SecretPlace::Keychain)
         return QStringLiteral("the keychain");
-    return QStringLiteral("%1 (no keychain runs here, so a file readable by this user only)").arg(store.filePath(name));
+    return QStringLiteral("%1 (%2, so a file readable by this user only)")
+        .arg(store.filePath(name), chosen ? QStringLiteral("as asked") : QStringLiteral("no keychain runs here"));
+}
+
+QString keychainWord(const egress::KeychainStatus &status)
+{
+    switch (status.state) {
+    case egress::KeychainState::Ready: return QStringLiteral("ready");
+    case egress::KeychainState::Locked: return QStringLiteral("locked");
+    case egress::KeychainState::NoCollection: return QStringLiteral("no-collection");
+    case egress::KeychainState::Absent: break;
+    }
+    return QStringLiteral("absent");
 }
 
 // One line from stdin; on a terminal, asked for without echo.
@@ -68,9 +81,16 @@ int set(const Context &ctx)
         "Store a credential under NAME: read from stdin (or a prompt that does not echo), kept in the keychain, or "
         "in a private file where no keychain runs. Agents' presets name theirs: anthropic, openai, gemini."));
     p.addPositionalArgument(QStringLiteral("name"), QStringLiteral("The secret's name, e.g. anthropic."));
+    const QCommandLineOption file(QStringLiteral("file"),
+                                  QStringLiteral("Keep it in a file readable by this user only, even where a keychain runs."));
+    const QCommandLineOption keychain(QStringLiteral("keychain"), QStringLiteral("Keep it in the keychain, or fail."));
+    p.addOption(file);
+    p.addOption(keychain);
     int exit = Ok;
     if (!parse(p, ctx, &exit))
         return exit;
+    if (p.isSet(file) && p.isSet(keychain))
+        return error(QStringLiteral("choose one of --file and --keychain"), Usage);
     if (p.positionalArguments().size() != 1)
         return error(QStringLiteral("secrets set needs one name; the value comes from stdin, never the command line"), Usage);
     const QString name = p.positionalArguments().first();
@@ -80,11 +100,16 @@ int set(const Context &ctx)
     if (!value)
         return error(value.error().message, Usage);
     SecretStore store;
-    auto place = store.set(name, *value);
+    std::optional<egress::SecretPlace> where;
+    if (p.isSet(file))
+        where = egress::SecretPlace::File;
+    else if (p.isSet(keychain))
+        where = egress::SecretPlace::Keychain;
+    auto place = store.set(name, *value, where);
     value->fill('\0');
     if (!place)
         return error(place.error());
-    out(QStringLiteral("stored %1 in %2").arg(name, whereSaid(store, *place, name)));
+    out(QStringLiteral("stored %1 in %2").arg(name, whereSaid(store, *place, name, where.has_value())));
     return Ok;
 }
 
@@ -101,18 +126,22 @@ int list(const Context &ctx)
     auto all = store.list();
     if (!all)
         return error(all.error());
+    const egress::KeychainStatus status = egress::keychainStatus();
     if (p.isSet(json)) {
         QJsonArray array;
         for (const auto &s : std::as_const(*all))
             array.append(QJsonObject{{QStringLiteral("name"), s.name}, {QStringLiteral("place"), egress::nameOf(s.place)},
                                      {QStringLiteral("updated"), s.updated}});
-        outJson(QJsonObject{{QStringLiteral("secrets"), array}, {QStringLiteral("keychain"), SecretStore::keychainAvailable()},
+        outJson(QJsonObject{{QStringLiteral("secrets"), array},
+                            {QStringLiteral("keychain"), keychainWord(status)},
                             {QStringLiteral("folder"), SecretStore::defaultDir()}});
         return Ok;
     }
-    if (!SecretStore::keychainAvailable())
+    if (status.state == egress::KeychainState::Absent)
         std::fprintf(stderr, "airlockctl: note: no keychain runs here; new secrets go to files in %s, readable by this user only\n",
                      qPrintable(SecretStore::defaultDir()));
+    else if (const QString advice = egress::keychainAdvice(status); !advice.isEmpty())
+        std::fprintf(stderr, "airlockctl: note: %s\n", qPrintable(advice));
     if (all->isEmpty()) {
         out(QStringLiteral("no secrets stored (airlockctl secrets set NAME)"));
         return Ok;
@@ -157,7 +186,7 @@ static int runSecrets(const QString &verb, const Context &ctx)
 
 AIRLOCKCTL_GROUP({QStringLiteral("secrets"), {QStringLiteral("set"), QStringLiteral("list"), QStringLiteral("rm"), QStringLiteral("remove")},
                   runSecrets,
-                  "  secrets set NAME                            store a credential (from stdin) for the proxy to inject\n"
+                  "  secrets set NAME [--file|--keychain]        store a credential (from stdin) for the proxy to inject\n"
                   "  secrets list [--json]                       stored secrets by name, never their values\n"
                   "  secrets rm NAME                             remove one\n",
                   45});

@@ -319,6 +319,11 @@ void ClientConnection::fetchSecrets(qsizetype index)
             if (!c || c->m_record.id != id || c->m_state != State::Deciding)
                 return;
             if (!value) {
+                // Named in the record, so whoever watches the keyed route sees this failure too.
+                QStringList names;
+                for (const policy::Secret &s : std::as_const(c->m_secrets))
+                    names << s.name;
+                c->m_record.secret = names.join(u',');
                 c->answerAndClose(502, QStringLiteral("the credential for %1 is not available: %2")
                                            .arg(c->m_target.host, value.error().message));
                 return;

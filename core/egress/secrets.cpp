@@ -1,4 +1,5 @@
 #include "egress/secrets.h"
+#include "egress/keychain.h"
 #include "egress/secretstore.h"
 
 #include <qt6keychain/keychain.h>
@@ -40,14 +41,30 @@ void SystemSecretProvider::fetch(const policy::Secret &secret, Done done)
         done(checkSecretValue(secret, *file));
         return;
     }
+    if (qEnvironmentVariable("AIRLOCK_SECRETS_KEYCHAIN") == QLatin1String("0")) {
+        done(fail(ErrorCode::NotFound, QStringLiteral("the secret '%1' has no file in %2 and the keychain is off "
+                                                      "(AIRLOCK_SECRETS_KEYCHAIN=0): store it with airlockctl secrets set %3")
+                                           .arg(secret.name, SecretStore::defaultDir(), secret.ref)));
+        return;
+    }
     auto *job = new QKeychain::ReadPasswordJob(m_service);
     job->setAutoDelete(true);
     job->setKey(secret.ref);
     QObject::connect(job, &QKeychain::Job::finished, job, [secret, done = std::move(done)](QKeychain::Job *j) {
         if (j->error() != QKeychain::NoError) {
             const ErrorCode code = j->error() == QKeychain::EntryNotFound ? ErrorCode::NotFound : ErrorCode::Io;
-            done(fail(code, QStringLiteral("the secret '%1' could not be read from the keychain item '%2': %3")
-                                .arg(secret.name, secret.ref, j->errorString())));
+            // A locked keychain answers "not found" once its unlock prompt fails (no desktop), so ask
+            // the bus what is wrong; only on failure, so the way that works costs nothing.
+            const QString advice = keychainAdvice(keychainStatus(2000), secret.ref);
+            if (!advice.isEmpty()) {
+                done(fail(ErrorCode::Io, QStringLiteral("the secret '%1' could not be read: %2").arg(secret.name, advice)));
+                return;
+            }
+            done(fail(code, QStringLiteral("the secret '%1' could not be read from the keychain item '%2': %3%4")
+                                .arg(secret.name, secret.ref, j->errorString(),
+                                     code == ErrorCode::NotFound
+                                         ? QStringLiteral(" (store it with airlockctl secrets set %1)").arg(secret.ref)
+                                         : QString())));
             return;
         }
         auto *read = static_cast<QKeychain::ReadPasswordJob *>(j);

@@ -1,4 +1,5 @@
 #include "egress/secretstore.h"
+#include "egress/keychain.h"
 
 #include <QDBusConnection>
 #include <QDBusConnectionInterface>
@@ -16,6 +17,7 @@
 
 #include <qt6keychain/keychain.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -190,7 +192,7 @@ Result<void> SecretStore::writeIndex(const QList<StoredSecret> &entries) const
                             QJsonDocument(QJsonObject{{QStringLiteral("secrets"), list}}).toJson());
 }
 
-Result<SecretPlace> SecretStore::set(const QString &name, const QByteArray &value)
+Result<SecretPlace> SecretStore::set(const QString &name, const QByteArray &value, std::optional<SecretPlace> where)
 {
     if (!isValidName(name))
         return fail(ErrorCode::InvalidArgument, QStringLiteral("'%1' is not a secret name: use letters, digits, '.', '_' "
@@ -208,13 +210,25 @@ Result<SecretPlace> SecretStore::set(const QString &name, const QByteArray &valu
     if (auto ok = ensureDir(); !ok)
         return std::unexpected(ok.error());
     SecretPlace place = SecretPlace::File;
-    if (keychainAvailable()) {
+    if (where != SecretPlace::File) {
+        const KeychainStatus keychain = keychainStatus();
+        if (keychain.state == KeychainState::Absent && where == SecretPlace::Keychain)
+            return fail(ErrorCode::Io, QStringLiteral("no keychain runs here (no Secret Service on the session bus)%1")
+                                                    .arg(keychain.detail.isEmpty() ? QString() : QStringLiteral(": ") + keychain.detail));
+        if (keychain.state == KeychainState::Locked || keychain.state == KeychainState::NoCollection)
+            return fail(ErrorCode::Io, QStringLiteral("cannot store '%1': %2").arg(name, keychainAdvice(keychain, name)));
+        if (keychain.state == KeychainState::Ready)
+            place = SecretPlace::Keychain;
+    }
+    if (place == SecretPlace::Keychain) {
         auto *job = new QKeychain::WritePasswordJob(m_service);
         job->setKey(name);
         job->setBinaryData(trimmed);
-        if (auto r = runJob(job, QStringLiteral("storing '%1'").arg(name)); !r)
-            return std::unexpected(r.error());
-        place = SecretPlace::Keychain;
+        if (auto r = runJob(job, QStringLiteral("storing '%1'").arg(name)); !r) {
+            // Locked between the question and the write: say it the same way.
+            const QString advice = keychainAdvice(keychainStatus(), name);
+            return fail(r.error().code, advice.isEmpty() ? r.error().message : QStringLiteral("cannot store '%1': %2").arg(name, advice));
+        }
         QFile::remove(filePath(name));
     } else if (auto r = writePrivateFile(filePath(name), trimmed); !r) {
         return std::unexpected(r.error());
@@ -243,16 +257,28 @@ Result<bool> SecretStore::remove(const QString &name)
     auto entries = list();
     if (!entries)
         return std::unexpected(entries.error());
-    bool found = QFile::remove(filePath(name));
-    if (keychainAvailable()) {
-        auto *job = new QKeychain::DeletePasswordJob(m_service);
-        job->setKey(name);
-        auto r = runJob(job, QStringLiteral("removing '%1'").arg(name));
-        if (r)
-            found = true;
-        else if (r.error().code != ErrorCode::NotFound)
-            return std::unexpected(r.error());
+    const auto entry = std::find_if(entries->cbegin(), entries->cend(), [&](const StoredSecret &s) { return s.name == name; });
+    const bool inKeychain = entry == entries->cend() || entry->place == SecretPlace::Keychain;
+    bool found = false;
+    if (inKeychain) {
+        const KeychainStatus keychain = keychainStatus();
+        if (keychain.state == KeychainState::Ready) {
+            auto *job = new QKeychain::DeletePasswordJob(m_service);
+            job->setKey(name);
+            auto r = runJob(job, QStringLiteral("removing '%1'").arg(name));
+            if (r)
+                found = true;
+            else if (r.error().code != ErrorCode::NotFound)
+                return std::unexpected(r.error());
+        } else if (entry != entries->cend() && keychain.state != KeychainState::Absent) {
+            // Dropping the name while the value stays in a locked keychain would only hide it.
+            return fail(ErrorCode::Io, QStringLiteral("'%1' is in the keychain, which is %2; nothing was removed: unlock the "
+                                                      "keychain and try again")
+                                           .arg(name, keychain.state == KeychainState::Locked ? QStringLiteral("locked")
+                                                                                              : QStringLiteral("without its collection")));
+        }
     }
+    found |= QFile::remove(filePath(name));
     const qsizetype before = entries->size();
     entries->removeIf([&](const StoredSecret &s) { return s.name == name; });
     found |= entries->size() != before;

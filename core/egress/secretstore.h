@@ -6,6 +6,8 @@
 #include <QList>
 #include <QString>
 
+#include <optional>
+
 // Where Airlock keeps the credentials its egress proxy injects (model API keys, tokens): the OS
 // keychain (a Secret Service on the session bus, through qtkeychain) when one runs, else a file only
 // the user can read, which every command says. Values never leave this store except into a header the
@@ -34,10 +36,13 @@ public:
     // How a secret name is spelled: letters, digits, '-', '_' and '.', 1–64 characters.
     static bool isValidName(const QString &name);
 
-    // Stores the value in the keychain if one runs, else in the file; returns where. A value in the
+    // Stores the value where asked, or (no place given) in the keychain if one runs, else in the file;
+    // returns where. A keychain that runs but is locked or has no collection is an error that says
+    // what to do (unlock it, or choose the file), never a silent fall back to the file. A value in the
     // other place is removed, so one name has one value.
-    Result<SecretPlace> set(const QString &name, const QByteArray &value);
-    // Removes the value wherever it is; false when there was none.
+    Result<SecretPlace> set(const QString &name, const QByteArray &value, std::optional<SecretPlace> where = std::nullopt);
+    // Removes the value wherever it is; false when there was none. A value in a locked keychain is an
+    // error, and the name stays listed.
     Result<bool> remove(const QString &name);
     Result<QList<StoredSecret>> list() const;
 

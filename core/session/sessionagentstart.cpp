@@ -95,6 +95,10 @@ namespace {
 QString modelFailure(const egress::EgressRecord &r)
 {
     const QString secret = r.secret.section(u',', 0, 0);
+    // The proxy could not read the key itself (a locked keychain, a removed secret): nothing went out.
+    if (r.status == 502 && r.error.startsWith(QLatin1String("the credential for ")))
+        return SessionRunner::tr("the key for the model API at %1 is not available, so no request went out: %2")
+            .arg(r.host, r.error.section(QStringLiteral(" is not available: "), 1));
     if (!r.error.isEmpty() && (r.status == 0 || r.status >= 500))
         return SessionRunner::tr("cannot reach the model API at %1: %2").arg(r.host, r.error);
     if (r.status == 401 || r.status == 403)

@@ -476,6 +476,9 @@ private Q_SLOTS:
         QTest::newRow("401") << QStringLiteral("401") << QByteArray("refused the key (HTTP 401): store the right one with airlockctl secrets set anthropic");
         QTest::newRow("500") << QStringLiteral("500") << QByteArray("failed (HTTP 500); the agent retries");
         QTest::newRow("down") << QStringLiteral("down") << QByteArray("cannot reach the model API at localhost");
+        // Listed, but its value gone (a keychain locked or wiped after it was stored): nothing goes out.
+        QTest::newRow("key gone") << QStringLiteral("200") << QByteArray("the key for the model API at localhost is not available, "
+                                                                         "so no request went out");
     }
     void modelFailuresAreSaidLive()
     {
@@ -500,6 +503,18 @@ private Q_SLOTS:
         QVERIFY(QDir().mkpath(ws));
         ::chmod(QFile::encodeName(ws).constData(), 0777);
         QProcess run;
+        if (QLatin1String(QTest::currentDataTag()) == QLatin1String("key gone")) {
+            const QString secrets = m_dir.filePath(QStringLiteral("secrets-key-gone"));
+            QVERIFY(QDir().mkpath(secrets));
+            QFile index(secrets + QStringLiteral("/index.json"));
+            QVERIFY(index.open(QIODevice::WriteOnly));
+            index.write(R"({"secrets": [{"name": "anthropic", "place": "keychain", "updated": 0}]})");
+            index.close();
+            QVERIFY(index.setPermissions(QFile::ReadOwner | QFile::WriteOwner));
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert(QStringLiteral("AIRLOCK_SECRETS_DIR"), secrets);
+            run.setProcessEnvironment(env);
+        }
         run.start(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--db"), m_db, QStringLiteral("run"), QStringLiteral("--agent"),
                                                     QStringLiteral("claude"), QStringLiteral("--workspace"), ws,
                                                     QStringLiteral("--model-endpoint"), QStringLiteral("https://localhost:%1").arg(port),
