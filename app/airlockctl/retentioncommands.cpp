@@ -27,6 +27,8 @@ QJsonObject footprintToJson(const session::SessionFootprint &fp)
     o.insert(QStringLiteral("totalBytes"), fp.total());
     if (!fp.shadowDir.isEmpty())
         o.insert(QStringLiteral("shadow"), QJsonObject{{QStringLiteral("path"), fp.shadowDir}, {QStringLiteral("bytes"), fp.shadowBytes}});
+    if (!fp.agentHome.isEmpty())
+        o.insert(QStringLiteral("agentHome"), QJsonObject{{QStringLiteral("path"), fp.agentHome}, {QStringLiteral("bytes"), fp.agentHomeBytes}});
     if (!fp.workspaceCopy.isEmpty())
         o.insert(QStringLiteral("workspaceCopy"),
                  QJsonObject{{QStringLiteral("path"), fp.workspaceCopy}, {QStringLiteral("bytes"), fp.workspaceBytes}});
@@ -44,6 +46,8 @@ void describe(const session::SessionFootprint &fp, const QString &indent)
     out(QStringLiteral("%1  store           %2 events, %3").arg(indent).arg(s.eventCount).arg(size(fp.storeBytes)));
     if (!fp.shadowDir.isEmpty())
         out(QStringLiteral("%1  checkpoints     %2  %3").arg(indent, fp.shadowDir, size(fp.shadowBytes)));
+    if (!fp.agentHome.isEmpty())
+        out(QStringLiteral("%1  agent's home    %2  %3").arg(indent, fp.agentHome, size(fp.agentHomeBytes)));
     if (!fp.workspaceCopy.isEmpty())
         out(QStringLiteral("%1  workspace copy  %2  %3").arg(indent, fp.workspaceCopy, size(fp.workspaceBytes)));
     if (!fp.keptWorkspace.isEmpty())

@@ -265,8 +265,6 @@ int runAgent(const QString &, const Context &ctx)
         return error(resolved.error());
     if (const QString warning = agent::placementWarning(config.agent); !warning.isEmpty())
         std::fprintf(stderr, "airlockctl: warning: %s\n", qPrintable(warning));
-    for (const QString &line : std::as_const(config.setupNotes))
-        std::fprintf(stderr, "airlockctl: note: %s\n", qPrintable(line));
     QList<policy::ApprovalRule> flagRules;
     for (const auto &[option, verdict] : {std::pair{QStringLiteral("deny"), policy::Verdict::Deny},
                                           std::pair{QStringLiteral("approve"), policy::Verdict::Allow}}) {
@@ -312,6 +310,8 @@ int runAgent(const QString &, const Context &ctx)
     config.workspace = workspace;
     config.databasePath = ctx.dbPath;
     session::SessionRunner runner(config, store->get(), backend.get());
+    for (const QString &line : runner.setupNotes())
+        std::fprintf(stderr, "airlockctl: note: %s\n", qPrintable(line));
     workspace::CheckpointJobs checkpoints(**store);
     runner.setCheckpoints(&checkpoints);
     // A proxy-mode policy reaches the network only through this process's egress proxy, which

@@ -5,6 +5,7 @@
 #include "policy/codec.h"
 #include "policy/compiler.h"
 #include "policy/sandboxlayout.h"
+#include "sandbox/agenthome.h"
 #include "sandbox/protectionlayer.h"
 #include "sandbox/sandboxuser.h"
 #include "sandbox/seccompfilter.h"
@@ -169,6 +170,25 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
         return std::unexpected(owner.error());
     context.runUid = owner->uid;
     context.runGid = owner->gid;
+    if (!spec.agentHome.isEmpty()) {
+        // The daemon mounts it, so only ownership matters: the container's user (the workspace
+        // owner's, else the policy's) writes there. Only root can give a folder to another uid.
+        std::optional<unsigned> uid = owner->uid, gid = owner->gid;
+        if (!uid && p.privileges.uid && p.privileges.gid) {
+            uid = unsigned(*p.privileges.uid);
+            gid = unsigned(*p.privileges.gid);
+        }
+        if (::geteuid() != 0 && uid && *uid != ::geteuid())
+            return fail(ErrorCode::InvalidArgument,
+                        QStringLiteral("the agent's home cannot be kept for this session: the container runs as uid %1, "
+                                       "and only root can give it a folder; set the policy's user to your own uid (%2) or "
+                                       "choose the ephemeral lifecycle")
+                            .arg(*uid)
+                            .arg(::geteuid()));
+        if (auto r = sandbox::prepareAgentHome(spec.agentHome, uid, gid); !r)
+            return std::unexpected(r.error());
+        context.agentHome = QDir::cleanPath(spec.agentHome);
+    }
     if (owner->idmap)
         context.workspaceSource = workspaceViewPoint(context.controlDir);
     const bool layered = p.filesystem.workspace == policy::Access::ReadWrite && p.filesystem.protectionLayer;

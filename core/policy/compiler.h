@@ -37,6 +37,9 @@ struct LaunchContext {
     // belongs to another unprivileged user (the backend decides; see DockerBackend::prepare).
     std::optional<unsigned> runUid;
     std::optional<unsigned> runGid;
+    // A host folder bound read-write as the sandbox's home (/home/agent) in place of any tmpfs there,
+    // owned by the user the sandbox runs as: an agent's own state kept between runs of one session.
+    QString agentHome;
     QString shim;                      // host path of the static airlock-shim binary
     QString controlDir;                // per-sandbox host folder with the shim's and proxy's sockets
     QString home;                      // the host user's home, for ~ and $HOME in mounts

@@ -101,6 +101,10 @@ Result<SandboxPlan> planSandbox(const Policy &policy, const LaunchContext &conte
         if (auto reason = checkContextPath(context.workspaceSource, "workspaceSource"))
             return invalid(*reason);
     }
+    if (!context.agentHome.isEmpty()) {
+        if (auto reason = checkContextPath(context.agentHome, "agentHome"))
+            return invalid(*reason);
+    }
     if (context.proxyPort < 1 || context.proxyPort > 65535)
         return invalid(QStringLiteral("launch context: proxyPort %1 is not a port").arg(context.proxyPort));
     if (context.seccompFd < 0)
@@ -166,6 +170,8 @@ Result<SandboxPlan> planSandbox(const Policy &policy, const LaunchContext &conte
             return invalid(QStringLiteral("filesystem.tmpfs[%1].target: '%2' is where the workspace is mounted")
                                .arg(i).arg(t.target));
         tmpListed = tmpListed || t.target == u"/tmp";
+        if (!context.agentHome.isEmpty() && t.target == QLatin1String(kSandboxHome))
+            continue; // the kept home takes its place
         mounts.append({PlannedMount::Kind::Tmpfs, {}, t.target, t.sizeBytes, t.noexec});
     }
     if (!tmpListed)
@@ -182,7 +188,10 @@ Result<SandboxPlan> planSandbox(const Policy &policy, const LaunchContext &conte
         }
     }
 
-    mounts.append({PlannedMount::Kind::Directory, {}, QString::fromLatin1(kSandboxHome), {}, false});
+    if (context.agentHome.isEmpty())
+        mounts.append({PlannedMount::Kind::Directory, {}, QString::fromLatin1(kSandboxHome), {}, false});
+    else
+        mounts.append({PlannedMount::Kind::Bind, context.agentHome, QString::fromLatin1(kSandboxHome), {}, false});
     mounts.append({PlannedMount::Kind::ReadOnlyBind, context.shim, QString::fromLatin1(kSandboxShim), {}, false});
     // With a socket the backend bound itself nothing in the sandbox needs to write there, and a writable
     // folder on the host's side would let it swap the socket or fill the host's disk.

@@ -62,6 +62,9 @@ struct SandboxSpec
     QString id;                // empty: the backend picks one
     // The CLI's sandboxes must outlive the command that made them, whatever the policy says.
     std::optional<policy::Lifecycle> lifecycle;
+    // A host folder kept as the sandbox's home (/home/agent) across runs of one session; the backend
+    // creates it and gives it to the user the sandbox runs as. Empty: the policy's tmpfs, or none.
+    QString agentHome = {};
 
     policy::Lifecycle effectiveLifecycle() const { return lifecycle.value_or(policy.lifecycle); }
 };

@@ -1,4 +1,5 @@
 #include "sandbox/localbackend.h"
+#include "sandbox/agenthome.h"
 
 #include "policy/codec.h"
 #include "sandbox/localsandbox.h"
@@ -236,6 +237,13 @@ Result<Sandbox *> LocalBackend::create(const SandboxSpec &spec)
         undoFolders();
         return std::unexpected(user.error());
     }
+    if (!spec.agentHome.isEmpty()) {
+        const auto traverse = user->switchUser ? std::optional<uid_t>(user->uid) : std::nullopt;
+        if (auto r = prepareAgentHome(spec.agentHome, user->uid, user->gid, traverse); !r) {
+            undoFolders();
+            return std::unexpected(r.error());
+        }
+    }
 
     LocalSandboxState st;
     st.id = id;
@@ -251,6 +259,7 @@ Result<Sandbox *> LocalBackend::create(const SandboxSpec &spec)
     st.uidMapping = uidMappingFor(spec.policy, *user);
     st.hostUid = user->uid;
     st.workspaceMount = workspaceMount;
+    st.agentHome = spec.agentHome.isEmpty() ? QString() : QDir::cleanPath(spec.agentHome);
 
     Result<LimitPlan> plan = limiter().prepare(id, spec.policy.resources);
     if (!plan) {

@@ -198,6 +198,7 @@ Result<void> LocalSandbox::launch(const LimitPlan &plan, const SandboxUser &user
     context.sessionId = m_state.sessionId;
     context.workspace = m_state.workspace;
     context.workspaceSource = m_state.workspaceMount;
+    context.agentHome = m_state.agentHome;
     context.shim = m_backend->shimPath();
     context.controlDir = m_dir + QStringLiteral("/control");
     context.home = QDir::homePath();

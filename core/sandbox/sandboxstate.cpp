@@ -106,6 +106,8 @@ QByteArray LocalSandboxState::toJson() const
     o.insert(QStringLiteral("hostUid"), hostUid);
     if (!workspaceMount.isEmpty())
         o.insert(QStringLiteral("workspaceMount"), workspaceMount);
+    if (!agentHome.isEmpty())
+        o.insert(QStringLiteral("agentHome"), agentHome);
     o.insert(QStringLiteral("limits"), limits.toJson());
     o.insert(QStringLiteral("cgroup"), cgroup.toJson());
     return QJsonDocument(o).toJson(QJsonDocument::Indented);
@@ -145,6 +147,7 @@ Result<LocalSandboxState> LocalSandboxState::fromJson(const QByteArray &json)
     // Newer than version 1's first files: optional.
     s.hostUid = o.value(u"hostUid").toInteger(-1);
     s.workspaceMount = o.value(u"workspaceMount").toString();
+    s.agentHome = o.value(u"agentHome").toString();
     const QJsonObject limits = f.object("limits");
     const QJsonObject cgroup = f.object("cgroup");
     if (!f.missing().isEmpty())

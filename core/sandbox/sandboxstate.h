@@ -50,6 +50,7 @@ struct LocalSandboxState
     QString uidMapping;
     qint64 hostUid = -1;        // the uid sandboxed code runs as on the host; -1: unknown (older file)
     QString workspaceMount;     // an idmapped view of the workspace the sandbox binds; empty when none
+    QString agentHome;          // the host folder bound as its home; empty when none
     LimitReport limits;
     CgroupPlacement cgroup;
 

@@ -121,6 +121,11 @@ Result<GcPlan> planGc(const QString &dbPath, const RetentionPolicy &policy, qint
             plan.leftovers << shadow;
             plan.leftoverBytes += diskUsage(shadow);
         }
+        const QString home = payload.value(QStringLiteral("agentHome")).toObject().value(QStringLiteral("path")).toString();
+        if (!home.isEmpty() && home == keptAgentHome(dbPath, id) && QFileInfo::exists(home)) {
+            plan.leftovers << home;
+            plan.leftoverBytes += diskUsage(home);
+        }
         const bool copyInUse = std::any_of(rows->cbegin(), rows->cend(), [&](const store::SessionRow &r) {
             return QDir::cleanPath(r.workspace) == QDir::cleanPath(copy);
         });

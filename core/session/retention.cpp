@@ -111,6 +111,13 @@ Result<qint64> storeBytesOf(const QString &dbPath, const QString &session)
     return store::sessionStoreBytes(*db, session);
 }
 
+QString keptAgentHome(const QString &dbPath, const QString &session)
+{
+    if (dbPath.isEmpty() || session.isEmpty())
+        return {};
+    return QFileInfo(dbPath).absolutePath() + QStringLiteral("/homes/") + session;
+}
+
 SessionFootprint footprint(const QString &dbPath, const store::SessionRow &row, qint64 storeBytes,
                            const QList<store::SessionRow> &all)
 {
@@ -121,6 +128,10 @@ SessionFootprint footprint(const QString &dbPath, const store::SessionRow &row, 
     if (QFileInfo::exists(shadow)) {
         fp.shadowDir = shadow;
         fp.shadowBytes = diskUsage(shadow);
+    }
+    if (const QString home = keptAgentHome(dbPath, row.id); QFileInfo::exists(home)) {
+        fp.agentHome = home;
+        fp.agentHomeBytes = diskUsage(home);
     }
     if (row.workspace.isEmpty())
         return fp;
@@ -226,6 +237,8 @@ Result<RemovalResult> removeSession(const QString &dbPath, const SessionFootprin
     // Only folders of Airlock's own making, in their expected places, are ever removed.
     if (!fp.shadowDir.isEmpty() && (!isInside(fp.shadowDir, shadowRoot(dbPath)) || !fp.shadowDir.endsWith(QLatin1String(".git"))))
         return fail(ErrorCode::InvalidArgument, QStringLiteral("%1 is not a checkpoint history of this store").arg(fp.shadowDir));
+    if (!fp.agentHome.isEmpty() && fp.agentHome != keptAgentHome(dbPath, fp.session.id))
+        return fail(ErrorCode::InvalidArgument, QStringLiteral("%1 is not this session's kept agent home").arg(fp.agentHome));
     if (!fp.workspaceCopy.isEmpty() && !isManagedWorkspace(fp.workspaceCopy))
         return fail(ErrorCode::InvalidArgument, QStringLiteral("%1 is not a workspace Airlock made").arg(fp.workspaceCopy));
 
@@ -234,6 +247,8 @@ Result<RemovalResult> removeSession(const QString &dbPath, const SessionFootprin
                         {QStringLiteral("storeBytes"), fp.storeBytes}};
     if (!fp.shadowDir.isEmpty())
         details.insert(QStringLiteral("shadow"), QJsonObject{{QStringLiteral("path"), fp.shadowDir}, {QStringLiteral("bytes"), fp.shadowBytes}});
+    if (!fp.agentHome.isEmpty())
+        details.insert(QStringLiteral("agentHome"), QJsonObject{{QStringLiteral("path"), fp.agentHome}, {QStringLiteral("bytes"), fp.agentHomeBytes}});
     if (!fp.workspaceCopy.isEmpty())
         details.insert(QStringLiteral("workspaceCopy"),
                        QJsonObject{{QStringLiteral("path"), fp.workspaceCopy}, {QStringLiteral("bytes"), fp.workspaceBytes}});
@@ -258,6 +273,7 @@ Result<RemovalResult> removeSession(const QString &dbPath, const SessionFootprin
     drop(fp.shadowDir, fp.shadowBytes);
     if (!fp.shadowDir.isEmpty())
         QFile::remove(fp.shadowDir + QStringLiteral(".lock"));
+    drop(fp.agentHome, fp.agentHomeBytes);
     drop(fp.workspaceCopy, fp.workspaceBytes);
     return result;
 }

@@ -27,17 +27,23 @@ qint64 diskUsage(const QString &path);
 // not be removed (empty: all gone, or it was not there).
 QStringList removeFolder(const QString &path);
 
+// Where a session's agent keeps its home between runs when the policy's lifecycle is hybrid or
+// persistent: <folder of the database>/homes/<session>. Empty without a database path.
+QString keptAgentHome(const QString &dbPath, const QString &session);
+
 // What a session keeps on disk, and what deleting it would remove.
 struct SessionFootprint {
     store::SessionRow session;
     qint64 storeBytes = 0;   // its events (payloads and kinds; SQLite's overhead comes on top)
     QString shadowDir;       // its checkpoint history; empty when it has none
     qint64 shadowBytes = 0;
+    QString agentHome;       // the agent's kept home (hybrid and persistent lifecycles); empty when none
+    qint64 agentHomeBytes = 0;
     QString workspaceCopy;   // Airlock's own copy of its workspace, removed with it; empty when none
     qint64 workspaceBytes = 0;
     QString keptWorkspace;   // a workspace that stays: the user's, or a copy other sessions still use
     QString keptWhy;
-    qint64 total() const { return storeBytes + shadowBytes + workspaceBytes; }
+    qint64 total() const { return storeBytes + shadowBytes + agentHomeBytes + workspaceBytes; }
 };
 
 // What the session's events take in the store (payload and kind bytes).
@@ -67,8 +73,8 @@ struct RemovalResult {
 };
 
 // Deletes the session: its events and rows from the store (leaving a session.deleted tombstone that
-// names `reason` and what goes from disk), then its shadow repository and Airlock's copy of its
-// workspace. Check removalBlocker() first.
+// names `reason` and what goes from disk), then its shadow repository, its agent's kept home and
+// Airlock's copy of its workspace. Check removalBlocker() first.
 Result<RemovalResult> removeSession(const QString &dbPath, const SessionFootprint &fp, const QString &reason);
 
 // Keep the sessions updated in the last keepDays days and the keepSessions newest ones; 0 means

@@ -1,11 +1,13 @@
 // Starting the agent (on the host or in the sandbox), attaching the sandbox to the egress proxy, and
 // opening or loading its ACP session: the part of SessionRunner that runs before the first turn.
+#include "retention.h"
 #include "sessionrunner.h"
 
 #include "egress/egressproxy.h"
 #include "policy/sandboxlayout.h"
 #include "sandbox/backend.h"
 
+#include <QFileInfo>
 #include <QLoggingCategory>
 #include <QProcessEnvironment>
 #include <QTimer>
@@ -161,6 +163,15 @@ void SessionRunner::startAgent()
     openAcpSession();
 }
 
+QString SessionRunner::agentHome() const
+{
+    // Kept only where the sandbox is meant to outlive a run, and only for an agent inside it: its
+    // own conversation files are what session/load reopens next time.
+    if (m_config.policy.lifecycle == policy::Lifecycle::Ephemeral || m_config.agent.placement != agent::Placement::Sandbox)
+        return {};
+    return keptAgentHome(m_config.databasePath, m_config.id);
+}
+
 void SessionRunner::startAgentInSandbox()
 {
     sandbox::ExecRequest req;
@@ -169,7 +180,8 @@ void SessionRunner::startAgentInSandbox()
     // /tmp, the one folder every sandbox can write.
     const QString sandboxHome = QString::fromLatin1(policy::kSandboxHome);
     const auto &tmpfs = m_config.policy.filesystem.tmpfs;
-    const bool ownHome = std::any_of(tmpfs.begin(), tmpfs.end(), [&](const policy::Tmpfs &t) { return t.target == sandboxHome; });
+    const bool ownHome = !agentHome().isEmpty()
+                         || std::any_of(tmpfs.begin(), tmpfs.end(), [&](const policy::Tmpfs &t) { return t.target == sandboxHome; });
     req.env = {QStringLiteral("HOME=") + (ownHome ? sandboxHome : QStringLiteral("/tmp")),
                QStringLiteral("PATH=/usr/local/bin:/usr/bin:/bin")};
     const QProcessEnvironment host = QProcessEnvironment::systemEnvironment();

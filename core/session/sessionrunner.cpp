@@ -45,6 +45,10 @@ SessionRunner::SessionRunner(SessionConfig config, store::EventStore *store, san
 {
     if (m_config.id.isEmpty())
         m_config.id = newSessionId();
+    if (const QString home = agentHome(); !home.isEmpty())
+        m_config.setupNotes << tr("the agent's home is kept in %1 while this session exists (lifecycle %2), so a later run "
+                                  "reopens the agent's own conversation")
+                                   .arg(home, policy::nameOf(m_config.policy.lifecycle));
     m_client->setHandler(m_router);
     // A quarter second, precise: the silence shown and the limit are whole seconds, never one late.
     m_silenceTimer = new QTimer(this);
@@ -186,6 +190,7 @@ void SessionRunner::start()
     spec.policyName = m_config.policyName;
     spec.workspace = m_config.workspace;
     spec.sessionId = m_config.id;
+    spec.agentHome = agentHome();
     auto created = m_backend->create(spec);
     if (!created) {
         fail(created.error());

@@ -69,6 +69,8 @@ public:
 
     const QString &id() const { return m_config.id; }
     State state() const { return m_state; }
+    // What setting the session up changed or decided, for the user (also in session.created).
+    const QStringList &setupNotes() const { return m_config.setupNotes; }
     static QString stateName(State state);
 
     // Creates the sandbox, starts the agent per placement and opens an ACP session; ready() or failed().
@@ -127,6 +129,7 @@ private:
     bool attachEgress();
     void detachEgress();
     void startAgentInSandbox();
+    QString agentHome() const; // the kept home (keptAgentHome) when this session gets one, else empty
     void openAcpSession();
     void openOrLoadAcpSession();
     void newAcpSession();

@@ -38,6 +38,7 @@ private Q_SLOTS:
     void filesInAWritableWorkspace();
     void workspaceOfAnotherUser_data();
     void workspaceOfAnotherUser();
+    void keptHomeBelongsToTheContainerUser();
     void persistentIsReusedAndAdoptedAfterRestart();
     void reconcileReapsEndedAndUnknownSessions();
     void statsAndLimits();
@@ -297,6 +298,38 @@ void TestDockerBackend::workspaceOfAnotherUser()
     QCOMPARE(QFileInfo::exists(view), owner == 0);
     QVERIFY(destroyAndWait(*backend, s));
     QVERIFY2(!QFileInfo::exists(view), "the workspace's view was left mounted");
+}
+
+void TestDockerBackend::keptHomeBelongsToTheContainerUser()
+{
+    // A session's kept home replaces the policy's tmpfs at /home/agent: the container's user (1000)
+    // writes there, the folder stays private, and the next sandbox of the session finds the file.
+    policy::Policy p = hardened();
+    p.privileges.uid = 1000;
+    p.privileges.gid = 1000;
+    const QString home = m_dir->filePath(QStringLiteral("homes/session-home"));
+    DockerBackend *backend = newBackend();
+    QString why;
+    sandbox::SandboxSpec spec{p, QStringLiteral("hardened"), m_workspace, QStringLiteral("session-home"), {}, {}, home};
+    DockerSandbox *s = start(*backend, spec, &why);
+    QVERIFY2(s, qPrintable(why));
+    const Outcome o = run(s, {QStringLiteral("sh"), QStringLiteral("-c"),
+                              QStringLiteral("echo kept > /home/agent/note && stat -c '%u %a' /home/agent /home/agent/note")});
+    QVERIFY2(o.code() == 0, QByteArray(o.out + o.err).constData());
+    const QList<QByteArray> lines = o.out.trimmed().split('\n');
+    QCOMPARE(lines.size(), 2);
+    QCOMPARE(lines.at(0), QByteArray("1000 700"));
+    QVERIFY(lines.at(1).startsWith("1000 "));
+    QVERIFY(destroyAndWait(*backend, s));
+    struct stat st{};
+    QVERIFY(::stat(QFile::encodeName(home + QStringLiteral("/note")).constData(), &st) == 0);
+    if (::geteuid() == 0)
+        QCOMPARE(int(st.st_uid), 1000);
+    DockerSandbox *again = start(*backend, spec, &why);
+    QVERIFY2(again, qPrintable(why));
+    const Outcome read = run(again, {QStringLiteral("cat"), QStringLiteral("/home/agent/note")});
+    QCOMPARE(read.out.trimmed(), QByteArray("kept"));
+    QVERIFY(destroyAndWait(*backend, again));
 }
 
 void TestDockerBackend::persistentIsReusedAndAdoptedAfterRestart()

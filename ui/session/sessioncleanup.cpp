@@ -29,6 +29,8 @@ QStringList footprintLines(const session::SessionFootprint &fp)
                  .arg(size(fp.storeBytes));
     if (!fp.shadowDir.isEmpty())
         lines << QCoreApplication::translate("SessionCleanup", "checkpoints: %1 in %2").arg(size(fp.shadowBytes), fp.shadowDir);
+    if (!fp.agentHome.isEmpty())
+        lines << QCoreApplication::translate("SessionCleanup", "the agent's kept home: %1 in %2").arg(size(fp.agentHomeBytes), fp.agentHome);
     if (!fp.workspaceCopy.isEmpty())
         lines << QCoreApplication::translate("SessionCleanup", "Airlock's copy of the workspace: %1 in %2")
                      .arg(size(fp.workspaceBytes), fp.workspaceCopy);

@@ -112,9 +112,10 @@ function handle(req, res) {
     const raw = Buffer.concat(chunks).toString('utf8');
     let body = {};
     try { body = raw ? JSON.parse(raw) : {}; } catch { body = { unparsed: true }; }
-    const lastUser = Array.isArray(body.messages) ? body.messages.filter((m) => m.role === 'user').at(-1) : undefined;
+    const users = Array.isArray(body.messages) ? body.messages.filter((m) => m.role === 'user') : [];
     log({ method: req.method, url: req.url, headers: req.headers, model: body.model, stream: !!body.stream,
-          tools: Array.isArray(body.tools) ? body.tools.map((t) => t.name) : [], lastUser });
+          tools: Array.isArray(body.tools) ? body.tools.map((t) => t.name) : [], lastUser: users.at(-1),
+          firstUser: users.at(0), messages: Array.isArray(body.messages) ? body.messages.length : 0 });
     const path = req.url.split('?')[0];
     if (req.method === 'POST' && path === '/v1/messages') return answer(req, res, body);
     if (req.method === 'POST' && path === '/v1/messages/count_tokens') {
