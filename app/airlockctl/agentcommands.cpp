@@ -3,9 +3,11 @@
 #include "agent/agentcatalogue.h"
 #include "agent/agentinstall.h"
 #include "cli.h"
+#include "session/agentaccess.h"
 #include "text/inerttext.h"
 
 #include <QCoreApplication>
+#include <QFileInfo>
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -190,6 +192,68 @@ int install(const Context &ctx)
     return QCoreApplication::exec();
 }
 
+int model(const Context &ctx)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Show or set the model API an agent's sessions use (a corporate gateway, a test server) and a CA bundle "
+        "the proxy trusts for it, beside the system store. Kept in the store for every later session of the agent; "
+        "a run's --model-endpoint and --upstream-ca still win."));
+    p.addPositionalArgument(QStringLiteral("name"), QStringLiteral("The agent: claude, codex, gemini …"));
+    const QCommandLineOption endpoint(QStringLiteral("endpoint"), QStringLiteral("The model API, https://HOST[:PORT][/PATH]."),
+                                      QStringLiteral("URL"));
+    const QCommandLineOption ca(QStringLiteral("upstream-ca"), QStringLiteral("A PEM file of CAs for that endpoint."),
+                                QStringLiteral("FILE"));
+    const QCommandLineOption reset(QStringLiteral("reset"), QStringLiteral("Back to the vendor's API and the system store."));
+    p.addOptions({endpoint, ca, reset, kJson});
+    int exit = Ok;
+    if (!parse(p, ctx, &exit))
+        return exit;
+    if (p.positionalArguments().size() != 1)
+        return error(QStringLiteral("agents model needs one agent name"), Usage);
+    if (p.isSet(reset) && (p.isSet(endpoint) || p.isSet(ca)))
+        return error(QStringLiteral("--reset takes no --endpoint or --upstream-ca"), Usage);
+    auto catalogue = AgentCatalogue::open(ctx.dbPath);
+    if (!catalogue)
+        return error(catalogue.error());
+    auto found = catalogue->find(p.positionalArguments().first());
+    if (!found)
+        return error(found.error());
+    if (!*found)
+        return error(QStringLiteral("no agent named '%1' (see 'airlockctl agents list')").arg(p.positionalArguments().first()));
+    const AgentProfile profile = **found;
+    if (!profile.model.isSet())
+        return error(QStringLiteral("%1 does not reach a model through Airlock's proxy, so it has no model endpoint to set")
+                         .arg(profile.name));
+    auto chosen = session::rememberedModel(ctx.dbPath, profile.name);
+    if (!chosen)
+        return error(chosen.error());
+    if (p.isSet(reset) || p.isSet(endpoint) || p.isSet(ca)) {
+        session::ModelChoice next = p.isSet(reset) ? session::ModelChoice{} : *chosen;
+        if (p.isSet(endpoint))
+            next.endpoint = p.value(endpoint);
+        if (p.isSet(ca))
+            next.caFile = p.value(ca).isEmpty() ? QString() : QFileInfo(p.value(ca)).absoluteFilePath();
+        if (auto r = session::rememberModel(ctx.dbPath, profile.name, next); !r)
+            return error(r.error());
+        *chosen = next;
+    }
+    const QString shown = chosen->endpoint.isEmpty() ? profile.model.endpoint : chosen->endpoint;
+    if (p.isSet(kJson)) {
+        outJson(QJsonObject{{QStringLiteral("agent"), profile.name},
+                            {QStringLiteral("endpoint"), shown},
+                            {QStringLiteral("default"), chosen->endpoint.isEmpty()},
+                            {QStringLiteral("upstreamCa"), chosen->caFile},
+                            {QStringLiteral("secret"), profile.model.secret}});
+        return Ok;
+    }
+    out(QStringLiteral("%1: %2%3, key from secret %4%5")
+            .arg(profile.name, shown, chosen->endpoint.isEmpty() ? QStringLiteral(" (the vendor's)") : QString(),
+                 profile.model.secret,
+                 chosen->caFile.isEmpty() ? QString() : QStringLiteral(", CA bundle %1").arg(chosen->caFile)));
+    return Ok;
+}
+
 int remove(const Context &ctx)
 {
     QCommandLineParser p;
@@ -225,16 +289,19 @@ static int runAgents(const QString &verb, const Context &ctx)
     if (verb == QLatin1String("add")) return add(ctx);
     if (verb == QLatin1String("remove")) return remove(ctx);
     if (verb == QLatin1String("install")) return install(ctx);
+    if (verb == QLatin1String("model")) return model(ctx);
     return error(QStringLiteral("unknown command 'agents %1'").arg(verb), Usage);
 }
 
 AIRLOCKCTL_GROUP({QStringLiteral("agents"), {QStringLiteral("list"), QStringLiteral("add"), QStringLiteral("remove"),
-                                               QStringLiteral("install")}, runAgents,
+                                               QStringLiteral("install"), QStringLiteral("model")}, runAgents,
                   "  agents list [--json]                        presets and stored agents, installed or not\n"
                   "  agents add NAME [--placement sandbox|host] [--env VAR] [--policy P] [--replace] -- COMMAND ARGS…\n"
                   "                                              store an agent's command\n"
                   "  agents remove NAME                          remove a stored agent\n"
-                  "  agents install NAME [--force]               install a preset's adapter (npm, pinned version)\n",
+                  "  agents install NAME [--force]               install a preset's adapter (npm, pinned version)\n"
+                  "  agents model NAME [--endpoint URL] [--upstream-ca FILE] [--reset]\n"
+                  "                                              the model API its sessions use (kept per agent)\n",
                   40});
 
 } // namespace airlock::cli

@@ -4,17 +4,63 @@
 #include "docker/agentimage.h"
 #include "egress/secretstore.h"
 #include "policy/valuechecks.h"
+#include "store/maintenance.h"
 
 #include <QDir>
 #include <QFileInfo>
 #include <QHostAddress>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QUrl>
 
 namespace airlock::session {
 
-QString placeholderKey()
+QString placeholderKey(const QString &secret)
 {
-    return QStringLiteral("sk-ant-airlock-placeholder-the-proxy-adds-the-real-key");
+    // Each in its vendor's shape: some clients check the form before they send anything.
+    if (secret == QLatin1String("anthropic"))
+        return QStringLiteral("sk-ant-airlock-placeholder-the-proxy-adds-the-real-key");
+    if (secret == QLatin1String("openai"))
+        return QStringLiteral("sk-airlock-placeholder-the-proxy-adds-the-real-key");
+    if (secret == QLatin1String("gemini"))
+        return QStringLiteral("AIzaAirlockPlaceholderTheProxyAddsKey00"); // AIza and 35 more, as Google's keys
+    return QStringLiteral("airlock-placeholder-the-proxy-adds-the-real-key");
+}
+
+namespace {
+const QString kModelNamespace = QStringLiteral("agent-model");
+}
+
+Result<ModelChoice> rememberedModel(const QString &dbPath, const QString &agent)
+{
+    auto db = store::openForReading(dbPath);
+    if (!db)
+        return std::unexpected(db.error());
+    auto value = store::setting(*db, kModelNamespace, agent);
+    if (!value)
+        return std::unexpected(value.error());
+    if (!*value)
+        return ModelChoice{};
+    const QJsonObject o = QJsonDocument::fromJson(value->value().toUtf8()).object();
+    return ModelChoice{o.value(QStringLiteral("endpoint")).toString(), o.value(QStringLiteral("caFile")).toString()};
+}
+
+Result<void> rememberModel(const QString &dbPath, const QString &agent, const ModelChoice &choice)
+{
+    if (!choice.endpoint.isEmpty()) {
+        const QUrl url(choice.endpoint);
+        if (!url.isValid() || url.scheme() != QLatin1String("https") || url.host().isEmpty())
+            return fail(ErrorCode::InvalidArgument,
+                        QStringLiteral("%1 is not an https:// URL; the proxy speaks TLS to the model").arg(choice.endpoint));
+    }
+    if (!choice.caFile.isEmpty() && !QFileInfo(choice.caFile).isFile())
+        return fail(ErrorCode::NotFound, QStringLiteral("the CA bundle %1 is not a file").arg(choice.caFile));
+    const QString value = choice.endpoint.isEmpty() && choice.caFile.isEmpty()
+                              ? QString()
+                              : QString::fromUtf8(QJsonDocument(QJsonObject{{QStringLiteral("endpoint"), choice.endpoint},
+                                                                            {QStringLiteral("caFile"), choice.caFile}})
+                                                      .toJson(QJsonDocument::Compact));
+    return store::setSetting(dbPath, kModelNamespace, agent, value);
 }
 
 Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const ModelChoice &choice, policy::Policy &policy)
@@ -114,7 +160,7 @@ Result<AgentAccess> fitPolicyToAgent(const agent::AgentProfile &profile, const M
     const QString path = url.path();
     if (!path.isEmpty() && path != QLatin1String("/"))
         base += path.endsWith(u'/') ? path.chopped(1) : path;
-    access.env << profile.model.keyVariable + u'=' + placeholderKey() << profile.model.baseUrlVariable + u'=' + base;
+    access.env << profile.model.keyVariable + u'=' + placeholderKey(profile.model.secret) << profile.model.baseUrlVariable + u'=' + base;
     return access;
 }
 

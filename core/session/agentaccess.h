@@ -24,9 +24,16 @@ struct AgentAccess {
     QStringList notes; // what was changed in the session's policy that the user would not expect
 };
 
-// The placeholder the agent holds instead of its key; shaped like a key, so clients that check the
-// form accept it, and named so no one mistakes it for one.
-QString placeholderKey();
+// The placeholder the agent holds instead of the key kept under `secret` (anthropic, openai, gemini …);
+// shaped like that vendor's keys, so clients that check the form accept it, and named so no one
+// mistakes it for one.
+QString placeholderKey(const QString &secret = QStringLiteral("anthropic"));
+
+// The model endpoint and CA bundle chosen for an agent, kept in the store (kv namespace
+// "agent-model") so every later session of that agent uses them until changed; empty when none is
+// set. Remembering an empty choice forgets it.
+Result<ModelChoice> rememberedModel(const QString &dbPath, const QString &agent);
+Result<void> rememberModel(const QString &dbPath, const QString &agent, const ModelChoice &choice);
 
 // Fits the session's policy to the agent (see above). On Docker, the install folder appears at
 // docker::kContainerAgentsDir and Airlock's base image becomes its agent image (node, bash, git). A

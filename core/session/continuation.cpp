@@ -74,6 +74,15 @@ Result<void> resolveAgentAndPolicy(store::StoreReader &reader, const QString &da
     if (!entry)
         return std::unexpected(entry.error());
     config.policy = entry->policy;
+    // Nothing chosen for this run: what was chosen for this agent before (airlockctl agents model,
+    // the New Session dialog).
+    if (config.modelEndpoint.isEmpty() && config.upstreamCaFile.isEmpty() && config.agent.model.isSet()) {
+        auto remembered = rememberedModel(databasePath, config.agent.name);
+        if (!remembered)
+            return std::unexpected(remembered.error());
+        config.modelEndpoint = remembered->endpoint;
+        config.upstreamCaFile = remembered->caFile;
+    }
     auto access = fitPolicyToAgent(config.agent, {config.modelEndpoint, config.upstreamCaFile}, config.policy);
     if (!access)
         return std::unexpected(access.error());

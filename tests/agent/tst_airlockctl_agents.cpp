@@ -113,6 +113,31 @@ private Q_SLOTS:
         QVERIFY(r.err.contains("no secret named anthropic"));
     }
 
+    void modelEndpointIsKeptPerAgent()
+    {
+        auto r = ctl({QStringLiteral("agents"), QStringLiteral("model"), QStringLiteral("claude"), QStringLiteral("--json")});
+        QCOMPARE(r.exitCode, 0);
+        QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o[QStringLiteral("endpoint")].toString(), QStringLiteral("https://api.anthropic.com"));
+        QVERIFY(o[QStringLiteral("default")].toBool());
+        r = ctl({QStringLiteral("agents"), QStringLiteral("model"), QStringLiteral("claude"), QStringLiteral("--endpoint"),
+                 QStringLiteral("http://gw.corp")});
+        QVERIFY(r.exitCode != 0);
+        QVERIFY2(r.err.contains("https://"), r.err.constData());
+        r = ctl({QStringLiteral("agents"), QStringLiteral("model"), QStringLiteral("claude"), QStringLiteral("--endpoint"),
+                 QStringLiteral("https://gw.corp:8443/v1")});
+        QCOMPARE(r.exitCode, 0);
+        r = ctl({QStringLiteral("agents"), QStringLiteral("model"), QStringLiteral("claude-code"), QStringLiteral("--json")});
+        o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o[QStringLiteral("endpoint")].toString(), QStringLiteral("https://gw.corp:8443/v1"));
+        QVERIFY(!o[QStringLiteral("default")].toBool());
+        r = ctl({QStringLiteral("agents"), QStringLiteral("model"), QStringLiteral("claude"), QStringLiteral("--reset")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains("(the vendor's)"), r.out.constData());
+        r = ctl({QStringLiteral("agents"), QStringLiteral("model"), QStringLiteral("demo")});
+        QVERIFY(r.exitCode != 0);
+    }
+
     void presetsOnAFreshMachine()
     {
         auto r = ctl({QStringLiteral("agents"), QStringLiteral("list"), QStringLiteral("--json")});

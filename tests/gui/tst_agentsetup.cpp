@@ -3,6 +3,7 @@
 // installed. Screenshots of both go to build/<preset>/screenshots.
 #include "agent/agentinstall.h"
 #include "secretsdialog.h"
+#include "session/agentaccess.h"
 #include "session/newsessiondialog.h"
 
 #include <QApplication>
@@ -96,6 +97,51 @@ private Q_SLOTS:
         dialog.selectAgent(QStringLiteral("demo"));
         dialog.selectAgent(QStringLiteral("claude-code"));
         QVERIFY(!install->isVisible());
+    }
+
+    void newSessionKeepsTheModelChosen()
+    {
+        // The model API row: for an agent whose key the proxy adds, the vendor's as the placeholder;
+        // what is typed (a gateway and its CA) is kept for that agent's next session.
+        const QString db = m_dir.filePath(QStringLiteral("airlock.db"));
+        const QString ca = m_dir.filePath(QStringLiteral("gateway-ca.pem"));
+        QFile caFile(ca);
+        QVERIFY(caFile.open(QIODevice::WriteOnly));
+        caFile.close();
+        {
+            ui::NewSessionDialog dialog(db);
+            dialog.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+            auto *endpoint = dialog.findChild<QLineEdit *>(QStringLiteral("modelEndpoint"));
+            auto *caEdit = dialog.findChild<QLineEdit *>(QStringLiteral("modelCa"));
+            QVERIFY(endpoint && caEdit);
+            dialog.selectAgent(QStringLiteral("demo"));
+            QVERIFY(!endpoint->isVisible());
+            dialog.selectAgent(QStringLiteral("claude-code"));
+            QVERIFY(endpoint->isVisible());
+            QVERIFY2(endpoint->placeholderText().contains(QLatin1String("https://api.anthropic.com")), qPrintable(endpoint->placeholderText()));
+            QTest::keyClicks(endpoint, QStringLiteral("https://gateway.corp:8443/anthropic"));
+            QTest::keyClicks(caEdit, ca);
+            QTest::keyClicks(dialog.findChild<QLineEdit *>(QStringLiteral("workspaceEdit")), m_dir.path());
+            shoot(dialog, "new-session-model");
+            const auto config = dialog.config();
+            QVERIFY2(config, config ? "" : qPrintable(config.error().message));
+            QCOMPARE(config->modelEndpoint, QStringLiteral("https://gateway.corp:8443/anthropic"));
+            QCOMPARE(config->policy.network.upstreamCaFile, ca);
+            QVERIFY(config->policy.network.allow.contains(QStringLiteral("gateway.corp:8443")));
+        }
+        ui::NewSessionDialog again(db);
+        again.selectAgent(QStringLiteral("claude-code"));
+        QCOMPARE(again.findChild<QLineEdit *>(QStringLiteral("modelEndpoint"))->text(), QStringLiteral("https://gateway.corp:8443/anthropic"));
+        QCOMPARE(again.findChild<QLineEdit *>(QStringLiteral("modelCa"))->text(), ca);
+        // Emptied, it is the vendor's again.
+        again.findChild<QLineEdit *>(QStringLiteral("modelEndpoint"))->clear();
+        again.findChild<QLineEdit *>(QStringLiteral("modelCa"))->clear();
+        QTest::keyClicks(again.findChild<QLineEdit *>(QStringLiteral("workspaceEdit")), m_dir.path());
+        const auto vendor = again.config();
+        QVERIFY2(vendor, vendor ? "" : qPrintable(vendor.error().message));
+        QVERIFY(vendor->policy.network.allow.contains(QStringLiteral("api.anthropic.com:443")));
+        QCOMPARE(session::rememberedModel(db, QStringLiteral("claude-code"))->endpoint, QString());
     }
 };
 

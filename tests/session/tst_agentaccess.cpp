@@ -4,6 +4,9 @@
 #include "egress/secretstore.h"
 #include "policy/presets.h"
 #include "session/agentaccess.h"
+#include "session/continuation.h"
+#include "store/eventstore.h"
+#include "store/storereader.h"
 
 #include <QDir>
 #include <QFile>
@@ -167,6 +170,51 @@ private Q_SLOTS:
         QVERIFY(session::fitPolicyToAgent(host, {}, p));
         QVERIFY(p.filesystem.deniedHostPaths.contains(QDir::homePath() + QStringLiteral("/.local/share/airlock/secrets")));
         qputenv("AIRLOCK_SECRETS_DIR", QFile::encodeName(m_dir.filePath(QStringLiteral("secrets"))));
+    }
+
+    void theModelChosenForAnAgentIsKept()
+    {
+        // Chosen once (airlockctl agents model, the New Session dialog), used by every later session of
+        // the agent that does not choose for itself; a run's own choice wins.
+        const QString db = m_dir.filePath(QStringLiteral("model.db"));
+        QVERIFY(store::EventStore::open(db));
+        auto reader = store::StoreReader::open(db);
+        QVERIFY(reader);
+        QVERIFY(egress::SecretStore().set(QStringLiteral("anthropic"), "sk-ant-test-value"));
+        QVERIFY(!session::rememberModel(db, QStringLiteral("claude-code"), {QStringLiteral("http://gw.corp/"), {}}));
+        QVERIFY(!session::rememberModel(db, QStringLiteral("claude-code"), {QStringLiteral("https://gw.corp/"), QStringLiteral("/no/such.pem")}));
+        const QString ca = m_dir.filePath(QStringLiteral("gw-ca.pem"));
+        QFile caFile(ca);
+        QVERIFY(caFile.open(QIODevice::WriteOnly));
+        caFile.close();
+        QVERIFY(session::rememberModel(db, QStringLiteral("claude-code"), {QStringLiteral("https://gw.corp:8443/anthropic"), ca}));
+        session::SessionConfig config;
+        config.agent.name = QStringLiteral("claude");
+        config.policyName = QStringLiteral("standard");
+        QVERIFY(session::resolveAgentAndPolicy(*reader, db, config));
+        QCOMPARE(config.modelEndpoint, QStringLiteral("https://gw.corp:8443/anthropic"));
+        QCOMPARE(config.policy.network.upstreamCaFile, ca);
+        QVERIFY(config.policy.network.allow.contains(QStringLiteral("gw.corp:8443")));
+        QVERIFY(config.agentEnv.contains(QStringLiteral("ANTHROPIC_BASE_URL=http://gw.corp.airlock:8443/anthropic")));
+        session::SessionConfig own;
+        own.agent.name = QStringLiteral("claude");
+        own.policyName = QStringLiteral("standard");
+        own.modelEndpoint = QStringLiteral("https://api.anthropic.com");
+        QVERIFY(session::resolveAgentAndPolicy(*reader, db, own));
+        QVERIFY(own.policy.network.allow.contains(QStringLiteral("api.anthropic.com:443")));
+        QVERIFY(session::rememberModel(db, QStringLiteral("claude-code"), {}));
+        QCOMPARE(session::rememberedModel(db, QStringLiteral("claude-code"))->endpoint, QString());
+    }
+
+    void placeholdersHaveTheirVendorsShape()
+    {
+        QVERIFY(session::placeholderKey(QStringLiteral("anthropic")).startsWith(QLatin1String("sk-ant-")));
+        QVERIFY(session::placeholderKey(QStringLiteral("openai")).startsWith(QLatin1String("sk-")));
+        const QString gemini = session::placeholderKey(QStringLiteral("gemini"));
+        QVERIFY(gemini.startsWith(QLatin1String("AIza")));
+        QCOMPARE(gemini.size(), 39);
+        for (const QString &secret : {QStringLiteral("anthropic"), QStringLiteral("openai"), QStringLiteral("gemini"), QStringLiteral("x")})
+            QVERIFY(session::placeholderKey(secret).toLower().contains(QLatin1String("placeholder")));
     }
 };
 

@@ -25,7 +25,7 @@ namespace airlock::ui {
 NewSessionDialog::NewSessionDialog(const QString &databasePath, QWidget *parent)
     : QDialog(parent), m_databasePath(databasePath), m_agent(new QComboBox(this)), m_agentInfo(new QLabel(this)),
       m_workspace(new QLineEdit(this)), m_policy(new QComboBox(this)), m_title(new QLineEdit(this)),
-      m_prompt(new QPlainTextEdit(this))
+      m_prompt(new QPlainTextEdit(this)), m_modelEndpoint(new QLineEdit(this)), m_modelCa(new QLineEdit(this))
 {
     setWindowTitle(tr("New Session"));
     setObjectName(QStringLiteral("newSessionDialog"));
@@ -66,10 +66,39 @@ NewSessionDialog::NewSessionDialog(const QString &databasePath, QWidget *parent)
     m_install = new QPushButton(this);
     m_install->setObjectName(QStringLiteral("installAgent"));
     connect(m_install, &QPushButton::clicked, this, &NewSessionDialog::installAgent);
-    auto *form = new QFormLayout;
+    // The agent's model API: the vendor's unless a gateway or test server was chosen for this agent
+    // before; what is entered here is kept for its later sessions (airlockctl agents model shows it).
+    m_modelEndpoint->setObjectName(QStringLiteral("modelEndpoint"));
+    m_modelCa->setObjectName(QStringLiteral("modelCa"));
+    m_modelCa->setPlaceholderText(tr("the system's CAs (a PEM file adds more for this endpoint)"));
+    auto *browseCa = new QPushButton(tr("Br&owse…"), this);
+    connect(browseCa, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(this, tr("CA Bundle for the Model API"), m_modelCa->text(),
+                                                          tr("PEM files (*.pem *.crt);;All files (*)"));
+        if (!file.isEmpty())
+            m_modelCa->setText(file);
+    });
+    m_modelRow = new QWidget(this);
+    auto *modelRow = new QHBoxLayout(m_modelRow);
+    modelRow->setContentsMargins(0, 0, 0, 0);
+    modelRow->addWidget(m_modelEndpoint, 1);
+    m_caRow = new QWidget(this);
+    auto *caRow = new QHBoxLayout(m_caRow);
+    caRow->setContentsMargins(0, 0, 0, 0);
+    caRow->addWidget(m_modelCa, 1);
+    caRow->addWidget(browseCa);
+
+    m_form = new QFormLayout;
+    QFormLayout *form = m_form;
     form->addRow(tr("&Agent"), m_agent);
     form->addRow(QString(), m_agentInfo);
     form->addRow(QString(), m_install);
+    auto *modelLabel = new QLabel(tr("&Model API"), this);
+    modelLabel->setBuddy(m_modelEndpoint);
+    form->addRow(modelLabel, m_modelRow);
+    auto *caLabel = new QLabel(tr("CA &bundle"), this);
+    caLabel->setBuddy(m_modelCa);
+    form->addRow(caLabel, m_caRow);
     auto *workspaceLabel = new QLabel(tr("&Workspace"), this);
     workspaceLabel->setBuddy(m_workspace); // a row of two widgets has no buddy of its own
     form->addRow(workspaceLabel, row);
@@ -114,6 +143,18 @@ void NewSessionDialog::updateAgentInfo()
     m_agentInfo->setText(info);
     if (!p.defaultPolicy.isEmpty())
         m_policy->setCurrentIndex(std::max(0, m_policy->findData(p.defaultPolicy)));
+    const bool hasModel = p.model.isSet();
+    m_form->setRowVisible(m_modelRow, hasModel);
+    m_form->setRowVisible(m_caRow, hasModel);
+    if (hasModel) {
+        const auto remembered = session::rememberedModel(m_databasePath, p.name);
+        m_modelEndpoint->setPlaceholderText(tr("%1 (the vendor's)").arg(p.model.endpoint));
+        m_modelEndpoint->setText(remembered ? remembered->endpoint : QString());
+        m_modelCa->setText(remembered ? remembered->caFile : QString());
+        m_modelEndpoint->setToolTip(tr("Where %1 sends its model requests, through Airlock's proxy, which adds the key "
+                                       "(secret %2). Kept for this agent's later sessions.")
+                                        .arg(p.title.isEmpty() ? p.name : p.title, p.model.secret));
+    }
 }
 
 void NewSessionDialog::installAgent()
@@ -164,7 +205,21 @@ Result<session::SessionConfig> NewSessionDialog::config() const
         return std::unexpected(entry.error());
     c.policy = entry->policy;
     // As `airlockctl run` does: the adapter's install mounted, the model reached through the proxy.
-    auto access = session::fitPolicyToAgent(c.agent, {}, c.policy);
+    session::ModelChoice model;
+    if (c.agent.model.isSet()) {
+        model = {m_modelEndpoint->text().trimmed(), m_modelCa->text().trimmed()};
+        if (!model.caFile.isEmpty())
+            model.caFile = QFileInfo(model.caFile).absoluteFilePath();
+        // Kept for the agent's next sessions, as `airlockctl agents model` would (checked there too).
+        const auto before = session::rememberedModel(m_databasePath, c.agent.name);
+        if (!before || before->endpoint != model.endpoint || before->caFile != model.caFile) {
+            if (auto kept = session::rememberModel(m_databasePath, c.agent.name, model); !kept)
+                return std::unexpected(kept.error());
+        }
+        c.modelEndpoint = model.endpoint;
+        c.upstreamCaFile = model.caFile;
+    }
+    auto access = session::fitPolicyToAgent(c.agent, model, c.policy);
     if (!access)
         return std::unexpected(access.error());
     c.agent.command = access->program;

@@ -5,6 +5,7 @@
 #include <QDialog>
 
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -40,6 +41,11 @@ private:
     QComboBox *m_policy;
     QLineEdit *m_title;
     QPlainTextEdit *m_prompt;
+    QLineEdit *m_modelEndpoint;  // empty: the vendor's API
+    QLineEdit *m_modelCa;
+    QWidget *m_modelRow = nullptr;
+    QWidget *m_caRow = nullptr;
+    QFormLayout *m_form = nullptr;
     QList<agent::AgentProfile> m_profiles;
     QPushButton *m_install = nullptr;               // shown for a preset Airlock installs, not yet installed
     agent::AgentInstaller *m_installer = nullptr;   // while an install runs
