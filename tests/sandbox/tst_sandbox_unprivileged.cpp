@@ -106,6 +106,7 @@ void TestSandboxUnprivileged::suiteAsUser_data()
 {
     QTest::addColumn<QString>("test");
     QTest::newRow("tst_localbackend") << binary("tests/sandbox/tst_localbackend");
+    QTest::newRow("tst_locallifecycle") << binary("tests/sandbox/tst_locallifecycle");
     QTest::newRow("tst_sandboxmanager") << binary("tests/sandbox/tst_sandboxmanager");
     QTest::newRow("tst_escape") << binary("tests/security/tst_escape");
     QTest::newRow("tst_escape_docker") << binary("tests/security/tst_escape_docker");
