@@ -346,6 +346,7 @@ private Q_SLOTS:
         QTest::addColumn<QString>("kind");
         QTest::addColumn<QByteArray>("said");
         QTest::newRow("401") << QStringLiteral("401") << QByteArray("refused the key (HTTP 401): store the right one with airlockctl secrets set anthropic");
+        QTest::newRow("429") << QStringLiteral("429") << QByteArray("is rate-limiting this key (HTTP 429); the agent retries");
         QTest::newRow("500") << QStringLiteral("500") << QByteArray("failed (HTTP 500); the agent retries");
         QTest::newRow("down") << QStringLiteral("down") << QByteArray("cannot reach the model API at localhost");
         // Listed, but its value gone (a keychain locked or wiped after it was stored): nothing goes out.
