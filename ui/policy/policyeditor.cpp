@@ -166,6 +166,15 @@ void PolicyEditor::createMenus()
         ->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+F")));
 }
 
+PolicyEditor::~PolicyEditor()
+{
+    // The document (and its undo stack) is deleted after this object's own part is gone, and says
+    // things while it goes: nothing may hear them, neither this half-destroyed editor nor the panels
+    // that read the half-destroyed document.
+    m_doc->undoStack()->disconnect();
+    m_doc->disconnect();
+}
+
 Result<void> PolicyEditor::openPolicy(const QString &name)
 {
     auto reader = store::StoreReader::open(m_databasePath);

@@ -32,6 +32,7 @@ class PolicyEditor : public QMainWindow
     Q_OBJECT
 public:
     PolicyEditor(const QString &databasePath, store::EventStore *store, QWidget *parent = nullptr);
+    ~PolicyEditor() override;
 
     // Opens a saved policy or a preset by name (the newest version).
     Result<void> openPolicy(const QString &name);

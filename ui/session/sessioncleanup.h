@@ -5,6 +5,7 @@
 #include "sessionsmodel.h"
 
 #include <QFuture>
+#include <QFutureWatcher>
 #include <QObject>
 #include <QPromise>
 #include <QThreadPool>
@@ -18,14 +19,22 @@ namespace airlock::ui {
 
 // Runs work on the global thread pool and hands its result to done on context's thread, always later
 // through the event loop (never from inside this call, however fast the work), and not at all once
-// context is gone: the continuation is attached before the work starts.
+// context is gone: the result arrives through a watcher that is context's child. (Not through
+// QFuture::then(context, …), which in Qt 6.4 asserts that its context is still alive.)
 template<typename T, typename Work, typename Done>
 void runInBackground(QObject *context, Work work, Done done)
 {
     auto promise = std::make_shared<QPromise<T>>();
-    QFuture<T> future = promise->future();
+    auto *watcher = new QFutureWatcher<T>(context);
+    QObject::connect(watcher, &QFutureWatcherBase::finished, watcher, [watcher, done = std::move(done)]() mutable {
+        watcher->deleteLater();
+        if (watcher->future().resultCount() == 0)
+            return;
+        T value = watcher->future().result();
+        done(value);
+    });
     promise->start();
-    future.then(context, std::move(done));
+    watcher->setFuture(promise->future());
     QThreadPool::globalInstance()->start([promise, work = std::move(work)]() mutable {
         promise->addResult(work());
         promise->finish();
