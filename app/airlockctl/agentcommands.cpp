@@ -31,6 +31,20 @@ QString commandLine(const AgentProfile &p, const QString &program = {})
     return words.join(u' ');
 }
 
+// The agent by name or alias, or an error that says where to look.
+Result<AgentProfile> findAgent(const Context &ctx, const QString &name)
+{
+    auto catalogue = AgentCatalogue::open(ctx.dbPath);
+    if (!catalogue)
+        return std::unexpected(catalogue.error());
+    auto found = catalogue->find(name);
+    if (!found)
+        return std::unexpected(found.error());
+    if (!*found)
+        return fail(ErrorCode::NotFound, QStringLiteral("no agent named '%1' (see 'airlockctl agents list')").arg(name));
+    return **found;
+}
+
 int list(const Context &ctx)
 {
     QCommandLineParser p;
@@ -157,15 +171,10 @@ int install(const Context &ctx)
         return exit;
     if (p.positionalArguments().size() != 1)
         return error(QStringLiteral("agents install needs one agent name (see 'airlockctl agents list')"), Usage);
-    auto catalogue = AgentCatalogue::open(ctx.dbPath);
-    if (!catalogue)
-        return error(catalogue.error());
-    auto found = catalogue->find(p.positionalArguments().first());
+    auto found = findAgent(ctx, p.positionalArguments().first());
     if (!found)
         return error(found.error());
-    if (!*found)
-        return error(QStringLiteral("no agent named '%1' (see 'airlockctl agents list')").arg(p.positionalArguments().first()));
-    const AgentProfile profile = **found;
+    const AgentProfile profile = *found;
     agent::AgentInstaller installer;
     int status = Failed;
     QObject::connect(&installer, &agent::AgentInstaller::progress, [](const QString &line) {
@@ -213,15 +222,10 @@ int model(const Context &ctx)
         return error(QStringLiteral("agents model needs one agent name"), Usage);
     if (p.isSet(reset) && (p.isSet(endpoint) || p.isSet(ca)))
         return error(QStringLiteral("--reset takes no --endpoint or --upstream-ca"), Usage);
-    auto catalogue = AgentCatalogue::open(ctx.dbPath);
-    if (!catalogue)
-        return error(catalogue.error());
-    auto found = catalogue->find(p.positionalArguments().first());
+    auto found = findAgent(ctx, p.positionalArguments().first());
     if (!found)
         return error(found.error());
-    if (!*found)
-        return error(QStringLiteral("no agent named '%1' (see 'airlockctl agents list')").arg(p.positionalArguments().first()));
-    const AgentProfile profile = **found;
+    const AgentProfile profile = *found;
     if (!profile.model.isSet())
         return error(QStringLiteral("%1 does not reach a model through Airlock's proxy, so it has no model endpoint to set")
                          .arg(profile.name));

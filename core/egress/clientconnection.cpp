@@ -276,6 +276,12 @@ void ClientConnection::withAddresses(const QList<QHostAddress> &addresses)
     publishDecision();
     if (!m_secrets.isEmpty()) {
         m_inject.clear();
+        // Named in the record before any is read, so a request that fails for want of a key is seen
+        // as one on the keyed route too.
+        QStringList names;
+        for (const policy::Secret &s : std::as_const(m_secrets))
+            names << s.name;
+        m_record.secret = names.join(u',');
         fetchSecrets(0);
         return;
     }
@@ -286,16 +292,12 @@ void ClientConnection::fetchSecrets(qsizetype index)
 {
     if (index >= m_secrets.size()) {
         QList<QByteArray> values;
-        QStringList names;
         for (const Header &h : std::as_const(m_inject)) {
             values << h.value;
             // "Bearer sk-…": an upstream that quotes the key quotes the token, not the scheme.
             if (const qsizetype space = h.value.lastIndexOf(' '); space >= 0 && h.value.size() - space > 8)
                 values << h.value.mid(space + 1);
         }
-        for (const policy::Secret &s : std::as_const(m_secrets))
-            names << s.name;
-        m_record.secret = names.join(u',');
         m_masker = Masker(values);
         // A compressed answer would carry an echoed key where the masker cannot see it.
         m_inject.append(Header{QByteArrayLiteral("Accept-Encoding"), QByteArrayLiteral("identity")});
@@ -319,11 +321,6 @@ void ClientConnection::fetchSecrets(qsizetype index)
             if (!c || c->m_record.id != id || c->m_state != State::Deciding)
                 return;
             if (!value) {
-                // Named in the record, so whoever watches the keyed route sees this failure too.
-                QStringList names;
-                for (const policy::Secret &s : std::as_const(c->m_secrets))
-                    names << s.name;
-                c->m_record.secret = names.join(u',');
                 c->answerAndClose(502, QStringLiteral("the credential for %1 is not available: %2")
                                            .arg(c->m_target.host, value.error().message));
                 return;

@@ -1,8 +1,6 @@
 #include "egress/secretstore.h"
 #include "egress/keychain.h"
 
-#include <QDBusConnection>
-#include <QDBusConnectionInterface>
 #include <QDateTime>
 #include <QDir>
 #include <QEventLoop>
@@ -32,7 +30,6 @@ namespace {
 
 constexpr int kKeychainTimeoutMs = 15000; // a locked keychain may ask its user to unlock it
 constexpr qint64 kMaxSecretBytes = 64 * 1024;
-const QString kSecretService = QStringLiteral("org.freedesktop.secrets");
 
 // Runs one keychain job to its end (with a timeout), on whatever thread calls.
 Result<QByteArray> runJob(QKeychain::Job *job, const QString &what)
@@ -125,19 +122,6 @@ QString SecretStore::defaultDir()
     if (!set.isEmpty())
         return set;
     return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + QStringLiteral("/airlock/secrets");
-}
-
-bool SecretStore::keychainAvailable()
-{
-    if (qEnvironmentVariable("AIRLOCK_SECRETS_KEYCHAIN") == QLatin1String("0"))
-        return false;
-    QDBusConnection bus = QDBusConnection::sessionBus();
-    if (!bus.isConnected() || !bus.interface())
-        return false;
-    if (bus.interface()->isServiceRegistered(kSecretService))
-        return true;
-    const auto activatable = bus.interface()->activatableServiceNames();
-    return activatable.isValid() && activatable.value().contains(kSecretService);
 }
 
 bool SecretStore::isValidName(const QString &name)

@@ -30,9 +30,7 @@ public:
 
     // $AIRLOCK_SECRETS_DIR, else $XDG_DATA_HOME/airlock/secrets (~/.local/share/airlock/secrets).
     static QString defaultDir();
-    // Whether a Secret Service runs (or can be started) on the session bus. AIRLOCK_SECRETS_KEYCHAIN=0
-    // says no, for tests and for users who choose the file.
-    static bool keychainAvailable();
+    // Whether a keychain runs, and in what state: egress/keychain.h.
     // How a secret name is spelled: letters, digits, '-', '_' and '.', 1–64 characters.
     static bool isValidName(const QString &name);
 

@@ -156,6 +156,14 @@ protected:
         QVERIFY2(set.exitCode == 0, set.err.constData());
         QVERIFY(!set.out.contains(m_key) && !set.err.contains(m_key));
     }
+
+    // The claude-agent-acp adapter, from npm on first use (cached in the build folder after); false
+    // when npm's registry cannot be reached (the caller skips, saying kClaudeNotInstalled).
+    bool installClaude()
+    {
+        return ctl({QStringLiteral("agents"), QStringLiteral("install"), QStringLiteral("claude")}, 400000).exitCode == 0;
+    }
+    static constexpr const char *kClaudeNotInstalled = "the adapter could not be installed from npm (is the registry reachable?)";
 };
 
 } // namespace airlock::test

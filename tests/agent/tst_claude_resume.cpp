@@ -49,9 +49,8 @@ private Q_SLOTS:
         prepareClaude();
         if (QTest::currentTestFailed())
             return;
-        const auto installed = ctl({QStringLiteral("agents"), QStringLiteral("install"), QStringLiteral("claude")}, 400000);
-        if (installed.exitCode != 0)
-            QSKIP("the adapter could not be installed from npm (is the registry reachable?)");
+        if (!installClaude())
+            QSKIP(kClaudeNotInstalled);
         // Standard, with the hybrid lifecycle, saved under a name of its own.
         const auto exported = ctl({QStringLiteral("policy"), QStringLiteral("export"), QStringLiteral("standard")});
         QCOMPARE(exported.exitCode, 0);

@@ -48,9 +48,8 @@ private Q_SLOTS:
         prepareClaude();
         if (QTest::currentTestFailed())
             return;
-        const auto installed = ctl({QStringLiteral("agents"), QStringLiteral("install"), QStringLiteral("claude")}, 400000);
-        if (installed.exitCode != 0)
-            QSKIP("the adapter could not be installed from npm (is the registry reachable?)");
+        if (!installClaude())
+            QSKIP(kClaudeNotInstalled);
         QStandardPaths::setTestModeEnabled(true);
         QSettings().clear();
         auto s = store::EventStore::open(m_db);
