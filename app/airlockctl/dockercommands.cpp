@@ -2,6 +2,7 @@
 // one-shot run through the Docker backend.
 #include "cli.h"
 #include "dockercli.h"
+#include "sandboxhost.h"
 #include "docker/baseimage.h"
 #include "docker/dockerbackend.h"
 #include "docker/dockerclient.h"
@@ -175,93 +176,10 @@ int dockerReconcile(const Context &ctx)
     return Ok;
 }
 
+// The same command as `airlockctl exec`, with the hardened policy by default and --image.
 int dockerRun(const Context &ctx)
 {
-    QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral(
-        "Run one command in a new Docker sandbox and remove it afterwards; the exit status is the command's."));
-    const QCommandLineOption policyOption(QStringLiteral("policy"), QStringLiteral("Policy name or .json file (default hardened)."), QStringLiteral("NAME"));
-    const QCommandLineOption workspaceOption(QStringLiteral("workspace"), QStringLiteral("Workspace folder (default: the current one)."), QStringLiteral("DIR"));
-    const QCommandLineOption imageOption(QStringLiteral("image"), QStringLiteral("Use this image instead of the policy's."), QStringLiteral("IMAGE"));
-    p.addOptions({policyOption, workspaceOption, imageOption});
-    p.addPositionalArgument(QStringLiteral("command"), QStringLiteral("-- COMMAND ARGS…"));
-    int exit = Ok;
-    if (!parse(p, ctx, &exit))
-        return exit;
-    const QStringList argv = p.positionalArguments();
-    if (argv.isEmpty())
-        return error(QStringLiteral("docker run needs a command after --"), Usage);
-    const QString ref = p.isSet(policyOption) ? p.value(policyOption) : QStringLiteral("hardened");
-    Result<policy::Policy> chosen = policy::loadPolicyFile(ref);
-    if (!ref.endsWith(QLatin1String(".json")) && !ref.contains(u'/')) {
-        auto reader = openReader(ctx.dbPath);
-        if (!reader)
-            return error(reader.error());
-        auto entry = policy::findPolicy(*reader, ref);
-        chosen = entry ? Result<policy::Policy>(entry->policy) : Result<policy::Policy>(std::unexpected(entry.error()));
-    }
-    if (!chosen)
-        return error(chosen.error());
-    if (p.isSet(imageOption))
-        chosen->runtime.image = p.value(imageOption);
-    auto store = store::EventStore::open(ctx.dbPath);
-    if (!store)
-        return error(store.error());
-    docker::DockerBackend backend;
-    backend.setEventStore(store->get());
-    sandbox::SandboxSpec spec{*chosen, ref, QDir(p.isSet(workspaceOption) ? p.value(workspaceOption) : QDir::currentPath()).absolutePath(),
-                              {}, {}, policy::Lifecycle::Ephemeral};
-    auto created = backend.create(spec);
-    if (!created)
-        return error(created.error());
-    auto *box = qobject_cast<docker::DockerSandbox *>(*created);
-    QObject::connect(box, &docker::DockerSandbox::outOfMemory, box, [box] {
-        note(QStringLiteral("airlockctl: a process in sandbox %1 was killed for running out of memory").arg(box->id()));
-    });
-    while (box->state() == sandbox::SandboxState::Starting)
-        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
-    if (box->state() != sandbox::SandboxState::Running) {
-        const QString why = box->info().message;
-        (*store)->flush();
-        return error(why);
-    }
-    sandbox::ExecRequest request;
-    request.argv = argv;
-    request.inheritEnv = true;
-    auto process = box->exec(request);
-    int status = Failed;
-    if (!process) {
-        note(QStringLiteral("airlockctl: %1").arg(process.error().message));
-    } else {
-        bool done = false;
-        QObject::connect(*process, &sandbox::SandboxProcess::stdoutReceived, [](const QByteArray &chunk) {
-            std::fwrite(chunk.constData(), 1, size_t(chunk.size()), stdout);
-        });
-        QObject::connect(*process, &sandbox::SandboxProcess::stderrReceived, [](const QByteArray &chunk) {
-            std::fwrite(chunk.constData(), 1, size_t(chunk.size()), stderr);
-        });
-        QObject::connect(*process, &sandbox::SandboxProcess::finished, [&](const sandbox::ExitStatus &s) {
-            status = s.exitCode ? *s.exitCode : 128 + s.signal.value_or(0);
-            if (s.needsExplaining())
-                note(QStringLiteral("airlockctl: the command %1").arg(s.reason()));
-            done = true;
-        });
-        QObject::connect(*process, &sandbox::SandboxProcess::failed, [&](const Error &e) {
-            note(QStringLiteral("airlockctl: %1").arg(e.message));
-            done = true;
-        });
-        while (!done)
-            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
-    }
-    std::fflush(stdout);
-    const QString id = box->id();
-    bool removed = false;
-    QObject::connect(&backend, &sandbox::Backend::sandboxRemoved, [&](const QString &gone) { removed = removed || gone == id; });
-    box->destroy();
-    while (!removed && box->state() != sandbox::SandboxState::Failed)
-        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
-    (*store)->flush();
-    return status;
+    return runOneShot(ctx, OneShotDefaults{QStringLiteral("hardened"), true});
 }
 
 int runDocker(const QString &verb, const Context &ctx)
@@ -287,5 +205,5 @@ AIRLOCKCTL_GROUP({QStringLiteral("docker"), {QStringLiteral("status"), QStringLi
                   "  docker status [--json]                      the daemon, its API version, the base image\n"
                   "  docker ps|stats [--json]                    Airlock's containers; cpu, memory, processes\n"
                   "  docker reconcile [--json]                   reap leftovers, re-adopt persistent sandboxes\n"
-                  "  docker run [--policy P] [--image I] -- CMD  one command in a fresh Docker sandbox\n",
+                  "  docker run [--policy P] [--image I] -- CMD  airlockctl exec with the hardened policy by default\n",
                   61});

@@ -30,8 +30,10 @@ void printEgress(const store::Event &e, bool json)
         outJson(eventToJson(e));
         return;
     }
-    const QString session = e.session.isEmpty() ? QStringLiteral("-") : e.session;
+    QString session = e.session.isEmpty() ? QStringLiteral("-") : e.session;
     if (auto r = EgressRecord::fromEvent(e)) {
+        if (e.session.isEmpty() && !r->sandbox.isEmpty())
+            session = QStringLiteral("sandbox:") + r->sandbox; // a sandbox of its own (exec, sandbox create)
         const QString host = r->host.contains(u':') ? QString(u'[' + r->host + u']') : r->host;
         const QString where = host + u':' + QString::number(r->port);
         QString line = QStringLiteral("%1  %2  %3  %4 %5  %6  up %7  down %8  %9 ms  %10")

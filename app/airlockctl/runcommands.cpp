@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "docker/dockerbackend.h"
 #include "egress/egressproxy.h"
+#include "egress/sandboxegress.h"
 #include "sandbox/localbackend.h"
 #include "session/continuation.h"
 #include "session/requestedcall.h"
@@ -317,11 +318,13 @@ int runAgent(const QString &, const Context &ctx)
     // A proxy-mode policy reaches the network only through this process's egress proxy, which
     // records every connection and takes rules added meanwhile (airlockctl egress allow, the window).
     std::unique_ptr<egress::EgressProxy> proxy;
+    std::unique_ptr<egress::SandboxEgress> sandboxEgress;
     if (config.policy.network.mode == policy::NetworkMode::Proxy) {
         egress::ProxyOptions proxyOptions;
         proxyOptions.store = store->get();
         proxy = std::make_unique<egress::EgressProxy>(proxyOptions);
-        runner.setEgress(proxy.get());
+        sandboxEgress = std::make_unique<egress::SandboxEgress>(proxy.get());
+        runner.setEgress(sandboxEgress.get());
     }
 
     const bool json = p.isSet(QStringLiteral("json"));

@@ -1,8 +1,10 @@
 // airlockctl sandbox create|exec|list|stop|rm, and the one-shot airlockctl exec -- CMD.
 #include "cli.h"
+#include "sandboxhost.h"
 #include "policy/codec.h"
 #include "policy/commandsafety.h"
 #include "policy/policylibrary.h"
+#include "docker/dockerbackend.h"
 #include "sandbox/localbackend.h"
 #include "store/eventstore.h"
 #include "text/inerttext.h"
@@ -52,68 +54,6 @@ std::unique_ptr<store::EventStore> openStore(const Context &ctx)
     return std::move(*store);
 }
 
-Result<policy::PolicyEntry> resolvePolicy(const Context &ctx, const QString &ref)
-{
-    if (ref.endsWith(QLatin1String(".json")) || ref.contains(u'/')) {
-        auto p = policy::loadPolicyFile(ref);
-        if (!p)
-            return std::unexpected(p.error());
-        policy::PolicyEntry entry;
-        entry.name = ref;
-        entry.policy = *p;
-        return entry;
-    }
-    auto reader = openReader(ctx.dbPath);
-    if (!reader)
-        return std::unexpected(reader.error());
-    return policy::findPolicy(*reader, ref);
-}
-
-// Destroyed when the object is gone: a backend deletes what it has removed.
-SandboxState stateOf(const QPointer<Sandbox> &guard)
-{
-    const Sandbox *s = guard.data();
-    return s ? s->state() : SandboxState::Destroyed;
-}
-
-bool waitWhileStarting(Sandbox *s, int timeoutMs = 20000)
-{
-    QPointer<Sandbox> guard(s);
-    QTimer timeout;
-    timeout.setSingleShot(true);
-    QEventLoop loop;
-    QObject::connect(&timeout, &QTimer::timeout, &loop, &QEventLoop::quit);
-    QObject::connect(s, &Sandbox::stateChanged, &loop, [&] {
-        if (stateOf(guard) != SandboxState::Starting)
-            loop.quit();
-    });
-    if (s->state() == SandboxState::Starting) {
-        timeout.start(timeoutMs);
-        loop.exec();
-    }
-    return stateOf(guard) == SandboxState::Running;
-}
-
-bool waitDestroyed(Sandbox *s, int timeoutMs = 20000)
-{
-    QPointer<Sandbox> guard(s);
-    QEventLoop loop;
-    QTimer timeout;
-    timeout.setSingleShot(true);
-    QObject::connect(&timeout, &QTimer::timeout, &loop, &QEventLoop::quit);
-    QObject::connect(s, &QObject::destroyed, &loop, &QEventLoop::quit);
-    QObject::connect(s, &Sandbox::stateChanged, &loop, [&](SandboxState st) {
-        if (st == SandboxState::Destroyed)
-            loop.quit();
-    });
-    s->destroy();
-    if (stateOf(guard) != SandboxState::Destroyed) {
-        timeout.start(timeoutMs);
-        loop.exec();
-    }
-    return stateOf(guard) == SandboxState::Destroyed;
-}
-
 QString uptimeText(qint64 ms)
 {
     const qint64 s = ms / 1000;
@@ -122,6 +62,12 @@ QString uptimeText(qint64 ms)
     if (s < 3600)
         return QStringLiteral("%1m%2s").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
     return QStringLiteral("%1h%2m").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QLatin1Char('0'));
+}
+
+// A Docker sandbox may first build its image, which has its own deadlines in the backend.
+int startTimeout(const policy::Policy &policy)
+{
+    return policy.runtime.backend == policy::Backend::Docker ? -1 : 20000;
 }
 
 struct ExecOptions
@@ -269,7 +215,8 @@ int runCommand(Sandbox *s, const ExecOptions &o, Interruption &interruption)
 int create(const Context &ctx)
 {
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral("Start a sandbox that stays until `sandbox rm`, and print its name."));
+    p.setApplicationDescription(QStringLiteral("Start a sandbox that stays until `sandbox rm`, and print its name. It runs on "
+                                               "the backend its policy names (bubblewrap or Docker)."));
     p.addOption({QStringLiteral("policy"), QStringLiteral("A saved policy, a preset or a .json file (default: standard)."),
                  QStringLiteral("NAME"), QStringLiteral("standard")});
     p.addOption({QStringLiteral("workspace"), QStringLiteral("The folder to work in (default: the current one)."), QStringLiteral("DIR")});
@@ -282,8 +229,7 @@ int create(const Context &ctx)
     if (!entry)
         return error(entry.error());
     auto store = openStore(ctx);
-    LocalBackend backend;
-    backend.setEventStore(store.get());
+    SandboxHost host(store.get());
     sandbox::SandboxSpec spec;
     spec.policy = entry->policy;
     spec.policyName = entry->name;
@@ -291,37 +237,43 @@ int create(const Context &ctx)
     spec.id = p.value(QStringLiteral("name"));
     // The command ends at once; an ephemeral sandbox would end with it.
     spec.lifecycle = policy::Lifecycle::Persistent;
-    auto s = backend.create(spec);
+    auto s = host.create(spec);
     if (!s)
-        return error(s.error());
-    if (!waitWhileStarting(*s))
+        return error(s.error().message, kSandboxFailed);
+    if (!waitWhileStarting(*s, startTimeout(spec.policy)))
         return error(QStringLiteral("the sandbox did not start: ") + (*s)->info().message, kSandboxFailed);
     const sandbox::SandboxInfo info = (*s)->info();
+    if (store)
+        (void)store->flush();
     if (p.isSet(kJson)) {
         outJson(info.toJson());
-    } else {
-        out(info.id);
-        std::fprintf(stderr, "limits: %s (%s)\n", qPrintable(sandbox::mechanismName(info.limits.mechanism)),
-                     qPrintable(info.limits.enforced.join(QStringLiteral("; "))));
-        for (const QString &line : info.limits.unenforced)
-            std::fprintf(stderr, "not enforced: %s\n", qPrintable(line));
+        return Ok;
     }
+    out(info.id);
+    std::fprintf(stderr, "backend: %s\n", qPrintable(info.backend));
+    std::fprintf(stderr, "limits: %s (%s)\n", qPrintable(sandbox::mechanismName(info.limits.mechanism)),
+                 qPrintable(info.limits.enforced.join(QStringLiteral("; "))));
+    for (const QString &line : info.limits.unenforced)
+        std::fprintf(stderr, "not enforced: %s\n", qPrintable(line));
+    if (spec.policy.network.mode == policy::NetworkMode::Proxy)
+        std::fprintf(stderr, "network: through the egress proxy of whichever Airlock process uses it (the window, or "
+                             "airlockctl sandbox exec while a command runs)\n");
     return Ok;
 }
 
 int list(const Context &ctx)
 {
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral("List local sandboxes: running, and stopped ones not yet removed."));
+    p.setApplicationDescription(QStringLiteral("List sandboxes on bubblewrap and Docker: running, and stopped ones not yet removed."));
     p.addOption(kJson);
     int exit = Ok;
     if (!parse(p, ctx, &exit))
         return exit;
-    LocalBackend backend;
-    if (auto why = backend.unavailableReason())
-        return error(*why);
-    backend.discover();
-    const QList<Sandbox *> all = backend.sandboxes();
+    SandboxHost host(nullptr);
+    QStringList skipped;
+    const QList<Sandbox *> all = host.all(&skipped);
+    for (const QString &why : std::as_const(skipped))
+        std::fprintf(stderr, "not listed: %s\n", qPrintable(why));
     for (Sandbox *s : all)
         waitWhileStarting(s, 5000);
     QJsonArray array;
@@ -330,7 +282,7 @@ int list(const Context &ctx)
                 .arg(QStringLiteral("NAME"), -18).arg(QStringLiteral("BACKEND"), -7).arg(QStringLiteral("POLICY"), -12)
                 .arg(QStringLiteral("LIFECYCLE"), -10).arg(QStringLiteral("LIMITS"), -13).arg(QStringLiteral("STATE"), -8)
                 .arg(QStringLiteral("UPTIME"), -7).arg(QStringLiteral("PROCS"), -5).arg(QStringLiteral("WORKSPACE")));
-    for (Sandbox *s : backend.sandboxes()) {
+    for (Sandbox *s : all) {
         const sandbox::SandboxInfo i = s->info();
         if (p.isSet(kJson)) {
             array.append(i.toJson());
@@ -365,14 +317,21 @@ int execIn(const Context &ctx)
         return error(options.error());
     Interruption interruption;
     interruption.install();
-    LocalBackend backend;
-    auto s = backend.attach(name);
+    auto store = openStore(ctx);
+    SandboxHost host(store.get());
+    auto s = host.find(name);
     if (!s)
         return error(s.error());
     if (!waitWhileStarting(*s))
         return error(QStringLiteral("sandbox %1 is %2: %3").arg(name, sandbox::stateName((*s)->state()), (*s)->info().message),
                      kSandboxFailed);
-    return runCommand(*s, *options, interruption);
+    // Its network, for as long as the command runs (unless another Airlock process serves it already).
+    if (auto served = host.serveNetwork(*s); !served)
+        error(served.error().message + QStringLiteral("; the command runs without a network"));
+    const int status = runCommand(*s, *options, interruption);
+    if (store)
+        (void)store->flush();
+    return status;
 }
 
 int stopOrRemove(const Context &ctx, bool remove)
@@ -387,11 +346,10 @@ int stopOrRemove(const Context &ctx, bool remove)
     if (p.positionalArguments().isEmpty())
         return error(QStringLiteral("%1 needs at least one sandbox name").arg(ctx.command), Usage);
     auto store = openStore(ctx);
-    LocalBackend backend;
-    backend.setEventStore(store.get());
+    SandboxHost host(store.get());
     int status = Ok;
     for (const QString &name : p.positionalArguments()) {
-        auto s = backend.attach(name);
+        auto s = host.find(name);
         if (!s) {
             status = error(s.error());
             continue;
@@ -436,12 +394,22 @@ int runSandbox(const QString &verb, const Context &ctx)
 // airlockctl exec: a fresh ephemeral sandbox for one command, removed when it ends.
 int runExec(const QString &, const Context &ctx)
 {
+    return runOneShot(ctx, OneShotDefaults{});
+}
+
+} // namespace
+
+int runOneShot(const Context &ctx, const OneShotDefaults &defaults)
+{
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral("Run one command in a fresh sandbox, streaming its output; exits with its status "
-                                               "(124 timed out, 125 the sandbox failed, 126/127 cannot run or not found)."));
-    p.addOption({QStringLiteral("policy"), QStringLiteral("A saved policy, a preset or a .json file (default: standard)."),
-                 QStringLiteral("NAME"), QStringLiteral("standard")});
+    p.setApplicationDescription(QStringLiteral("Run one command in a fresh sandbox on the backend its policy names, streaming its "
+                                               "output; exits with its status (124 timed out, 125 the sandbox failed, 126/127 "
+                                               "cannot run or not found)."));
+    p.addOption({QStringLiteral("policy"), QStringLiteral("A saved policy, a preset or a .json file (default: %1).").arg(defaults.policy),
+                 QStringLiteral("NAME"), defaults.policy});
     p.addOption({QStringLiteral("workspace"), QStringLiteral("The folder to work in (default: the current one)."), QStringLiteral("DIR")});
+    if (defaults.imageOption)
+        p.addOption({QStringLiteral("image"), QStringLiteral("Use this image instead of the policy's."), QStringLiteral("IMAGE")});
     addExecOptions(p);
     int exit = Ok;
     if (!parse(p, ctx, &exit))
@@ -452,33 +420,43 @@ int runExec(const QString &, const Context &ctx)
     auto entry = resolvePolicy(ctx, p.value(QStringLiteral("policy")));
     if (!entry)
         return error(entry.error());
+    if (defaults.imageOption && p.isSet(QStringLiteral("image")))
+        entry->policy.runtime.image = p.value(QStringLiteral("image"));
     auto store = openStore(ctx);
     int status = kSandboxFailed;
     // From before the sandbox exists until it is gone, so no signal leaves it behind.
     Interruption interruption;
     interruption.install();
     {
-        LocalBackend backend;
-        backend.setEventStore(store.get());
+        SandboxHost host(store.get());
         sandbox::SandboxSpec spec;
         spec.policy = entry->policy;
         spec.policyName = entry->name;
         spec.workspace = QDir(p.isSet(QStringLiteral("workspace")) ? p.value(QStringLiteral("workspace")) : QDir::currentPath()).absolutePath();
         spec.lifecycle = policy::Lifecycle::Ephemeral;
-        auto s = backend.create(spec);
+        auto s = host.create(spec);
         if (!s)
             return error(s.error().message, kSandboxFailed);
-        if (!waitWhileStarting(*s))
-            return error(QStringLiteral("the sandbox did not start: ") + (*s)->info().message, kSandboxFailed);
-        status = runCommand(*s, *options, interruption);
-        waitDestroyed(*s);
+        QPointer<Sandbox> box(*s);
+        QString failure;
+        if (!waitWhileStarting(box, startTimeout(spec.policy)))
+            failure = QStringLiteral("the sandbox did not start: ") + (box ? box->info().message : QStringLiteral("it went away"));
+        else if (auto served = host.serveNetwork(box); !served)
+            failure = served.error().message;
+        else
+            status = runCommand(box, *options, interruption);
+        if (box)
+            waitDestroyed(box);
+        if (!failure.isEmpty()) {
+            if (store)
+                (void)store->flush();
+            return error(failure, kSandboxFailed);
+        }
     }
     if (store)
         (void)store->flush();
     return interruption.signal ? 128 + interruption.signal : status;
 }
-
-} // namespace
 
 AIRLOCKCTL_GROUP({QStringLiteral("sandbox"),
                   {QStringLiteral("create"), QStringLiteral("list"), QStringLiteral("exec"), QStringLiteral("stop"), QStringLiteral("rm")},
@@ -494,7 +472,8 @@ AIRLOCKCTL_GROUP({QStringLiteral("sandbox"),
 // The empty verb makes `exec` a command of its own: airlockctl exec [OPTIONS] -- CMD.
 AIRLOCKCTL_GROUP({QStringLiteral("exec"), {QString()}, runExec,
                   "  exec [--policy NAME] [--workspace DIR] [--timeout S] [-i] -- CMD [ARGS…]\n"
-                  "                                              run one command in a fresh sandbox\n",
+                  "                                              run one command in a fresh sandbox, on the\n"
+                  "                                              backend its policy names\n",
                   41});
 
 } // namespace airlock::cli

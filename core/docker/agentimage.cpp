@@ -1,3 +1,4 @@
+#include "futures.h"
 #include "docker/agentimage.h"
 
 #include "docker/dockerbackend.h"
@@ -87,7 +88,7 @@ QFuture<Result<void>> DockerBackend::ensureOwnImage(const QString &image, std::f
             p->finish();
         }
     };
-    m_client->inspectImage(image).then(this, [this, image, note, settle](const Result<QJsonObject> &found) {
+    airlock::then(m_client->inspectImage(image), this, [this, image, note, settle](const Result<QJsonObject> &found) {
         if (found) {
             settle({});
             return;
@@ -98,7 +99,7 @@ QFuture<Result<void>> DockerBackend::ensureOwnImage(const QString &image, std::f
         }
         if (note)
             note(QStringLiteral("%1 is not on this Docker host; building it from this machine's files (once, no registry needed)").arg(image));
-        buildOwnImage(m_client, image, note).then(this, [settle, image](const Result<QString> &built) {
+        airlock::then(buildOwnImage(m_client, image, note), this, [settle, image](const Result<QString> &built) {
             if (built)
                 settle({});
             else

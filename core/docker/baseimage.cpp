@@ -1,3 +1,4 @@
+#include "futures.h"
 #include "docker/baseimage.h"
 
 #include "docker/dockerclient.h"
@@ -314,12 +315,11 @@ QFuture<Result<QString>> buildBaseImage(DockerClient *client, const BaseImageOpt
         }
         if (note)
             note(QStringLiteral("assembled the root file system: %1").arg((*rootfs)->summary));
-        client->importImage((*rootfs)->tar, options.repository, options.tag, baseImageChanges(options.kind),
+        airlock::then(client->importImage((*rootfs)->tar, options.repository, options.tag, baseImageChanges(options.kind),
                             [note](const ProgressLine &line) {
                                 if (note && !line.status.isEmpty())
                                     note(QStringLiteral("import: %1").arg(line.status));
-                            })
-            .then(client, settle);
+                            }), client, settle);
         rootfs->value().tar.clear();
     });
     worker->start();

@@ -1,4 +1,5 @@
 // The typed Engine API calls of DockerClient; the transport is in dockerclient.cpp.
+#include "futures.h"
 #include "docker/dockerclient.h"
 
 #include "docker/dockererrors.h"
@@ -196,7 +197,7 @@ QFuture<Result<void>> DockerClient::removeContainer(const QString &id, bool forc
                  return settle<void>(*promise, std::unexpected(response.error()));
              if (response->status() == 409) {
                  // "removal already in progress": AutoRemove is on it; done when it is gone.
-                 waitContainer(id, QStringLiteral("removed")).then(this, [promise](const Result<qint64> &) {
+                 airlock::then(waitContainer(id, QStringLiteral("removed")), this, [promise](const Result<qint64> &) {
                      settle<void>(*promise, {});
                  });
                  return;

@@ -1,3 +1,4 @@
+#include "futures.h"
 #include "docker/dockerbackend.h"
 
 #include "docker/dockererrors.h"
@@ -53,7 +54,7 @@ std::optional<QString> DockerBackend::unavailableReason() const
 
 QFuture<Result<PingInfo>> DockerBackend::probe()
 {
-    return m_client->ping().then(this, [this](const Result<PingInfo> &ping) {
+    return airlock::then(m_client->ping(), this, [this](const Result<PingInfo> &ping) {
         if (ping) {
             m_lastFailure.reset();
             m_podman = ping->podman;
@@ -70,7 +71,7 @@ void DockerBackend::fetchDaemonInfo()
     if (m_infoRequested)
         return;
     m_infoRequested = true;
-    m_client->info().then(this, [this](const Result<QJsonObject> &info) {
+    airlock::then(m_client->info(), this, [this](const Result<QJsonObject> &info) {
         if (info)
             m_daemonInfo = *info;
         else
@@ -152,7 +153,12 @@ Result<sandbox::Sandbox *> DockerBackend::create(const sandbox::SandboxSpec &spe
         info.deadline = info.created.addSecs(*spec.policy.resources.wallClockSeconds);
     info.owned = true;
 
+    if (auto kept = keepPolicy(prepared->controlDir, spec.policy); !kept) {
+        removeHostSide(prepared->controlDir);
+        return std::unexpected(kept.error());
+    }
     auto *s = new DockerSandbox(this, info, prepared->controlDir, prepared->image);
+    s->setPolicy(spec.policy);
     if (spec.policy.resources.maxOutputBytes)
         s->setDefaultOutputCap(quint64(*spec.policy.resources.maxOutputBytes));
     // No Docker storage option limits a bind-mounted folder; the workspace is watched from here.
@@ -205,6 +211,8 @@ DockerSandbox *DockerBackend::adopt(const ContainerRecord &container, bool owned
         controlDir = runtimeDir() + u'/' + info.id;
     auto *s = new DockerSandbox(this, info, controlDir, container.image);
     s->m_containerId = container.id;
+    if (auto kept = keptPolicy(controlDir, info.policyHash))
+        s->setPolicy(*kept);
     if (const qint64 cap = container.label(labels::OutputCap).toLongLong(); cap > 0)
         s->setDefaultOutputCap(quint64(cap));
     if (const qint64 limit = container.label(labels::WorkspaceBytes).toLongLong(); limit > 0 && !info.workspace.isEmpty())

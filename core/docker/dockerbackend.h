@@ -183,6 +183,13 @@ private:
     static QString workspaceViewPoint(const QString &controlDir);
     // Unmounts the protection layer and the workspace view of a sandbox, whichever exist.
     static void releaseHostMounts(const QString &controlDir);
+    // Everything a sandbox has on this host: its mounts, its control folder and its kept policy.
+    static void removeHostSide(const QString &controlDir);
+    // The policy a sandbox was made with, kept beside its control folder (the container never sees
+    // it) so that a later Airlock process that adopts the sandbox applies the same network rules.
+    static QString policyFile(const QString &controlDir);
+    static Result<void> keepPolicy(const QString &controlDir, const policy::Policy &policy);
+    static std::optional<policy::Policy> keptPolicy(const QString &controlDir, const QString &expectedHash);
     // Opens the folder to the container's user (uid:gid from its User; empty: root) and no one else.
     static Result<void> setupControlDir(const QString &path);
     sandbox::LimitReport limitsFor(const policy::Policy &policy, const QString &containerName) const;

@@ -13,6 +13,7 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QSaveFile>
 #include <QFile>
 #include <QFileInfo>
 #include <QHostInfo>
@@ -145,6 +146,42 @@ void DockerBackend::releaseHostMounts(const QString &controlDir)
     sandbox::unmountProtectionLayer(sandbox::dockerProtectionMountPoint(controlDir));
     if (QFileInfo::exists(workspaceViewPoint(controlDir)))
         sandbox::unmountAndRemove(workspaceViewPoint(controlDir));
+}
+
+void DockerBackend::removeHostSide(const QString &controlDir)
+{
+    releaseHostMounts(controlDir);
+    QDir(controlDir).removeRecursively();
+    QFile::remove(policyFile(controlDir));
+}
+
+QString DockerBackend::policyFile(const QString &controlDir)
+{
+    return controlDir + QStringLiteral(".policy.json");
+}
+
+Result<void> DockerBackend::keepPolicy(const QString &controlDir, const policy::Policy &policy)
+{
+    QSaveFile file(policyFile(controlDir));
+    // The mode is set on the temporary file that becomes it, before anything is written.
+    if (!file.open(QIODevice::WriteOnly) || !file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner)
+        || file.write(policy::serializePolicy(policy)) < 0 || !file.commit())
+        return fail(ErrorCode::Io, QStringLiteral("cannot keep the sandbox's policy in %1: %2").arg(file.fileName(), file.errorString()));
+    return {};
+}
+
+std::optional<policy::Policy> DockerBackend::keptPolicy(const QString &controlDir, const QString &expectedHash)
+{
+    QFile file(policyFile(controlDir));
+    const QFileInfo info(file.fileName());
+    // Ours, a plain file and of a sane size; and the policy the container's label names, not another.
+    if (info.isSymLink() || !info.isFile() || info.ownerId() != ::geteuid() || info.size() > 1024 * 1024
+        || !file.open(QIODevice::ReadOnly))
+        return std::nullopt;
+    auto policy = policy::parsePolicy(file.readAll());
+    if (!policy || policy::policyHash(*policy) != expectedHash)
+        return std::nullopt;
+    return *policy;
 }
 
 Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpec &spec, const QString &id) const

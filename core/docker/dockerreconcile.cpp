@@ -1,4 +1,5 @@
 // Carrying out the reconciliation plan (reconcile.h) against the daemon.
+#include "futures.h"
 #include "docker/dockerbackend.h"
 
 #include "sandbox/protectionlayer.h"
@@ -16,8 +17,7 @@ QFuture<Result<ReconcileReport>> DockerBackend::reconcile()
     promise->start();
     fetchDaemonInfo();
     // airlock.version is set by every compiler output, so even containers from older builds are found.
-    m_client->listContainers({{QStringLiteral("label"), {QLatin1String(labels::Version)}}}, true)
-        .then(this, [this, promise](const Result<QJsonArray> &list) {
+    airlock::then(m_client->listContainers({{QStringLiteral("label"), {QLatin1String(labels::Version)}}}, true), this, [this, promise](const Result<QJsonArray> &list) {
             if (!list) {
                 m_lastFailure = list.error().message;
                 promise->addResult(Result<ReconcileReport>(std::unexpected(list.error())));
@@ -84,15 +84,13 @@ QFuture<Result<ReconcileReport>> DockerBackend::reconcile()
                 case ReconcileAction::Kind::Reap: {
                     ++*pending;
                     const ContainerRecord container = action.container;
-                    m_client->removeContainer(container.id, true)
-                        .then(this, [this, container, entry, report, done](const Result<void> &removed) mutable {
+                    airlock::then(m_client->removeContainer(container.id, true), this, [this, container, entry, report, done](const Result<void> &removed) mutable {
                             if (removed) {
                                 entry.action = QStringLiteral("reaped");
                                 // Only folders this backend made; a label could name any path.
                                 const QString dir = container.label(labels::ControlDir);
                                 if (!dir.isEmpty() && dir.startsWith(runtimeDir() + u'/') && !dir.contains(QLatin1String("/../"))) {
-                                    releaseHostMounts(dir);
-                                    QDir(dir).removeRecursively();
+                                    removeHostSide(dir);
                                 }
                                 record(entry.session, QString::fromLatin1(sandbox::events::SandboxDestroyed),
                                        QJsonObject{{QStringLiteral("sandbox"), entry.sandbox},

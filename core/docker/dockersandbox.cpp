@@ -1,3 +1,4 @@
+#include "futures.h"
 #include "docker/dockerbackend.h"
 
 #include "docker/dockererrors.h"
@@ -82,11 +83,11 @@ void DockerSandbox::launch(const QJsonObject &createBody)
         // Airlock's own images are built here when missing (once, offline), so a fresh machine's first
         // Docker sandbox works; any other image is the daemon's business (create says it is missing).
         m_creating = true;
-        m_backend->ensureOwnImage(m_image, [this](const QString &line) {
+        airlock::then(m_backend->ensureOwnImage(m_image, [this](const QString &line) {
                      m_backend->recordFor(this, sandbox::events::SandboxProgress,
                                           QJsonObject{{QStringLiteral("sandbox"), id()}, {QStringLiteral("backend"), QStringLiteral("docker")},
                                                       {QStringLiteral("text"), line}});
-                 }).then(this, [this, createBody](const Result<void> &ready) {
+                 }), this, [this, createBody](const Result<void> &ready) {
             m_creating = false;
             m_imageReady = true;
             if (m_destroyRequested)
@@ -104,7 +105,7 @@ void DockerSandbox::launch(const QJsonObject &createBody)
         // Which daemon it is decides a few details of the request; ask once, then remember. Until the
         // answer a destroy or stop waits for it, as it does for the create's.
         m_creating = true;
-        m_backend->probe().then(this, [this, createBody](const Result<PingInfo> &ping) {
+        airlock::then(m_backend->probe(), this, [this, createBody](const Result<PingInfo> &ping) {
             m_creating = false;
             if (m_destroyRequested) {
                 finishDestroy();
@@ -164,7 +165,7 @@ void DockerSandbox::createUnlessHostRoot(const QJsonObject &createBody)
         else
             next();
     };
-    client()->info().then(this, [this, createBody, user, proceed](const Result<QJsonObject> &info) {
+    airlock::then(client()->info(), this, [this, createBody, user, proceed](const Result<QJsonObject> &info) {
         bool remapped = false;
         for (const QJsonValue &option : info ? info->value(u"SecurityOptions").toArray() : QJsonArray()) {
             const QString text = option.toString();
@@ -185,7 +186,7 @@ void DockerSandbox::createUnlessHostRoot(const QJsonObject &createBody)
             return;
         }
         m_creating = true;
-        client()->inspectImage(m_image).then(this, [this, createBody, proceed](const Result<QJsonObject> &image) {
+        airlock::then(client()->inspectImage(m_image), this, [this, createBody, proceed](const Result<QJsonObject> &image) {
             const QString imageUser = image ? image->value(u"Config").toObject().value(u"User").toString() : QString();
             if (image && !isRootUser(imageUser)) {
                 proceed([this, createBody] { create(createBody); });
@@ -215,7 +216,7 @@ void DockerSandbox::create(const QJsonObject &createBody)
     m_creating = true;
     m_startDeadline->start(m_backend->options().startTimeoutMs);
     m_clock.start();
-    client()->createContainer(createBody, m_containerName).then(this, [this](const Result<QString> &created) {
+    airlock::then(client()->createContainer(createBody, m_containerName), this, [this](const Result<QString> &created) {
         m_creating = false;
         qCDebug(lcDocker) << id() << "created after" << m_clock.elapsed() << "ms";
         if (!created) {
@@ -240,7 +241,7 @@ void DockerSandbox::startContainer()
     listenForShim(true);
     if (!m_listener->isListening())
         return;
-    client()->startContainer(m_containerId).then(this, [this](const Result<void> &started) {
+    airlock::then(client()->startContainer(m_containerId), this, [this](const Result<void> &started) {
         qCDebug(lcDocker) << id() << "started after" << m_clock.elapsed() << "ms";
         if (!started)
             failWith(started.error());
@@ -309,7 +310,7 @@ void DockerSandbox::inspectDetails()
 {
     if (m_containerId.isEmpty())
         return;
-    client()->inspectContainer(m_containerId).then(this, [this](const Result<QJsonObject> &inspected) {
+    airlock::then(client()->inspectContainer(m_containerId), this, [this](const Result<QJsonObject> &inspected) {
         if (!inspected)
             return;
         const QJsonObject state = inspected->value(u"State").toObject();
@@ -356,7 +357,7 @@ void DockerSandbox::lost(const Error &why)
         finalize(why);
         return;
     }
-    client()->inspectContainer(m_containerId).then(this, [this, why](const Result<QJsonObject> &inspected) {
+    airlock::then(client()->inspectContainer(m_containerId), this, [this, why](const Result<QJsonObject> &inspected) {
         if (inspected) {
             const QJsonObject state = inspected->value(u"State").toObject();
             if (!state.value(u"Running").toBool()) {
@@ -390,7 +391,7 @@ void DockerSandbox::finalize(const Error &why)
         return;
     }
     // The shim says on stderr why it gave up; the logs outlive the container only without AutoRemove.
-    client()->containerLogs(m_containerId, 20).then(this, [this, status](const Result<ContainerLogs> &logs) {
+    airlock::then(client()->containerLogs(m_containerId, 20), this, [this, status](const Result<ContainerLogs> &logs) {
         failWith(containerExited(id(), status, logs ? QString::fromUtf8(logs->err + logs->out) : QString()));
     });
 }
@@ -459,7 +460,7 @@ void DockerSandbox::stop(int graceMs)
         return; // the create answer sees m_stopping
     }
     const int seconds = graceMs < 0 ? 3 : std::max(1, (graceMs + 999) / 1000);
-    client()->stopContainer(m_containerId, seconds).then(this, [this](const Result<void> &stopped) {
+    airlock::then(client()->stopContainer(m_containerId, seconds), this, [this](const Result<void> &stopped) {
         if (state() != SandboxState::Stopping)
             return;
         if (!stopped) {
@@ -503,7 +504,7 @@ void DockerSandbox::destroy()
         });
         guard->start(5000);
         m_clock.start();
-        removed.then(this, [this, guard](const Result<qint64> &gone) {
+        airlock::then(removed, this, [this, guard](const Result<qint64> &gone) {
             qCDebug(lcDocker) << id() << "left after" << m_clock.elapsed() << "ms"
                               << (gone ? QString() : gone.error().message);
             if (!guard->isActive())
@@ -528,10 +529,8 @@ void DockerSandbox::destroy()
 void DockerSandbox::finishDestroy()
 {
     const auto cleanUp = [this] {
-        if (!m_controlDir.isEmpty()) {
-            DockerBackend::releaseHostMounts(m_controlDir);
-            QDir(m_controlDir).removeRecursively();
-        }
+        if (!m_controlDir.isEmpty())
+            DockerBackend::removeHostSide(m_controlDir);
         setState(SandboxState::Destroyed);
         m_backend->recordFor(this, sandbox::events::SandboxDestroyed, eventPayload());
         m_backend->forget(this);
@@ -541,7 +540,7 @@ void DockerSandbox::finishDestroy()
         return;
     }
     m_clock.start();
-    client()->removeContainer(m_containerId, true).then(this, [this, cleanUp](const Result<void> &removed) {
+    airlock::then(client()->removeContainer(m_containerId, true), this, [this, cleanUp](const Result<void> &removed) {
         qCDebug(lcDocker) << id() << "removed after" << m_clock.elapsed() << "ms";
         if (!removed) {
             m_destroyRequested = false;
@@ -558,7 +557,7 @@ QFuture<Result<ContainerStats>> DockerSandbox::stats()
 {
     if (m_containerId.isEmpty() || (state() != SandboxState::Running && state() != SandboxState::Starting))
         return QtFuture::makeReadyFuture(Result<ContainerStats>(std::unexpected(notRunning())));
-    return client()->containerStats(m_containerId).then(this, [this](const Result<QJsonObject> &raw) -> Result<ContainerStats> {
+    return airlock::then(client()->containerStats(m_containerId), this, [this](const Result<QJsonObject> &raw) -> Result<ContainerStats> {
         if (!raw)
             return std::unexpected(raw.error());
         auto parsed = parseStats(*raw, m_lastStats ? &*m_lastStats : nullptr);

@@ -176,6 +176,11 @@ void ClientConnection::beginRecord()
     m_record = EgressRecord{};
     m_record.id = m_engine->nextId();
     m_record.session = m_session;
+    if (const auto state = m_engine->table().get(m_session)) {
+        m_record.sandbox = state->sandbox;
+        if (!state->isSession)
+            m_record.session.clear(); // a sandbox of its own: its records belong to no session
+    }
     m_record.method = QStringLiteral("-");
     m_record.host = QStringLiteral("-");
     m_record.started = QDateTime::currentMSecsSinceEpoch();

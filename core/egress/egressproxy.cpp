@@ -153,25 +153,29 @@ EgressProxy::~EgressProxy()
 
 Result<void> EgressProxy::addSandbox(const Sandbox &sandbox)
 {
-    if (!store::isValidSessionId(sandbox.session))
-        return fail(ErrorCode::InvalidArgument, QStringLiteral("'%1' is not a session id").arg(sandbox.session));
-    if (m_table->contains(sandbox.session))
-        return fail(ErrorCode::InvalidArgument,
-                    QStringLiteral("the egress proxy already serves session %1").arg(sandbox.session));
+    const QString key = sandbox.key();
+    if (!store::isValidSessionId(key))
+        return fail(ErrorCode::InvalidArgument, QStringLiteral("'%1' is not a session or sandbox id").arg(key));
+    if (!sandbox.session.isEmpty() && !sandbox.sandbox.isEmpty() && !store::isValidSessionId(sandbox.sandbox))
+        return fail(ErrorCode::InvalidArgument, QStringLiteral("'%1' is not a sandbox id").arg(sandbox.sandbox));
+    if (m_table->contains(key))
+        return fail(ErrorCode::InvalidArgument, QStringLiteral("the egress proxy already serves %1").arg(key));
     if (auto r = checkSecrets(sandbox.policy); !r)
         return r;
     auto listening = listenUnix(sandbox.socketPath, sandbox.socketMode);
     if (!listening)
         return std::unexpected(listening.error());
-    m_table->setPolicy(sandbox.session, sandbox.policy);
-    const QString session = sandbox.session;
+    m_table->setPolicy(key, sandbox.policy);
+    m_table->setOrigin(key, !sandbox.session.isEmpty(), sandbox.sandbox);
+    const bool isSession = !sandbox.session.isEmpty();
     const QString path = QFileInfo(sandbox.socketPath).absoluteFilePath();
     const Listening l = *listening;
     ProxyEngine *engine = m_engine;
     // Queued in this order, so the session's stored rules are in force before its first connection.
-    QMetaObject::invokeMethod(engine, [engine, session] { engine->loadStoredRules(session); }, Qt::QueuedConnection);
-    QMetaObject::invokeMethod(engine, [engine, session, l, path] {
-        engine->adoptListener(session, qintptr(l.fd), path, l.dev, l.inode);
+    if (isSession)
+        QMetaObject::invokeMethod(engine, [engine, key] { engine->loadStoredRules(key); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(engine, [engine, key, l, path] {
+        engine->adoptListener(key, qintptr(l.fd), path, l.dev, l.inode);
     }, Qt::QueuedConnection);
     return {};
 }
@@ -210,7 +214,7 @@ Result<RuntimeRule> EgressProxy::addRule(const QString &session, Verdict verdict
     rule.time = QDateTime::currentMSecsSinceEpoch();
     if (!m_table->addRule(rule))
         return rule; // already in force
-    if (m_store) {
+    if (const auto state = m_table->get(session); m_store && state && state->isSession) {
         if (auto r = m_store->append(session, QString::fromLatin1(kinds::Rule), rule.toJson()); !r)
             qCWarning(lcEgress).noquote() << "egress rule in force but not stored:" << r.error().message;
     }

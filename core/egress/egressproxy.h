@@ -35,10 +35,15 @@ struct ProxyOptions {
 
 // One sandbox the proxy serves.
 struct SandboxSpec {
-    QString session;
+    QString session;         // the session it belongs to; empty for a sandbox of its own
     QString socketPath;      // created here; an existing stale socket is replaced
     policy::Policy policy;   // its network section and secrets are what count
     int socketMode = 0600;   // the sandbox must be able to connect: widen for other uids
+    QString sandbox = {};    // its id, carried by its records
+
+    // What names it in the proxy's other calls (removeSandbox, setPolicy, addRule …): the session,
+    // or the sandbox's id when there is none.
+    QString key() const { return session.isEmpty() ? sandbox : session; }
 };
 
 // The egress proxy, as the rest of Airlock sees it. One instance serves every sandbox: each gets its
@@ -65,7 +70,9 @@ public:
 
     // Listens on the sandbox's socket before returning, so the path exists once this succeeds.
     Result<void> addSandbox(const Sandbox &sandbox);
-    // Closes the socket (removing its file) and cuts the sandbox's open connections.
+    // Closes the socket (removing its file) and cuts the sandbox's open connections. The calls below
+    // take the same key (SandboxSpec::key()); runtime rules of a sandbox outside a session are kept
+    // in memory only, since no session stores them.
     void removeSandbox(const QString &session);
     Result<void> setPolicy(const QString &session, const policy::Policy &policy);
     // Allows or denies a domain pattern (`host`, `*.suffix`, optional `:port`) for one session. A later

@@ -10,6 +10,7 @@ namespace {
 
 // Payload keys, shared by the writer and the reader so the two cannot drift apart.
 constexpr auto kId = "id";
+constexpr auto kSandbox = "sandbox";
 constexpr auto kMethod = "method";
 constexpr auto kHost = "host";
 constexpr auto kPort = "port";
@@ -98,6 +99,8 @@ QJsonObject EgressRecord::toJson() const
     o.insert(key(kBytesDown), bytesDown);
     o.insert(key(kStarted), started);
     o.insert(key(kDuration), durationMs);
+    if (!sandbox.isEmpty())
+        o.insert(key(kSandbox), sandbox);
     return o;
 }
 
@@ -114,6 +117,7 @@ std::optional<EgressRecord> EgressRecord::fromEvent(const store::Event &event)
     EgressRecord r;
     r.id = quint64(o.value(key(kId)).toInteger());
     r.session = event.session;
+    r.sandbox = o.value(key(kSandbox)).toString();
     r.method = o.value(key(kMethod)).toString();
     r.host = host;
     r.port = quint16(std::clamp<qint64>(o.value(key(kPort)).toInteger(), 0, 65535));

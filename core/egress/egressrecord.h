@@ -37,7 +37,8 @@ std::optional<Route> parseRoute(QStringView text);
 // argument of EgressProxy's signals. It never carries a credential's value, only its name.
 struct EgressRecord {
     quint64 id = 0;          // unique within one proxy's lifetime; links opened and closed signals
-    QString session;
+    QString session;         // empty for a sandbox outside any session
+    QString sandbox;         // the sandbox it came from, when known
     QString method;          // GET, POST … or CONNECT
     QString host;            // as the sandbox named it, normalised (lowercase, no trailing dot)
     quint16 port = 0;

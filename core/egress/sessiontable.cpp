@@ -24,6 +24,18 @@ void SessionTable::setPolicy(const QString &session, const policy::Policy &polic
     m_sessions.insert(session, std::move(next));
 }
 
+void SessionTable::setOrigin(const QString &session, bool isSession, const QString &sandbox)
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_sessions.constFind(session);
+    if (it == m_sessions.cend())
+        return;
+    auto next = std::make_shared<SessionState>(**it);
+    next->isSession = isSession;
+    next->sandbox = sandbox;
+    m_sessions.insert(session, std::move(next));
+}
+
 bool SessionTable::contains(const QString &session) const
 {
     QMutexLocker lock(&m_mutex);

@@ -13,7 +13,9 @@ namespace airlock::egress {
 
 // What the proxy knows about one sandbox's session when a connection arrives.
 struct SessionState {
-    QString session;
+    QString session;                // the key: the session's id, or the sandbox's outside a session
+    bool isSession = true;          // false: the key is a sandbox's id, and no session holds its records
+    QString sandbox;                // the sandbox's id, when known
     Rules rules;                    // the policy's network section plus the runtime rules
     QList<policy::Secret> secrets;
     QString upstreamCaFile;         // trusted with the system store on this session's TLS routes
@@ -27,6 +29,8 @@ class SessionTable
 {
 public:
     void setPolicy(const QString &session, const policy::Policy &policy);
+    // Whose the key is: a session's (its records go to the session) or a lone sandbox's.
+    void setOrigin(const QString &session, bool isSession, const QString &sandbox);
     bool contains(const QString &session) const;
     // Adds or replaces the rule for its pattern; false when the session is unknown or nothing changed.
     bool addRule(const RuntimeRule &rule);

@@ -144,6 +144,9 @@ public:
     QString id() const { return m_info.id; }
     SandboxState state() const { return m_info.state; }
     bool isRunning() const { return m_info.state == SandboxState::Running; }
+    // The policy it was made with: what its network, limits and backend follow. Nothing when it
+    // cannot be known (a Docker sandbox adopted from a version that did not keep it).
+    const std::optional<policy::Policy> &policy() const { return m_policy; }
 
     // argv, env, cwd, stdin, timeout and output cap as in ExecRequest; env entries are added to the
     // sandbox's own environment when inheritEnv is set. Fails at once unless the sandbox is running.
@@ -183,6 +186,7 @@ protected:
     virtual void shimLost(const Error &error) = 0;
 
     void setState(SandboxState state, const QString &message = {});
+    void setPolicy(const policy::Policy &policy) { m_policy = policy; }
     // The output cap of execs that do not set one (the policy's maxOutputBytes).
     void setDefaultOutputCap(std::optional<quint64> cap) { m_defaultOutputCap = cap; }
     SandboxInfo &mutableInfo() { return m_info; }
@@ -201,6 +205,7 @@ private:
     SandboxProcess *process(quint32 id) const;
 
     SandboxInfo m_info;
+    std::optional<policy::Policy> m_policy;
     std::optional<quint64> m_defaultOutputCap;
     ShimClient *m_client = nullptr;
     QHash<quint32, QPointer<SandboxProcess>> m_processes;

@@ -107,6 +107,7 @@ LocalSandbox::LocalSandbox(LocalBackend *backend, LocalSandboxState state, QStri
     i.sessionId = m_state.sessionId;
     i.lifecycle = m_state.lifecycle;
     i.state = m_state.state;
+    setPolicy(m_state.policy);
     i.message = m_state.message;
     i.limits = m_state.limits;
     i.created = m_state.created;

@@ -1,3 +1,4 @@
+#include "futures.h"
 #include "sandbox/workspacequota.h"
 
 #include "sandbox/backend.h"
@@ -81,7 +82,7 @@ void WorkspaceWatch::measure()
     QFuture<std::pair<std::optional<qint64>, qint64>> future = promise->future();
     promise->start();
     // Attached before the work starts, so the result always comes back through the event loop.
-    future.then(this, [this](const std::pair<std::optional<qint64>, qint64> &r) { measured(r.first, r.second); });
+    airlock::then(future, this, [this](const std::pair<std::optional<qint64>, qint64> &r) { measured(r.first, r.second); });
     QThreadPool::globalInstance()->start([promise, path = m_workspace] {
         QElapsedTimer clock;
         clock.start();

@@ -1,9 +1,11 @@
 // Starting the agent (on the host or in the sandbox), attaching the sandbox to the egress proxy, and
 // opening or loading its ACP session: the part of SessionRunner that runs before the first turn.
+#include "futures.h"
 #include "retention.h"
 #include "sessionrunner.h"
 
 #include "egress/egressproxy.h"
+#include "egress/sandboxegress.h"
 #include "policy/sandboxlayout.h"
 #include "sandbox/backend.h"
 
@@ -12,7 +14,6 @@
 #include <QProcessEnvironment>
 #include <QTimer>
 
-#include <unistd.h>
 
 Q_DECLARE_LOGGING_CATEGORY(lcSession)
 
@@ -69,25 +70,16 @@ QString SessionRunner::agentLogTail() const
 
 bool SessionRunner::attachEgress()
 {
-    if (!m_egress || m_egressAttached || m_config.policy.network.mode != policy::NetworkMode::Proxy || !m_sandbox)
+    if (!m_egress || !m_sandbox)
         return true;
-    const sandbox::SandboxInfo info = m_sandbox->info();
-    egress::SandboxSpec spec;
-    spec.session = m_config.id;
-    spec.socketPath = info.controlDir + QStringLiteral("/proxy.sock");
-    spec.policy = m_config.policy;
-    // A container's shim runs as another uid, and so does a root launcher's local sandbox (never host
-    // uid 0); the control folder itself stays closed to others.
-    const bool sameUid = info.backend == QLatin1String("local") && ::geteuid() != 0;
-    spec.socketMode = sameUid ? 0600 : 0666;
-    if (auto r = m_egress->addSandbox(spec); !r) {
-        fail(Error{r.error().code, tr("the egress proxy cannot serve the sandbox: %1").arg(r.error().message)});
+    if (auto served = m_egress->attach(m_sandbox); !served) {
+        fail(Error{served.error().code, tr("the egress proxy cannot serve the sandbox: %1").arg(served.error().message)});
         return false;
     }
-    m_egressAttached = true;
     // Failures on the keyed route to the model, said as they happen: an agent retries a failing
     // model API for minutes before it says anything itself.
-    connect(m_egress, &egress::EgressProxy::connectionClosed, this, &SessionRunner::modelExchange, Qt::UniqueConnection);
+    if (egress::EgressProxy *proxy = m_egress->proxy())
+        connect(proxy, &egress::EgressProxy::connectionClosed, this, &SessionRunner::modelExchange, Qt::UniqueConnection);
     return true;
 }
 
@@ -141,9 +133,8 @@ void SessionRunner::modelExchange(const egress::EgressRecord &exchange)
 
 void SessionRunner::detachEgress()
 {
-    if (m_egress && m_egressAttached)
-        m_egress->removeSandbox(m_config.id);
-    m_egressAttached = false;
+    if (m_egress && m_sandbox)
+        m_egress->detach(m_sandbox->id());
 }
 
 void SessionRunner::startAgent()
@@ -236,7 +227,7 @@ void SessionRunner::startAgentInSandbox()
 void SessionRunner::openAcpSession()
 {
     auto init = m_client->initialize();
-    init.then(this, [this](const Result<agent::acp::InitializeResult> &r) {
+    airlock::then(init, this, [this](const Result<agent::acp::InitializeResult> &r) {
         if (!r) {
             fail(r.error());
             return;
@@ -259,7 +250,7 @@ void SessionRunner::openAcpSession()
             openOrLoadAcpSession();
             return;
         }
-        m_client->authenticate(method).then(this, [this, method](const Result<void> &signedIn) {
+        airlock::then(m_client->authenticate(method), this, [this, method](const Result<void> &signedIn) {
             if (!signedIn)
                 record("agent.error", {{QStringLiteral("message"),
                                         tr("signing in with %1 failed: %2").arg(method, signedIn.error().message)}});
@@ -277,8 +268,7 @@ void SessionRunner::openOrLoadAcpSession()
     // Resuming: the agent reopens its own session and replays it (already in the store, so not
     // recorded again). If it cannot, a new session gets the transcript instead.
     m_loading = true;
-    m_client->loadSession(m_config.loadAcpSession, m_config.workspace)
-        .then(this, [this](const Result<agent::acp::SessionSetup> &s) {
+    airlock::then(m_client->loadSession(m_config.loadAcpSession, m_config.workspace), this, [this](const Result<agent::acp::SessionSetup> &s) {
             m_loading = false;
             if (!s) {
                 record("agent.error", {{QStringLiteral("message"),
@@ -293,7 +283,7 @@ void SessionRunner::openOrLoadAcpSession()
 
 void SessionRunner::newAcpSession()
 {
-    m_client->newSession(m_config.workspace).then(this, [this](const Result<agent::acp::SessionSetup> &s) {
+    airlock::then(m_client->newSession(m_config.workspace), this, [this](const Result<agent::acp::SessionSetup> &s) {
         if (!s) {
             fail(s.error());
             return;

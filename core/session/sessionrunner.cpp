@@ -1,3 +1,4 @@
+#include "futures.h"
 #include "sessionrunner.h"
 
 #include "sandbox/backend.h"
@@ -245,7 +246,7 @@ Result<void> SessionRunner::prompt(const QString &text)
     m_nextSilenceReport = kFirstSilenceReport;
     m_silenceTimer->start();
     setState(State::Running);
-    m_client->prompt(m_acpSession, blocks).then(this, [this](const Result<agent::acp::PromptResult> &r) {
+    airlock::then(m_client->prompt(m_acpSession, blocks), this, [this](const Result<agent::acp::PromptResult> &r) {
         if (!m_turnRunning)
             return;
         if (!r) {
@@ -487,7 +488,7 @@ void SessionRunner::checkpoint(int cause, const QString &toolCallId)
     });
     connect(watcher, &QFutureWatcherBase::finished, watcher, &QObject::deleteLater);
     watcher->setFuture(job.future());
-    job.future().then(this, [this](const Result<workspace::CheckpointOutcome> &) {
+    airlock::then(job.future(), this, [this](const Result<workspace::CheckpointOutcome> &) {
         if (--m_pendingCheckpoints == 0)
             Q_EMIT checkpointsIdle();
     });

@@ -23,7 +23,7 @@ class CheckpointJobs;
 }
 
 namespace airlock::egress {
-class EgressProxy;
+class SandboxEgress;
 struct EgressRecord;
 }
 
@@ -95,10 +95,11 @@ public:
     // They run off this thread; checkpointsIdle() says when none is outstanding.
     void setCheckpoints(workspace::CheckpointJobs *jobs) { m_checkpoints = jobs; }
     int pendingCheckpoints() const { return m_pendingCheckpoints; }
-    // The egress proxy (not owned) that serves the sandbox when its policy's network mode is proxy:
-    // the sandbox's proxy socket is opened before the agent starts and closed when the session ends.
+    // The sandbox layer's egress (not owned) that serves the sandbox when its policy's network mode is
+    // proxy: attached before the agent starts (so its first request finds the proxy) and detached
+    // when the session ends. Its proxy's failures on the model's route are said as model.failed.
     // Without one, a proxy-mode sandbox reaches nothing.
-    void setEgress(egress::EgressProxy *proxy) { m_egress = proxy; }
+    void setEgress(egress::SandboxEgress *egress) { m_egress = egress; }
 
     // Rules made by "always" answers in this session (newest first), and taking one back.
     QList<policy::ApprovalRule> sessionRules() const;
@@ -158,8 +159,7 @@ private:
     ToolRouter *m_router;
     store::EventFeed *m_answers = nullptr;
     workspace::CheckpointJobs *m_checkpoints = nullptr;
-    egress::EgressProxy *m_egress = nullptr;
-    bool m_egressAttached = false;
+    egress::SandboxEgress *m_egress = nullptr;
     int m_pendingCheckpoints = 0;
     QSet<QString> m_checkpointedCalls;
     State m_state = State::New;

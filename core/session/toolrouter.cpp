@@ -1,3 +1,4 @@
+#include "futures.h"
 #include "toolrouter.h"
 
 #include "policy/patterns.h"
@@ -321,7 +322,7 @@ void ToolRouter::readTextFile(const agent::acp::ReadTextFileRequest &request, ag
                  reply.fail(Error{ErrorCode::Io, tr("the sandbox is gone")});
                  return;
              }
-             m_runner->m_sandbox->readFile(path).then(this, [request, reply](const Result<QByteArray> &r) {
+             airlock::then(m_runner->m_sandbox->readFile(path), this, [request, reply](const Result<QByteArray> &r) {
                  if (!r)
                      reply.fail(r.error());
                  else
@@ -359,8 +360,7 @@ void ToolRouter::writeTextFile(const agent::acp::WriteTextFileRequest &request, 
              }
              sandbox::WriteOptions options;
              options.makeParents = true;
-             m_runner->m_sandbox->writeFile(path, request.content.toUtf8(), options)
-                 .then(this, [reply](const Result<quint64> &r) {
+             airlock::then(m_runner->m_sandbox->writeFile(path, request.content.toUtf8(), options), this, [reply](const Result<quint64> &r) {
                      if (!r)
                          reply.fail(r.error());
                      else

@@ -15,7 +15,7 @@
 namespace airlock::workspace {
 
 // A job running on a worker thread. Watch it with QFutureWatcher (progressValueChanged,
-// progressTextChanged, finished) or chain future().then(context, …) to get the result on the
+// progressTextChanged, finished) or chain airlock::then(future(), context, …) (futures.h) to get the result on the
 // context's thread.
 template<typename T>
 class Job

@@ -87,7 +87,8 @@ QVariant EgressModel::display(const Row &row, int column) const
     case Time:
         return docks::formatTime(r.started > 0 ? r.started : row.time);
     case Session:
-        return r.session;
+        // A sandbox of its own (airlockctl exec, the exec console) has no session: it is named instead.
+        return r.session.isEmpty() && !r.sandbox.isEmpty() ? tr("sandbox %1").arg(r.sandbox) : r.session;
     case Method:
         return r.method;
     case Host: {

@@ -1,3 +1,4 @@
+#include "futures.h"
 #include "execconsole.h"
 
 #include "docktext.h"
@@ -246,7 +247,7 @@ void ExecConsole::stop()
     if (!m_process)
         return;
     append(QStringLiteral("^C\n"), Stream::Note);
-    m_process->kill().then(this, [this](const Result<void> &r) {
+    airlock::then(m_process->kill(), this, [this](const Result<void> &r) {
         if (!r)
             docks::showError(m_error, tr("Could not kill the command: %1").arg(r.error().message));
     });

@@ -2,6 +2,7 @@
 
 #include "docker/dockerbackend.h"
 #include "egress/egressproxy.h"
+#include "egress/sandboxegress.h"
 #include "sandbox/localbackend.h"
 #include "sandbox/sandboxmanager.h"
 #include "session/continuation.h"
@@ -26,6 +27,11 @@ SessionController::SessionController(const QString &databasePath, store::EventSt
         egress::ProxyOptions proxyOptions;
         proxyOptions.store = m_store;
         m_egress = std::make_unique<egress::EgressProxy>(proxyOptions);
+        // Every sandbox gets its policy's network, whoever starts it: a session, the exec console, a
+        // persistent one left by airlockctl.
+        m_sandboxEgress = std::make_unique<egress::SandboxEgress>(m_egress.get());
+        for (sandbox::Backend *backend : m_sandboxes->backends())
+            m_sandboxEgress->watch(backend);
         // Sessions whose process died (a crash, a kill, a reboot) are marked failed, not left running.
         if (auto reader = store::StoreReader::open(m_databasePath))
             (void)session::reconcileOrphans(*reader, *m_store);
@@ -41,6 +47,7 @@ SessionController::~SessionController()
     qDeleteAll(m_runners.values()); // before the backends their sandboxes belong to
     m_runners.clear();
     m_checkpoints.reset(); // waits for a snapshot still being taken
+    m_sandboxEgress.reset();
     m_egress.reset();
 }
 
@@ -67,7 +74,7 @@ Result<QString> SessionController::start(session::SessionConfig config, const QS
     const QString id = runner->id();
     m_runners.insert(id, runner);
     runner->setCheckpoints(m_checkpoints.get());
-    runner->setEgress(m_egress.get());
+    runner->setEgress(m_sandboxEgress.get());
     connect(runner, &session::SessionRunner::stateChanged, this, [this, id] { Q_EMIT runnerChanged(id); });
     connect(runner, &session::SessionRunner::failed, this, [this, id](const Error &e) { Q_EMIT failed(id, e); });
     connect(runner, &session::SessionRunner::checkpointProgress, this,

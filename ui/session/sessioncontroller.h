@@ -20,6 +20,7 @@ class CheckpointJobs;
 
 namespace airlock::egress {
 class EgressProxy;
+class SandboxEgress;
 }
 
 namespace airlock::ui {
@@ -61,6 +62,7 @@ private:
     sandbox::SandboxManager *m_sandboxes;
     std::unique_ptr<workspace::CheckpointJobs> m_checkpoints;
     std::unique_ptr<egress::EgressProxy> m_egress;
+    std::unique_ptr<egress::SandboxEgress> m_sandboxEgress;
     QHash<QString, QPointer<session::SessionRunner>> m_runners;
 };
 
