@@ -17,7 +17,7 @@ if [[ $fuzz -eq 1 ]]; then
 fi
 # The Docker tests need a daemon: in CI it is installed and started; elsewhere one is started when
 # Docker is installed. When none answers, those tests say "skipped" with the reason.
-if [[ "${CI:-}" == "true" ]]; then dockerd_opts=(--podman); else dockerd_opts=(--no-install); fi
+if [[ "${CI:-}" == "true" ]]; then dockerd_opts=(--podman --gvisor); else dockerd_opts=(--no-install --gvisor); fi
 bash packaging/ensure-dockerd.sh "${dockerd_opts[@]}" --airlockctl "build/$preset/app/airlockctl/airlockctl" \
     || echo "test.sh: no Docker daemon; the Docker tests will say skipped"
 exec ctest --preset "$preset" "$@"

@@ -4,7 +4,9 @@
 #   2. starts dockerd in the background when nothing answers, and waits for it to answer /_ping
 #   3. builds the offline base image with `airlockctl image build-base --if-missing`
 #   With --podman it also installs podman (best effort), whose Docker-compatible API the tests try too.
-# Usage: packaging/ensure-dockerd.sh [--airlockctl PATH] [--no-install] [--no-image] [--podman] [--timeout SECONDS]
+#   With --gvisor it installs Debian's runsc and registers it with dockerd as the runtime airlock-runsc,
+#   with the flags Airlock's containers need (see core/docker/gvisor.cpp), then has dockerd reload.
+# Usage: packaging/ensure-dockerd.sh [--airlockctl PATH] [--no-install] [--no-image] [--podman] [--gvisor] [--timeout SECONDS]
 # Exits 0 when Docker answers (and the base image exists, unless --no-image); otherwise 1, saying why.
 set -euo pipefail
 
@@ -12,6 +14,7 @@ airlockctl=""
 install=1
 image=1
 podman=0
+gvisor=0
 timeout=60
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -19,8 +22,9 @@ while [[ $# -gt 0 ]]; do
         --no-install) install=0; shift ;;
         --no-image) image=0; shift ;;
         --podman) podman=1; shift ;;
+        --gvisor) gvisor=1; shift ;;
         --timeout) timeout="$2"; shift 2 ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "ensure-dockerd: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -80,6 +84,52 @@ if ! answers; then
     fi
 fi
 say "Docker answers (API $(docker version --format '{{.Server.APIVersion}}' 2>/dev/null))"
+
+# 2b. gVisor, registered for Airlock. Docker works without it: a failure here is said, not fatal.
+setup_gvisor() {
+    gvisor_args='"--host-uds=open", "--oci-seccomp", "--network=none"'
+    if ! command -v runsc >/dev/null 2>&1; then
+        [[ $install -eq 1 ]] || { say "runsc is missing (and --no-install was given)"; return 1; }
+        say "installing runsc (gVisor)"
+        DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -q --no-install-recommends runsc >/dev/null \
+            || { say "could not install runsc; the gVisor rung stays unavailable"; return 1; }
+    fi
+    runsc_path=$(command -v runsc)
+    registered() {
+        docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"airlock-runsc":{"path":"'"$runsc_path"'","runtimeArgs":\["--host-uds=open","--oci-seccomp","--network=none"\]'
+    }
+    conf=/etc/docker/daemon.json
+    # In the running daemon and in its file, so a restart keeps it.
+    if registered && grep -q '"airlock-runsc"' "$conf" 2>/dev/null; then
+        say "gVisor is registered as airlock-runsc"
+    else
+        entry="{\"path\": \"$runsc_path\", \"runtimeArgs\": [$gvisor_args]}"
+        if [[ ! -s $conf ]]; then
+            "${sudo_[@]}" mkdir -p /etc/docker
+            printf '{\n  "runtimes": {\n    "airlock-runsc": %s\n  }\n}\n' "$entry" | "${sudo_[@]}" tee "$conf" >/dev/null
+        elif command -v python3 >/dev/null 2>&1; then
+            # Keeps everything else in the file; only Airlock's runtime entry is (re)written.
+            "${sudo_[@]}" python3 -c 'import json,sys
+p=sys.argv[1]; d=json.load(open(p)); d.setdefault("runtimes", {})["airlock-runsc"]=json.loads(sys.argv[2])
+open(p+".airlock-new","w").write(json.dumps(d, indent=2)+"\n")' "$conf" "$entry" && "${sudo_[@]}" mv "$conf.airlock-new" "$conf"
+        else
+            say "$conf exists and python3 is not here to merge it: add to its \"runtimes\": \"airlock-runsc\": $entry"
+            return 1
+        fi
+        # Runtimes are among the settings dockerd reloads on SIGHUP; running containers are untouched.
+        if [[ -d /run/systemd/system ]] && systemctl is-active --quiet docker 2>/dev/null; then
+            "${sudo_[@]}" systemctl reload docker
+        else
+            "${sudo_[@]}" pkill -HUP -x dockerd
+        fi
+        for ((i = 0; i < 50; i++)); do registered && break; sleep 0.2; done
+        registered || { say "dockerd did not take the airlock-runsc runtime; see $conf"; return 1; }
+        say "registered gVisor ($runsc_path) with dockerd as airlock-runsc"
+    fi
+}
+if [[ $gvisor -eq 1 ]]; then
+    setup_gvisor || say "gVisor is not set up; the gvisor preset and its tests say why (airlockctl doctor)"
+fi
 
 # 3. The offline base image.
 [[ $image -eq 1 ]] || exit 0

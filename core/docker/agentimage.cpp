@@ -1,5 +1,5 @@
-#include "futures.h"
 #include "docker/agentimage.h"
+#include "futures.h"
 
 #include "docker/dockerbackend.h"
 #include "docker/dockerclient.h"

@@ -1,5 +1,5 @@
-#include "futures.h"
 #include "docker/baseimage.h"
+#include "futures.h"
 
 #include "docker/dockerclient.h"
 #include "docker/dockererrors.h"

@@ -1,6 +1,6 @@
 // The typed Engine API calls of DockerClient; the transport is in dockerclient.cpp.
-#include "futures.h"
 #include "docker/dockerclient.h"
+#include "futures.h"
 
 #include "docker/dockererrors.h"
 #include "docker/streamframes.h"

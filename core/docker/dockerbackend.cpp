@@ -1,5 +1,5 @@
-#include "futures.h"
 #include "docker/dockerbackend.h"
+#include "futures.h"
 
 #include "docker/dockererrors.h"
 #include "docker/streamframes.h"

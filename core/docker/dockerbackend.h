@@ -107,6 +107,8 @@ private:
     bool m_stopping = false;
     bool m_creating = false;
     bool m_imageReady = false;
+    bool m_runtimeReady = false; // the daemon knows the OCI runtime the policy names
+    QString m_goferBinary;       // that runtime's binary when it is gVisor's
     bool m_launched = false; // this process created it (not adopted)
     bool m_destroyRequested = false;
     bool m_removed = false;

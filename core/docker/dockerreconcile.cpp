@@ -1,6 +1,6 @@
 // Carrying out the reconciliation plan (reconcile.h) against the daemon.
-#include "futures.h"
 #include "docker/dockerbackend.h"
+#include "futures.h"
 
 #include "sandbox/protectionlayer.h"
 #include "store/eventstore.h"

@@ -1,5 +1,7 @@
-#include "futures.h"
 #include "docker/dockerbackend.h"
+#include "futures.h"
+#include "docker/gvisor.h"
+#include "policy/compiler.h"
 
 #include "docker/dockererrors.h"
 #include "docker/shimlistener.h"
@@ -8,6 +10,7 @@
 #include "sandbox/shimclient.h"
 
 #include <QDir>
+#include <QStandardPaths>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -98,6 +101,48 @@ void DockerSandbox::launch(const QJsonObject &createBody)
                 failWith(ready.error());
             else
                 launch(createBody);
+        });
+        return;
+    }
+    if (!m_runtimeReady) {
+        // A runtime other than runc must be registered with the daemon; say how, not Docker's "unknown runtime".
+        const QString runtime = createBody.value(u"HostConfig").toObject().value(u"Runtime").toString();
+        if (runtime.isEmpty() || runtime == u"runc") {
+            m_runtimeReady = true;
+            launch(createBody);
+            return;
+        }
+        m_creating = true;
+        airlock::then(client()->info(), this, [this, createBody, runtime](const Result<QJsonObject> &info) {
+            m_creating = false;
+            if (m_destroyRequested) {
+                finishDestroy();
+                return;
+            }
+            if (m_stopping) {
+                setState(SandboxState::Stopped, QStringLiteral("stopped before it started"));
+                return;
+            }
+            if (!info) {
+                failWith(info.error());
+                return;
+            }
+            if (runtime == QLatin1String(policy::kGvisorRuntime)) {
+                if (const GvisorStatus gvisor = gvisorStatus(*info, QStandardPaths::findExecutable(QStringLiteral("runsc")));
+                    !gvisor.ready()) {
+                    failWith(Error{ErrorCode::NotFound, QStringLiteral("gVisor cannot run this sandbox: %1; run %2 (or choose a "
+                                                                       "policy without gVisor)")
+                                                            .arg(gvisor.detail, gvisor.fix)});
+                    return;
+                }
+            } else if (!info->value(u"Runtimes").toObject().contains(runtime)) {
+                failWith(Error{ErrorCode::NotFound, QStringLiteral("the Docker daemon has no runtime named %1").arg(runtime)});
+                return;
+            }
+            m_runtimeReady = true;
+            if (runtime == QLatin1String(policy::kGvisorRuntime))
+                m_goferBinary = info->value(u"Runtimes").toObject().value(runtime).toObject().value(u"path").toString();
+            launch(createBody);
         });
         return;
     }
@@ -224,6 +269,8 @@ void DockerSandbox::create(const QJsonObject &createBody)
             return;
         }
         m_containerId = *created;
+        if (!m_goferBinary.isEmpty())
+            m_listener->acceptGofer(m_goferBinary, m_containerId);
         if (m_destroyRequested) {
             finishDestroy();
             return;

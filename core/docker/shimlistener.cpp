@@ -3,6 +3,8 @@
 #include <QFile>
 #include <QSocketNotifier>
 
+#include <algorithm>
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -98,9 +100,41 @@ QString ShimListener::checkPeer(qint64 pid, bool *unknown) const
         *unknown = true;
         return QStringLiteral("process %1 cannot be checked (%2)").arg(pid).arg(QString::fromLocal8Bit(std::strerror(errno)));
     }
-    if (peer.st_dev != shim.st_dev || peer.st_ino != shim.st_ino)
+    if (peer.st_dev != shim.st_dev || peer.st_ino != shim.st_ino) {
+        if (isGofer(pid))
+            return {};
         return QStringLiteral("process %1 is not running the shim").arg(pid);
+    }
     return {};
+}
+
+void ShimListener::acceptGofer(const QString &runtimeBinary, const QString &containerId)
+{
+    m_goferBinary = runtimeBinary;
+    m_containerId = containerId;
+}
+
+// Everything in a gVisor container reaches host sockets through its gofer, so this says only that the
+// connection came from this container; as for the shim's own check, the first one is taken, and the
+// shim is the container's first process.
+bool ShimListener::isGofer(qint64 pid) const
+{
+    if (m_goferBinary.isEmpty() || m_containerId.size() < 12)
+        return false;
+    const QByteArray proc = "/proc/" + QByteArray::number(pid);
+    struct stat peer{};
+    struct stat runtime{};
+    if (::stat(QFile::encodeName(m_goferBinary).constData(), &runtime) != 0 || ::stat(QByteArray(proc + "/exe").constData(), &peer) != 0
+        || peer.st_dev != runtime.st_dev || peer.st_ino != runtime.st_ino)
+        return false;
+    QFile cmdline(QString::fromLatin1(QByteArray(proc + "/cmdline")));
+    if (!cmdline.open(QIODevice::ReadOnly))
+        return false;
+    const QList<QByteArray> args = cmdline.read(64 * 1024).split('\0');
+    if (args.isEmpty() || args.first() != "runsc-gofer")
+        return false;
+    const QByteArray id = m_containerId.toLatin1();
+    return std::any_of(args.begin(), args.end(), [&](const QByteArray &a) { return a.contains(id); });
 }
 
 } // namespace airlock::docker

@@ -25,6 +25,9 @@ public:
     ~ShimListener() override;
 
     Result<void> listen(bool trustFirst);
+    // Under gVisor the shim's connection reaches the host through the container's gofer, a process of
+    // the runtime's binary whose arguments name the container: that process is taken in its place.
+    void acceptGofer(const QString &runtimeBinary, const QString &containerId);
     void close();
     bool isListening() const { return m_fd >= 0; }
 
@@ -38,9 +41,12 @@ private:
     void acceptOne();
     // Empty when `pid` runs the shim binary; why not otherwise. `unknown` says it could not be told.
     QString checkPeer(qint64 pid, bool *unknown) const;
+    bool isGofer(qint64 pid) const;
 
     QString m_path;
     QString m_shimBinary;
+    QString m_goferBinary; // gVisor's runsc, when the container runs under it
+    QString m_containerId;
     int m_fd = -1;
     bool m_trustFirst = false;
     QSocketNotifier *m_notifier = nullptr;

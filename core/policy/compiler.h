@@ -23,6 +23,11 @@
 
 namespace airlock::policy {
 
+// The Docker runtime gVisor is registered under for Airlock (packaging/ensure-dockerd.sh --gvisor):
+// runsc with the flags Airlock's containers need (--host-uds=open for the control and proxy sockets,
+// --oci-seccomp so the policy's seccomp profile applies inside, --network=none).
+inline constexpr char kGvisorRuntime[] = "airlock-runsc";
+
 struct LaunchContext {
     QString sessionId;                 // Docker label airlock.session
     QString workspace;                 // host path, absolute

@@ -142,7 +142,8 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
                                    {QStringLiteral("Soft"), *fileLimit},
                                    {QStringLiteral("Hard"), *fileLimit}});
     host.insert(QStringLiteral("Ulimits"), ulimits);
-    host.insert(QStringLiteral("Runtime"), nameOf(policy.runtime.dockerRuntime));
+    host.insert(QStringLiteral("Runtime"), policy.runtime.dockerRuntime == DockerRuntime::Runsc ? QString::fromLatin1(kGvisorRuntime)
+                                                                                              : nameOf(policy.runtime.dockerRuntime));
     host.insert(QStringLiteral("Init"), true); // reaps zombies the agent's tools leave behind
     host.insert(QStringLiteral("IpcMode"), QStringLiteral("private"));
     host.insert(QStringLiteral("AutoRemove"), policy.lifecycle == Lifecycle::Ephemeral);

@@ -158,8 +158,26 @@ void lintDocker(const Policy &policy, const HostFacts &facts, QList<Finding> &ou
     if (policy.runtime.dockerRuntime == DockerRuntime::Runsc && !facts.runscInstalled) {
         out.append(note("host.runsc-missing", Severity::Critical, "runtime.dockerRuntime",
                         QStringLiteral("gVisor (runsc) is not installed"),
-                        QStringLiteral("Docker will refuse to create the container. Install gVisor and register "
-                                       "runsc as a Docker runtime.")));
+                        QStringLiteral("Docker will refuse to create the container. Run packaging/ensure-dockerd.sh "
+                                       "--gvisor: it installs runsc and registers it with Docker as airlock-runsc, "
+                                       "with the flags Airlock needs (airlockctl doctor checks it).")));
+    }
+    if (policy.runtime.dockerRuntime == DockerRuntime::Runsc) {
+        out.append(note("backend.gvisor", Severity::Info, "runtime.dockerRuntime",
+                        QStringLiteral("What gVisor changes"),
+                        QStringLiteral("System calls are answered by gVisor's user-space kernel (the Sentry), so a "
+                                       "kernel bug reachable from the sandbox is not one in your host's kernel. This "
+                                       "policy's seccomp filter applies inside gVisor too, and gVisor's own filter "
+                                       "guards the host. Bubblewrap cannot run nested inside it; file-heavy work costs "
+                                       "more; a memory, process or /tmp overrun ends the whole sandbox rather than one "
+                                       "process.")));
+        if (policy.resources.pids && *policy.resources.pids < 100) {
+            out.append(note("backend.gvisor-pids", Severity::Warning, "resources.pids",
+                            QStringLiteral("Too few processes for gVisor to start"),
+                            QStringLiteral("Under gVisor the container's process limit holds gVisor's own threads, not "
+                                           "the sandboxed processes; below about 100 it cannot start."),
+                            makeFix(QStringLiteral("Allow 128 processes"), [](Policy &p) { p.resources.pids = 128; })));
+        }
     }
     // Default and strict are Airlock's own filter on Docker too, which follows this setting; a custom
     // profile has the last word.

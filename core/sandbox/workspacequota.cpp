@@ -1,5 +1,5 @@
-#include "futures.h"
 #include "sandbox/workspacequota.h"
+#include "futures.h"
 
 #include "sandbox/backend.h"
 #include "sandbox/limiter.h"

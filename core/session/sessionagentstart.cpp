@@ -1,7 +1,7 @@
 // Starting the agent (on the host or in the sandbox), attaching the sandbox to the egress proxy, and
 // opening or loading its ACP session: the part of SessionRunner that runs before the first turn.
-#include "futures.h"
 #include "retention.h"
+#include "futures.h"
 #include "sessionrunner.h"
 
 #include "egress/egressproxy.h"
@@ -70,9 +70,10 @@ QString SessionRunner::agentLogTail() const
 
 bool SessionRunner::attachEgress()
 {
-    if (!m_egress || !m_sandbox)
+    sandbox::Sandbox *box = m_sandbox.data();
+    if (!m_egress || !box)
         return true;
-    if (auto served = m_egress->attach(m_sandbox); !served) {
+    if (auto served = m_egress->attach(box); !served) {
         fail(Error{served.error().code, tr("the egress proxy cannot serve the sandbox: %1").arg(served.error().message)});
         return false;
     }
@@ -133,8 +134,9 @@ void SessionRunner::modelExchange(const egress::EgressRecord &exchange)
 
 void SessionRunner::detachEgress()
 {
-    if (m_egress && m_sandbox)
-        m_egress->detach(m_sandbox->id());
+    const sandbox::Sandbox *box = m_sandbox.data(); // read once
+    if (m_egress && box)
+        m_egress->detach(box->id());
 }
 
 void SessionRunner::startAgent()

@@ -1,5 +1,5 @@
-#include "futures.h"
 #include "sessionrunner.h"
+#include "futures.h"
 
 #include "sandbox/backend.h"
 #include "sessionowner.h"

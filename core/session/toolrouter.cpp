@@ -1,5 +1,5 @@
-#include "futures.h"
 #include "toolrouter.h"
+#include "futures.h"
 
 #include "policy/patterns.h"
 #include "requestedcall.h"

@@ -1,13 +1,16 @@
 // The escape suite's target: a Docker container under the Hardened preset, on an image assembled
 // offline like the base image, plus the host's bash, curl, getent and unshare, so that every attack
-// finds the tool it uses (an attack that fails for want of a tool would prove nothing).
+// finds the tool it uses (an attack that fails for want of a tool would prove nothing). Built with
+// AIRLOCK_ESCAPE_GVISOR, the same container runs under gVisor (the gvisor preset's runtime).
 
 #include "escapetarget.h"
 
 #include "../docker/dockertestutil.h"
+#include "docker/gvisor.h"
 #include "sandbox/sandboxtestutil.h"
 
 #include <QDir>
+#include <QHash>
 #include <QFileInfo>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -40,11 +43,38 @@ public:
     }
     ~DockerTarget() override { delete m_backend; }
 
-    QString name() const override { return QStringLiteral("Docker, Hardened"); }
+#ifdef AIRLOCK_ESCAPE_GVISOR
+    static constexpr bool kGvisor = true;
+#else
+    static constexpr bool kGvisor = false;
+#endif
+    QString name() const override { return kGvisor ? QStringLiteral("gVisor, Hardened") : QStringLiteral("Docker, Hardened"); }
     QString unavailable() override
     {
-        const auto why = docker::test::dockerUnavailable();
-        return why ? *why : QString();
+        if (const auto why = docker::test::dockerUnavailable())
+            return *why;
+        if (kGvisor) {
+            docker::DockerClient client(docker::DockerEndpoint::fromEnvironment().value_or(docker::DockerEndpoint{}));
+            const auto info = docker::test::await(client.info());
+            const docker::GvisorStatus gvisor =
+                docker::gvisorStatus(info ? *info : QJsonObject(), QStandardPaths::findExecutable(QStringLiteral("runsc")));
+            if (!gvisor.ready())
+                return QStringLiteral("gVisor cannot run here: %1 (%2)").arg(gvisor.detail, gvisor.fix);
+            // Registered is not running: gVisor needs things of the kernel (ptrace, seccomp) a machine may refuse.
+            docker::DockerBackendOptions options;
+            options.shimPath = QStringLiteral(AIRLOCK_SHIM_PATH);
+            options.runtimeDir = runtimeRoot();
+            docker::DockerBackend probe(docker::DockerClient::fromEnvironment(), options);
+            probe.client()->setParent(&probe);
+            policy::Policy p = docker::test::hardened();
+            p.runtime.dockerRuntime = policy::DockerRuntime::Runsc;
+            QString why;
+            docker::DockerSandbox *s = docker::test::start(probe, {p, QStringLiteral("gvisor"), workspace(), {}, {}, {}}, &why);
+            if (!s)
+                return QStringLiteral("runsc is registered but cannot run a container here: ") + why;
+            docker::test::destroyAndWait(probe, s);
+        }
+        return {};
     }
     bool prepare(QString *why) override
     {
@@ -88,6 +118,12 @@ public:
         p.resources.wallClockSeconds = 600;
         for (policy::Tmpfs &t : p.filesystem.tmpfs)
             t.sizeBytes = 16LL << 20;
+        if (kGvisor) {
+            p.runtime.dockerRuntime = policy::DockerRuntime::Runsc;
+            // The container's pids cgroup holds gVisor's own kernel (the Sentry) and its threads, not
+            // the sandboxed processes: below about 100 the Sentry cannot start (it exits with status 2).
+            p.resources.pids = 128;
+        }
         return p;
     }
     policy::Policy writable() const override
@@ -99,6 +135,41 @@ public:
         p.privileges.gid = ::geteuid() == 0 ? qint64(kWorkspaceOwner) : qint64(::getegid());
         return p;
     }
+    QString differsHere(const QString &attack) const override
+    {
+        if (!kGvisor)
+            return {};
+        // Measured on this suite's run under runsc 20221219 (Debian 12), ptrace platform.
+        static const QHash<QString, QString> differences{
+            {QStringLiteral("setuid and capabilities"),
+             QStringLiteral("gVisor does not report no_new_privs (PR_GET_NO_NEW_PRIVS answers 0 inside), which the attack reads "
+                            "first; every capability set is empty (CapEff and CapBnd 0, checked below) and the root file system "
+                            "is read-only, so a set-id program gains nothing")},
+            {QStringLiteral("make a device node"),
+             QStringLiteral("gVisor lets any user make a device node in its own file system, but the node reaches no device: "
+                            "opening /tmp/sda fails with ENXIO inside gVisor's kernel, which has no host device behind it")},
+            {QStringLiteral("fork bomb"),
+             QStringLiteral("processes under gVisor are tasks of its user-space kernel (the Sentry); the pids limit bounds the "
+                            "Sentry's host threads, so the bomb ends the whole sandbox (the shim's connection closes) rather "
+                            "than itself; the host's process table is untouched")},
+            {QStringLiteral("memory bomb"),
+             QStringLiteral("the memory limit bounds the Sentry as a whole, so the cgroup's OOM killer ends the whole sandbox "
+                            "rather than the bomb's process; the host is untouched")},
+            {QStringLiteral("fill /tmp"),
+             QStringLiteral("gVisor's tmpfs lives in the Sentry's memory, and writing past its size ends the whole sandbox "
+                            "(the shim's connection closes) instead of failing the write with ENOSPC; the host is untouched")},
+            {QStringLiteral("never host root"),
+             QStringLiteral("processes under gVisor are not host processes: the host sees only runsc's sandbox process, "
+                            "which runs as nobody (checked below)")},
+            {QStringLiteral("control: reach a listener on the host's loopback"),
+             QStringLiteral("Airlock registers gVisor with --network=none, so even a policy with host networking gets no "
+                            "network under it")},
+            {QStringLiteral("control: add a key to the kernel keyring"),
+             QStringLiteral("gVisor implements no kernel keyring: keyctl fails whatever the policy allows")},
+        };
+        return differences.value(attack);
+    }
+
     Sandbox *start(const policy::Policy &p) override
     {
         QString why;

@@ -50,6 +50,15 @@ public:
         return weak;
     }
 
+    // Why an attack (by name; "control: NAME" for the control runs, "never host root" for the uid
+    // check) ends differently on this target, and what holds instead; empty when it behaves as on
+    // the others. The host must stay unchanged either way.
+    virtual QString differsHere(const QString &attack) const
+    {
+        Q_UNUSED(attack)
+        return {};
+    }
+
     // Started and running, or nullptr with a warning.
     virtual Sandbox *start(const policy::Policy &policy) = 0;
     virtual bool destroy(Sandbox *sandbox) = 0;

@@ -1,5 +1,5 @@
-#include "futures.h"
 #include "execconsole.h"
+#include "futures.h"
 
 #include "docktext.h"
 #include "sandbox/sandboxmanager.h"

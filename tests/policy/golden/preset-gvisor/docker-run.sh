@@ -28,7 +28,7 @@ docker run \
   --pids-limit 100 \
   --ulimit nofile=8192:8192 \
   --ulimit fsize=268435456:268435456 \
-  --runtime runsc \
+  --runtime airlock-runsc \
   --ipc private \
   --entrypoint /airlock/shim \
   airlock-base:latest --control /airlock/control/shim.sock --workspace /home/dev/src/project
