@@ -144,8 +144,9 @@ private Q_SLOTS:
         Answerer yes{QStringLiteral("confirmDelete")};
         remove->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(!w.sessionsModel()->indexOf(QStringLiteral("drop")).isValid(), 10000);
-        QVERIFY(!QFileInfo::exists(shadow));
-        QVERIFY(!QFileInfo::exists(copy));
+        // The store's tombstone comes first (the row follows it), the files after it, off this thread.
+        QTRY_VERIFY_WITH_TIMEOUT(!QFileInfo::exists(shadow), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(!QFileInfo::exists(copy), 10000);
         auto reader = store::StoreReader::open(m_db);
         QVERIFY(!reader->session(QStringLiteral("drop")).value());
     }
