@@ -89,6 +89,8 @@ private:
     void lost(const Error &why);
     void finalize(const Error &why);
     void failWith(const Error &error);
+    // A step of the launch came back: false when a destroy or stop asked meanwhile has taken over.
+    bool endCreating();
     void finishDestroy();
     void noteEvent(const QString &action, const QJsonObject &attributes);
     void inspectDetails();

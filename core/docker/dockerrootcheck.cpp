@@ -31,12 +31,7 @@ void DockerSandbox::createUnlessHostRoot(const QJsonObject &createBody)
     }
     m_creating = true;
     const auto proceed = [this](const std::function<void()> &next) {
-        m_creating = false;
-        if (m_destroyRequested)
-            finishDestroy();
-        else if (m_stopping)
-            setState(SandboxState::Stopped, QStringLiteral("stopped before it started"));
-        else
+        if (endCreating())
             next();
     };
     airlock::then(client()->info(), this, [this, createBody, user, proceed](const Result<QJsonObject> &info) {

@@ -80,6 +80,20 @@ QJsonObject DockerSandbox::eventPayload() const
     return payload;
 }
 
+bool DockerSandbox::endCreating()
+{
+    m_creating = false;
+    if (m_destroyRequested) {
+        finishDestroy();
+        return false;
+    }
+    if (m_stopping) {
+        setState(SandboxState::Stopped, QStringLiteral("stopped before it started"));
+        return false;
+    }
+    return true;
+}
+
 void DockerSandbox::launch(const QJsonObject &createBody)
 {
     if (!m_imageReady) {
@@ -114,34 +128,28 @@ void DockerSandbox::launch(const QJsonObject &createBody)
         }
         m_creating = true;
         airlock::then(client()->info(), this, [this, createBody, runtime](const Result<QJsonObject> &info) {
-            m_creating = false;
-            if (m_destroyRequested) {
-                finishDestroy();
+            if (!endCreating())
                 return;
-            }
-            if (m_stopping) {
-                setState(SandboxState::Stopped, QStringLiteral("stopped before it started"));
-                return;
-            }
             if (!info) {
                 failWith(info.error());
                 return;
             }
-            if (runtime == QLatin1String(policy::kGvisorRuntime)) {
-                if (const GvisorStatus gvisor = gvisorStatus(*info, QStandardPaths::findExecutable(QStringLiteral("runsc")));
-                    !gvisor.ready()) {
-                    failWith(Error{ErrorCode::NotFound, QStringLiteral("gVisor cannot run this sandbox: %1; run %2 (or choose a "
-                                                                       "policy without gVisor)")
-                                                            .arg(gvisor.detail, gvisor.fix)});
-                    return;
-                }
-            } else if (!info->value(u"Runtimes").toObject().contains(runtime)) {
+            const bool gvisor = runtime == QLatin1String(policy::kGvisorRuntime);
+            if (const GvisorStatus status = gvisorStatus(*info, QStandardPaths::findExecutable(QStringLiteral("runsc")));
+                gvisor && !status.ready()) {
+                failWith(Error{ErrorCode::NotFound, QStringLiteral("gVisor cannot run this sandbox: %1; run %2 (or choose a "
+                                                                   "policy without gVisor)")
+                                                        .arg(status.detail, status.fix)});
+                return;
+            }
+            const QJsonObject runtimes = info->value(u"Runtimes").toObject();
+            if (!runtimes.contains(runtime)) {
                 failWith(Error{ErrorCode::NotFound, QStringLiteral("the Docker daemon has no runtime named %1").arg(runtime)});
                 return;
             }
             m_runtimeReady = true;
-            if (runtime == QLatin1String(policy::kGvisorRuntime))
-                m_goferBinary = info->value(u"Runtimes").toObject().value(runtime).toObject().value(u"path").toString();
+            if (gvisor)
+                m_goferBinary = runtimes.value(runtime).toObject().value(u"path").toString();
             launch(createBody);
         });
         return;
@@ -151,15 +159,8 @@ void DockerSandbox::launch(const QJsonObject &createBody)
         // answer a destroy or stop waits for it, as it does for the create's.
         m_creating = true;
         airlock::then(m_backend->probe(), this, [this, createBody](const Result<PingInfo> &ping) {
-            m_creating = false;
-            if (m_destroyRequested) {
-                finishDestroy();
+            if (!endCreating())
                 return;
-            }
-            if (m_stopping) {
-                setState(SandboxState::Stopped, QStringLiteral("stopped before it started"));
-                return;
-            }
             if (!ping) {
                 failWith(ping.error());
                 return;
