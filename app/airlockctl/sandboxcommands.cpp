@@ -269,7 +269,8 @@ int list(const Context &ctx)
     int exit = Ok;
     if (!parse(p, ctx, &exit))
         return exit;
-    SandboxHost host(nullptr);
+    auto store = openStore(ctx); // the Docker backend adopts only what this database made
+    SandboxHost host(store.get());
     QStringList skipped;
     const QList<Sandbox *> all = host.all(&skipped);
     for (const QString &why : std::as_const(skipped))

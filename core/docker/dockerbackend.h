@@ -111,6 +111,7 @@ private:
     bool m_imageReady = false;
     bool m_runtimeReady = false; // the daemon knows the OCI runtime the policy names
     QString m_goferBinary;       // that runtime's binary when it is gVisor's
+    QString m_lastRefusal;       // the last shim connection refused, said once
     bool m_launched = false; // this process created it (not adopted)
     bool m_destroyRequested = false;
     bool m_removed = false;

@@ -376,7 +376,10 @@ LimitReport DockerBackend::limitsFor(const policy::Policy &policy, const QString
     if (r.cpus)
         host.insert(QStringLiteral("NanoCpus"), qint64(*r.cpus * 1e9));
     if (r.pids)
-        host.insert(QStringLiteral("PidsLimit"), *r.pids);
+        host.insert(QStringLiteral("PidsLimit"), policy.runtime.dockerRuntime == policy::DockerRuntime::Runsc
+                                                     ? policy::gvisorHostTasks(*r.pids) : *r.pids);
+    if (policy.runtime.dockerRuntime == policy::DockerRuntime::Runsc)
+        host.insert(QStringLiteral("Runtime"), QString::fromLatin1(policy::kGvisorRuntime));
     QJsonArray ulimits{QJsonObject{{QStringLiteral("Name"), QStringLiteral("nofile")}, {QStringLiteral("Hard"), 8192}}};
     if (const auto fileLimit = policy::fileSizeLimit(r))
         ulimits.append(QJsonObject{{QStringLiteral("Name"), QStringLiteral("fsize")}, {QStringLiteral("Hard"), *fileLimit}});
@@ -415,8 +418,13 @@ LimitReport DockerBackend::limitsFor(const QJsonObject &host, const QString &con
             report.unenforced << QStringLiteral("cpus %1: the daemon reports no CFS quota support").arg(cpus);
     }
     const qint64 pids = qint64(host.value(u"PidsLimit").toDouble());
+    const bool gvisor = host.value(u"Runtime").toString() == QLatin1String(policy::kGvisorRuntime);
     if (pids > 0) {
-        if (supported("PidsLimit"))
+        if (supported("PidsLimit") && gvisor)
+            report.enforced << QStringLiteral("processes about %1: Docker HostConfig.PidsLimit %2 host tasks (pids cgroup; "
+                                              "under gVisor it counts gVisor's own threads and about 8 per process)")
+                                   .arg(std::max<qint64>(1, (pids - 64) / 8)).arg(pids);
+        else if (supported("PidsLimit"))
             report.enforced << QStringLiteral("processes %1: Docker HostConfig.PidsLimit (pids cgroup)").arg(pids);
         else
             report.unenforced << QStringLiteral("processes %1: the daemon reports no pids cgroup").arg(pids);

@@ -46,7 +46,13 @@ DockerSandbox::DockerSandbox(DockerBackend *backend, sandbox::SandboxInfo info, 
         qCDebug(lcDocker) << id() << "shim connected after" << m_clock.elapsed() << "ms";
         useShimConnection(fd, m_controlDir + QStringLiteral("/shim.sock"), kShimConnectTimeoutMs);
     });
-    connect(m_listener, &ShimListener::refused, this, [](const QString &why) { qCWarning(lcDocker) << why; });
+    // The shim comes back every 200 ms: one line per distinct reason, not five a second.
+    connect(m_listener, &ShimListener::refused, this, [this](const QString &why) {
+        if (why == m_lastRefusal)
+            return;
+        m_lastRefusal = why;
+        qCWarning(lcDocker) << why;
+    });
     m_startDeadline->setSingleShot(true);
     connect(m_startDeadline, &QTimer::timeout, this, [this] {
         failWith(Error{ErrorCode::Io, QStringLiteral("the shim of sandbox %1 did not connect to its control socket within %2 s; "
@@ -256,9 +262,29 @@ void DockerSandbox::attach()
     setState(SandboxState::Starting);
     m_startDeadline->start(m_backend->options().startTimeoutMs);
     // The shim connects again every 200 ms until someone listens. It has had company since launch, so
-    // only a connection from the shim's own binary is taken.
-    listenForShim(false);
-    inspectDetails();
+    // only a connection from the shim's own binary is taken — or, under gVisor, from the runtime's gofer
+    // for this container (the sandbox's processes never appear on the host), so ask which runtime it is.
+    if (m_containerId.isEmpty()) {
+        listenForShim(false);
+        return;
+    }
+    airlock::then(client()->inspectContainer(m_containerId), this, [this](const Result<QJsonObject> &inspected) {
+        const QString runtime = inspected ? inspected->value(u"HostConfig").toObject().value(u"Runtime").toString() : QString();
+        if (runtime != QLatin1String(policy::kGvisorRuntime)) {
+            listenForShim(false);
+            inspectDetails();
+            return;
+        }
+        airlock::then(client()->info(), this, [this, runtime](const Result<QJsonObject> &info) {
+            const QString binary = info ? info->value(u"Runtimes").toObject().value(runtime).toObject().value(u"path").toString() : QString();
+            if (!binary.isEmpty()) {
+                m_goferBinary = binary;
+                m_listener->acceptGofer(binary, m_containerId);
+            }
+            listenForShim(false);
+            inspectDetails();
+        });
+    });
 }
 
 void DockerSandbox::listenForShim(bool trustFirst)

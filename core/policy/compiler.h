@@ -28,6 +28,15 @@ namespace airlock::policy {
 // --oci-seccomp so the policy's seccomp profile applies inside, --network=none).
 inline constexpr char kGvisorRuntime[] = "airlock-runsc";
 
+// Under gVisor (ptrace platform) the container's pids cgroup counts gVisor's own threads (about 44 when
+// idle) and about eight host tasks for every process inside (its stub and threads), measured with runsc
+// 20221219. So a policy's process limit becomes this many host tasks, which holds about that many
+// processes inside and still stops a fork bomb.
+constexpr qint64 gvisorHostTasks(qint64 processes)
+{
+    return 64 + 8 * processes;
+}
+
 struct LaunchContext {
     QString sessionId;                 // Docker label airlock.session
     QString workspace;                 // host path, absolute

@@ -130,7 +130,7 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
     if (res.cpus)
         host.insert(QStringLiteral("NanoCpus"), qint64(std::llround(*res.cpus * 1e9)));
     if (res.pids)
-        host.insert(QStringLiteral("PidsLimit"), *res.pids);
+        host.insert(QStringLiteral("PidsLimit"), policy.runtime.dockerRuntime == DockerRuntime::Runsc ? gvisorHostTasks(*res.pids) : *res.pids);
     // Open files are capped as in the local sandbox, and stated rather than inherited: a daemon's
     // own default (often 1048576) is more than an agent needs, and more than a runtime may be allowed
     // to set (podman's crun fails with EPERM where the host's hard limit is lower).

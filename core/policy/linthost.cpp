@@ -1,3 +1,4 @@
+#include "compiler.h"
 #include "policy/lintchecks.h"
 
 #include <algorithm>
@@ -171,12 +172,15 @@ void lintDocker(const Policy &policy, const HostFacts &facts, QList<Finding> &ou
                                        "guards the host. Bubblewrap cannot run nested inside it; file-heavy work costs "
                                        "more; a memory, process or /tmp overrun ends the whole sandbox rather than one "
                                        "process.")));
-        if (policy.resources.pids && *policy.resources.pids < 100) {
-            out.append(note("backend.gvisor-pids", Severity::Warning, "resources.pids",
-                            QStringLiteral("Too few processes for gVisor to start"),
-                            QStringLiteral("Under gVisor the container's process limit holds gVisor's own threads, not "
-                                           "the sandboxed processes; below about 100 it cannot start."),
-                            makeFix(QStringLiteral("Allow 128 processes"), [](Policy &p) { p.resources.pids = 128; })));
+        if (policy.resources.pids) {
+            out.append(note("backend.gvisor-pids", Severity::Info, "resources.pids",
+                            QStringLiteral("The process limit counts gVisor's own tasks"),
+                            QStringLiteral("Under gVisor the container's process limit holds gVisor's own threads and "
+                                           "about eight host tasks per process inside, so %1 processes become a limit "
+                                           "of %2 host tasks: roughly %1 processes can run, and a fork bomb is still "
+                                           "stopped.")
+                                .arg(*policy.resources.pids)
+                                .arg(gvisorHostTasks(*policy.resources.pids))));
         }
     }
     // Default and strict are Airlock's own filter on Docker too, which follows this setting; a custom

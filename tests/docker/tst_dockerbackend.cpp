@@ -17,6 +17,9 @@
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include "docker/gvisor.h"
+
+#include <QStandardPaths>
 #include <QtTest>
 
 #include <sys/stat.h>
@@ -39,6 +42,7 @@ private Q_SLOTS:
     void workspaceOfAnotherUser_data();
     void workspaceOfAnotherUser();
     void keptHomeBelongsToTheContainerUser();
+    void persistentIsReusedAndAdoptedAfterRestart_data();
     void persistentIsReusedAndAdoptedAfterRestart();
     void reconcileReapsEndedAndUnknownSessions();
     void statsAndLimits();
@@ -332,11 +336,29 @@ void TestDockerBackend::keptHomeBelongsToTheContainerUser()
     QVERIFY(destroyAndWait(*backend, again));
 }
 
+void TestDockerBackend::persistentIsReusedAndAdoptedAfterRestart_data()
+{
+    QTest::addColumn<bool>("gvisor");
+    QTest::newRow("runc") << false;
+    QTest::newRow("gvisor") << true;
+}
+
+// Under gVisor the shim's connection comes from the runtime's gofer, not from the shim's binary, and an
+// adopted sandbox must know that too; and a process limit must leave gVisor room for many commands.
 void TestDockerBackend::persistentIsReusedAndAdoptedAfterRestart()
 {
+    QFETCH(bool, gvisor);
+    policy::Policy policy = hardened();
+    if (gvisor) {
+        auto info = await(DockerClient(DockerEndpoint::fromEnvironment().value_or(DockerEndpoint{})).info());
+        const GvisorStatus status = gvisorStatus(info ? *info : QJsonObject(), QStandardPaths::findExecutable(QStringLiteral("runsc")));
+        if (!status.ready())
+            QSKIP(qPrintable(QStringLiteral("gVisor cannot run here: %1 (%2)").arg(status.detail, status.fix)));
+        policy.runtime.dockerRuntime = policy::DockerRuntime::Runsc;
+    }
     DockerBackend *first = newBackend();
     first->setSessionLookup([](const QString &) { return SessionStatus::Live; });
-    const sandbox::SandboxSpec spec{hardened(), QStringLiteral("hardened"), m_workspace, QStringLiteral("session-p"), {},
+    const sandbox::SandboxSpec spec{policy, QStringLiteral("hardened"), m_workspace, QStringLiteral("session-p"), {},
                                     policy::Lifecycle::Persistent};
     QString why;
     DockerSandbox *s = start(*first, spec, &why);
@@ -371,6 +393,10 @@ void TestDockerBackend::persistentIsReusedAndAdoptedAfterRestart()
     QVERIFY(waitForState(adopted, {SandboxState::Running, SandboxState::Failed}));
     QCOMPARE(adopted->state(), SandboxState::Running);
     QCOMPARE(run(adopted, {QStringLiteral("echo"), QStringLiteral("adopted")}).out, QByteArray("adopted\n"));
+    // The hardened limit of 100 processes once ended gVisor after a handful of commands.
+    for (int i = 0; i < 25; ++i)
+        QCOMPARE(run(adopted, {QStringLiteral("true")}).code(), 0);
+    QCOMPARE(adopted->state(), SandboxState::Running);
     QVERIFY(kinds().contains(QStringLiteral("docker.reconciled")));
 }
 

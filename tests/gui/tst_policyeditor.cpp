@@ -6,7 +6,9 @@
 #include "policyeditor.h"
 #include "policypage.h"
 #include "policypanels.h"
+#include "presetladder.h"
 #include "rowtable.h"
+#include "sandbox/localbackend.h"
 #include "store/eventstore.h"
 #include "store/storereader.h"
 #include "testutil.h"
@@ -20,11 +22,14 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -282,6 +287,72 @@ private Q_SLOTS:
                                                              QStringLiteral("import"), file});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QTRY_VERIFY(!list->findItems(QStringLiteral("fromcli"), Qt::MatchContains).isEmpty());
+    }
+
+    // The ladder's Measure button: progress, a result under each preset that is kept in the store, and
+    // Cancel, which stops the run, removes its sandboxes and keeps the earlier figures.
+    void ladderMeasureAndCancel()
+    {
+        if (auto bwrap = sandbox::LocalBackend::probeBwrap(); !bwrap)
+            QSKIP(qPrintable(QStringLiteral("bubblewrap cannot run here: ") + bwrap.error().message));
+        qputenv("AIRLOCK_SHIM", AIRLOCK_SHIM_PATH);
+        ladder::LadderOptions options;
+        options.rungs = {ladder::Rung::Host, ladder::Rung::Bubblewrap};
+        options.coldRounds = 1;
+        options.warmRounds = 3;
+        options.fileRounds = 1;
+        options.cpuRounds = 1;
+        options.files = 2000;
+        options.cpuIterations = 50000;
+        {
+            PolicyEditor ed(m_db, m_store.get());
+            PresetLadder *ladder = ed.presetLadder();
+            ladder->setOptions(options);
+            auto *measure = ladder->findChild<QPushButton *>(QStringLiteral("measureLadder"));
+            auto *progress = ladder->findChild<QProgressBar *>(QStringLiteral("ladderProgress"));
+            QVERIFY(measure && progress);
+            ed.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&ed));
+            QCOMPARE(ladder->costText(QStringLiteral("standard")), QStringLiteral("not measured"));
+
+            QSignalSpy measured(ladder, &PresetLadder::measured);
+            QTest::mouseClick(measure, Qt::LeftButton);
+            QVERIFY(ladder->isMeasuring());
+            QVERIFY(progress->isVisible());
+            QCOMPARE(measure->text(), QStringLiteral("&Cancel"));
+            QVERIFY(measured.wait(120000));
+            QVERIFY(!progress->isVisible());
+            const QString standard = ladder->costText(QStringLiteral("standard"));
+            QVERIFY2(standard.contains(QStringLiteral("start ×")) && standard.contains(QStringLiteral("files ×"))
+                         && standard.contains(QStringLiteral("CPU ×")),
+                     qPrintable(standard));
+            QCOMPARE(ladder->costText(QStringLiteral("open")), standard); // the same rung
+            QCOMPARE(ladder->costText(QStringLiteral("hardened")), QStringLiteral("not measured"));
+            // Both lines of every figure are shown in full once the layout has caught up.
+            auto *cost = ladder->findChild<QLabel *>(QStringLiteral("ladderCost_standard"));
+            QTRY_VERIFY(cost->height() >= cost->sizeHint().height() && cost->width() >= cost->sizeHint().width());
+            QVERIFY(QDir().mkpath(QStringLiteral(AIRLOCK_SCREENSHOT_DIR)));
+            QVERIFY(ed.grab().save(QDir(QStringLiteral(AIRLOCK_SCREENSHOT_DIR)).filePath(QStringLiteral("policy-ladder-measured.png"))));
+
+            // Again, canceled halfway through the bubblewrap rung.
+            QSignalSpy canceled(ladder, &PresetLadder::measureCanceled);
+            auto *state = ladder->findChild<QLabel *>(QStringLiteral("ladderState"));
+            QTest::mouseClick(measure, Qt::LeftButton);
+            QTRY_VERIFY_WITH_TIMEOUT(state->text().contains(QLatin1String("bubblewrap")), 60000);
+            QTest::mouseClick(measure, Qt::LeftButton);
+            QVERIFY(canceled.wait(60000));
+            QCOMPARE(measure->text(), QStringLiteral("&Measure"));
+            QVERIFY(measure->isEnabled());
+            QCOMPARE(ladder->costText(QStringLiteral("standard")), standard); // the earlier figures stay
+            sandbox::LocalBackend local;
+            local.discover();
+            for (sandbox::Sandbox *s : local.sandboxes())
+                QVERIFY2(!s->info().policyName.startsWith(QLatin1String("ladder:")), qPrintable(s->id()));
+        }
+        // Kept in the store: a new editor shows the same figures.
+        PolicyEditor again(m_db, m_store.get());
+        QVERIFY(again.presetLadder()->result());
+        QVERIFY(again.presetLadder()->costText(QStringLiteral("standard")).contains(QStringLiteral("start ×")));
     }
 
     void screenshotsOfEveryPage()

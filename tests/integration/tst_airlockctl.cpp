@@ -18,9 +18,9 @@ class TestAirlockctl : public QObject
     QTemporaryDir m_dir;
     QString m_db;
 
-    test::Run ctl(QStringList args)
+    test::Run ctl(QStringList args, int timeoutMs = 30000)
     {
-        return test::run(QStringLiteral(AIRLOCKCTL_PATH), QStringList{QStringLiteral("--db"), m_db} + args);
+        return test::run(QStringLiteral(AIRLOCKCTL_PATH), QStringList{QStringLiteral("--db"), m_db} + args, timeoutMs);
     }
 
 private Q_SLOTS:
@@ -118,6 +118,32 @@ private Q_SLOTS:
         r = ctl({QStringLiteral("db"), QStringLiteral("check")});
         QCOMPARE(r.exitCode, 0);
         QVERIFY(r.out.contains("integrity  ok"));
+    }
+
+    // ladder measure/show on the bare host only (the rungs themselves are tst_ladder's): a wrong rung is a
+    // usage error, nothing measured says so, and what was measured is kept.
+    void ladder()
+    {
+        auto r = ctl({QStringLiteral("ladder"), QStringLiteral("show")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("nothing measured yet"), r.err.constData());
+        r = ctl({QStringLiteral("ladder"), QStringLiteral("measure"), QStringLiteral("--rungs"), QStringLiteral("host,vm")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("unknown rung \"vm\""), r.err.constData());
+        r = ctl({QStringLiteral("ladder"), QStringLiteral("measure"), QStringLiteral("--rungs"), QStringLiteral("host"),
+                 QStringLiteral("--quick"), QStringLiteral("--json")},
+                120000);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject measured = QJsonDocument::fromJson(r.out).object();
+        const QJsonArray rungs = measured[QStringLiteral("rungs")].toArray();
+        QCOMPARE(rungs.size(), 1);
+        QCOMPARE(rungs.at(0)[QStringLiteral("rung")].toString(), QStringLiteral("host"));
+        QCOMPARE(rungs.at(0)[QStringLiteral("medianMs")].toObject().size(), 4);
+        r = ctl({QStringLiteral("ladder"), QStringLiteral("show"), QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(r.out).object(), measured);
+        r = ctl({QStringLiteral("ladder"), QStringLiteral("show")});
+        QVERIFY2(r.out.contains("cold start") && r.out.contains("bare host"), r.out.constData());
     }
 
     void environmentSelectsDatabase()

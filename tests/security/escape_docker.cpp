@@ -120,8 +120,8 @@ public:
             t.sizeBytes = 16LL << 20;
         if (kGvisor) {
             p.runtime.dockerRuntime = policy::DockerRuntime::Runsc;
-            // The container's pids cgroup holds gVisor's own kernel (the Sentry) and its threads, not
-            // the sandboxed processes: below about 100 the Sentry cannot start (it exits with status 2).
+            // The container's pids cgroup holds gVisor's own kernel (the Sentry) and its threads, which
+            // the compiler allows for (policy::gvisorHostTasks: 128 processes are 1088 host tasks).
             p.resources.pids = 128;
         }
         return p;

@@ -8,11 +8,11 @@
 #include "policypage.h"
 #include "policypages.h"
 #include "policypanels.h"
+#include "presetladder.h"
 #include "store/eventstore.h"
 #include "store/storereader.h"
 
 #include <QAction>
-#include <QButtonGroup>
 #include <QCloseEvent>
 #include <QFileDialog>
 #include <QHBoxLayout>
@@ -95,29 +95,12 @@ PolicyEditor::PolicyEditor(const QString &databasePath, store::EventStore *store
 
 QWidget *PolicyEditor::createLadder()
 {
-    auto *bar = new QWidget(this);
-    auto *row = new QHBoxLayout(bar);
-    row->setContentsMargins(0, 0, 0, 0);
-    row->addWidget(new QLabel(tr("Start from a preset — least isolated"), bar));
-    m_ladder = new QButtonGroup(this);
-    const auto &presets = policy::presets();
-    for (int i = 0; i < presets.size(); ++i) {
-        if (i > 0)
-            row->addWidget(new QLabel(QStringLiteral("→"), bar));
-        auto *button = new QPushButton(presets.at(i).policy.name, bar);
-        button->setObjectName(QStringLiteral("preset_") + presets.at(i).id);
-        button->setToolTip(presets.at(i).policy.description);
-        button->setAccessibleName(tr("Use the %1 preset").arg(presets.at(i).policy.name));
-        m_ladder->addButton(button, i);
-        row->addWidget(button);
-    }
-    row->addWidget(new QLabel(tr("most isolated"), bar));
-    row->addStretch(1);
-    connect(m_ladder, &QButtonGroup::idClicked, this, [this](int i) {
+    m_ladder = new PresetLadder(m_databasePath, this);
+    connect(m_ladder, &PresetLadder::presetChosen, this, [this](int i) {
         const auto &preset = policy::presets().at(i);
         m_doc->replace(tr("Use preset %1").arg(preset.policy.name), preset.policy);
     });
-    return bar;
+    return m_ladder;
 }
 
 void PolicyEditor::createMenus()

@@ -4,7 +4,6 @@
 
 #include <QMainWindow>
 
-class QButtonGroup;
 class QLabel;
 class QListWidget;
 class QStackedWidget;
@@ -20,6 +19,7 @@ class DiffPanel;
 class FindingsPanel;
 class PolicyDocument;
 class PolicyPage;
+class PresetLadder;
 class PreviewPanel;
 class TesterPanel;
 
@@ -53,6 +53,7 @@ public:
     DiffPanel *diffPanel() const { return m_diff; }
     TesterPanel *testerPanel() const { return m_tester; }
     QTabWidget *sideTabs() const { return m_side; }
+    PresetLadder *presetLadder() const { return m_ladder; }
 
 Q_SIGNALS:
     void saved(const QString &name, int version);
@@ -79,7 +80,7 @@ private:
     PreviewPanel *m_bwrap, *m_docker;
     DiffPanel *m_diff;
     TesterPanel *m_tester;
-    QButtonGroup *m_ladder = nullptr;
+    PresetLadder *m_ladder = nullptr;
     QLabel *m_status;
     bool m_updatePending = false;
 };

@@ -25,7 +25,7 @@ docker run \
   --memory 2147483648 \
   --memory-swap 2147483648 \
   --cpus 2 \
-  --pids-limit 100 \
+  --pids-limit 864 \
   --ulimit nofile=8192:8192 \
   --ulimit fsize=268435456:268435456 \
   --runtime airlock-runsc \
