@@ -191,7 +191,10 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "bench_local_exec: %s\n", qPrintable(*why));
         return 1;
     }
-    const policy::Policy standard = *policy::findPreset(u"standard");
+    policy::Policy standard = *policy::findPreset(u"standard");
+    // AIRLOCK_BENCH_NO_LAYER=1: without the workspace's protection layer, to see what it costs.
+    if (qEnvironmentVariableIntValue("AIRLOCK_BENCH_NO_LAYER"))
+        standard.filesystem.protectionLayer = false;
     auto raw = rawCommand(standard, ws, dir.path() + QStringLiteral("/control"), backend.shimPath());
     if (!raw) {
         std::fprintf(stderr, "bench_local_exec: %s\n", qPrintable(raw.error().message));
@@ -276,13 +279,16 @@ int main(int argc, char **argv)
     ctlEnv.insert(QStringLiteral("AIRLOCK_DB"), dir.path() + QStringLiteral("/cli.db"));
     ctlEnv.insert(QStringLiteral("AIRLOCK_SHIM"), backend.shimPath());
     const QStringList ctlArgs{QStringLiteral("exec"), QStringLiteral("--workspace"), ws, QStringLiteral("--"), QStringLiteral("/bin/true")};
-    std::vector<double> rawProcessMs, cliMs, srtMs;
+    std::vector<double> rawProcessMs, cliMs, srtMs, hostMs;
     const bool haveCli = QFileInfo(ctl).isExecutable() && timeProcess(ctl, ctlArgs, ctlEnv); // also creates its store
     const bool haveSrt = !srt.isEmpty() && timeProcess(srt, {QStringLiteral("/bin/true")}, env);
     for (int i = 0; i < n; ++i) {
         t.start();
         runRaw(*raw, backend.bwrapPath());
         rawProcessMs.push_back(t.nsecsElapsed() / 1e6);
+        for (int k = 0; k < 5; ++k)
+            if (auto ms = timeProcess(QStringLiteral("/bin/true"), {}, env))
+                hostMs.push_back(*ms);
         if (haveCli)
             if (auto ms = timeProcess(ctl, ctlArgs, ctlEnv))
                 cliMs.push_back(*ms);
@@ -299,6 +305,7 @@ int main(int argc, char **argv)
     std::printf("    exec /bin/true           median %7.2f ms\n", median(execMs));
     std::printf("    stop and remove          median %7.2f ms\n", median(destroyMs));
     std::printf("  warm exec                  median %7.2f ms   p90 %7.2f ms\n", median(warmMs), p90(warmMs));
+    std::printf("  /bin/true on the host      median %7.2f ms   (the floor: fork and exec, no sandbox)\n", median(hostMs));
     if (haveCli)
         std::printf("  airlockctl exec (process)  median %7.2f ms   p90 %7.2f ms\n", median(cliMs), p90(cliMs));
     else
@@ -308,7 +315,8 @@ int main(int argc, char **argv)
     else
         std::printf("  srt /bin/true (process)    not measured: set SRT to its path (tests/bench/install-srt.sh)\n");
     std::printf("  ratio one-shot / raw       %.2fx   (target <= 1.3x)\n", median(oneShotMs) / median(rawMs));
-    std::printf("  warm exec                  %.2f ms (target <= 1 ms)\n", median(warmMs));
+    std::printf("  warm exec                  %.2f ms (target <= 1 ms), %.2fx the host's fork and exec\n", median(warmMs),
+                median(warmMs) / median(hostMs));
     if (haveCli)
         std::printf("  ratio airlockctl / raw     %.2fx   (target <= 2x)\n", median(cliMs) / median(rawProcessMs));
     if (haveCli && haveSrt)
