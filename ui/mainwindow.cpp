@@ -8,6 +8,7 @@
 #include "sandbox/sandboxmanager.h"
 #include "sandboxespanel.h"
 #include "secretsdialog.h"
+#include "setupdialog.h"
 #include "policiespanel.h"
 #include "policydocument.h"
 #include "policyeditor.h"
@@ -385,6 +386,11 @@ void MainWindow::createMenus()
     view->addAction(tr("&Reset Layout"), this, [this] { restoreState(m_defaultState); });
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    QAction *setup = help->addAction(tr("&Check Setup…"), this, [this] {
+        SetupDialog dialog(m_databasePath, this);
+        dialog.exec();
+    });
+    setup->setObjectName(QStringLiteral("actionCheckSetup"));
     QAction *about = help->addAction(tr("&About Airlock"), this, [this] {
         AboutDialog dialog(m_databasePath, this);
         dialog.exec();

@@ -1,6 +1,7 @@
 // The main window, offscreen: live sessions from another process, selection, keyboard, themes,
 // saved layout, and a clear error for a bad database.
 #include "aboutdialog.h"
+#include "setupdialog.h"
 #include "egress/egressrecord.h"
 #include "policydocument.h"
 #include "policyeditor.h"
@@ -15,7 +16,12 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QDir>
 #include <QDockWidget>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QMenuBar>
+#include <QSignalSpy>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
@@ -230,6 +236,42 @@ private Q_SLOTS:
         QVERIFY(all.contains(QStringLiteral(AIRLOCK_VERSION)));
         QVERIFY(all.contains(m_db));
         QVERIFY(all.contains(QStringLiteral("SQLite")));
+    }
+
+    // Help > Check Setup shows the same checks as `airlockctl doctor`, in the same order and states.
+    void checkSetupMatchesDoctor()
+    {
+        MainWindow window(m_db, m_store.get());
+        QVERIFY(window.findChild<QAction *>(QStringLiteral("actionCheckSetup")));
+        auto r = test::run(QStringLiteral(AIRLOCKCTL_PATH), {QStringLiteral("--db"), m_db, QStringLiteral("doctor"), QStringLiteral("--json")}, 60000);
+        const QJsonArray doctor = QJsonDocument::fromJson(r.out).array();
+        QCOMPARE(doctor.size(), 5);
+        QCOMPARE(r.exitCode, doctor.at(0)[QStringLiteral("state")].toString() == QLatin1String("ok") ? 0 : 1);
+
+        SetupDialog dialog(m_db);
+        QSignalSpy checked(&dialog, &SetupDialog::checked);
+        QVERIFY(dialog.isChecking());
+        QVERIFY(checked.wait(60000));
+        const auto checks = checked.first().first().value<QList<setup::Check>>();
+        QCOMPARE(checks.size(), doctor.size());
+        QCOMPARE(dialog.table()->topLevelItemCount(), doctor.size());
+        for (int i = 0; i < checks.size(); ++i) {
+            QCOMPARE(checks.at(i).name, doctor.at(i)[QStringLiteral("check")].toString());
+            QCOMPARE(setup::stateName(checks.at(i).state), doctor.at(i)[QStringLiteral("state")].toString());
+            QVERIFY(!dialog.table()->topLevelItem(i)->text(2).isEmpty());
+        }
+        QCOMPARE(checks.last().name, QStringLiteral("store"));
+        QCOMPARE(checks.last().state, setup::Check::State::Ok);
+        dialog.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+        QVERIFY(QDir().mkpath(QStringLiteral(AIRLOCK_SCREENSHOT_DIR)));
+        QVERIFY(dialog.grab().save(QDir(QStringLiteral(AIRLOCK_SCREENSHOT_DIR)).filePath(QStringLiteral("check-setup.png"))));
+        // Check Again runs them once more.
+        auto *again = dialog.findChild<QPushButton *>(QStringLiteral("setupCheckAgain"));
+        QTest::mouseClick(again, Qt::LeftButton);
+        QVERIFY(!again->isEnabled());
+        QVERIFY(checked.wait(60000));
+        QVERIFY(again->isEnabled());
     }
 
     void badDatabaseIsReported()

@@ -83,7 +83,7 @@ PresetLadder::PresetLadder(const QString &databasePath, QWidget *parent)
     auto last = ladder::loadLadder(m_databasePath);
     if (!last)
         m_state->setText(tr("No measurement could be read: %1").arg(last.error().message));
-    show(last ? *last : std::nullopt);
+    showResult(last ? *last : std::nullopt);
 }
 
 PresetLadder::~PresetLadder()
@@ -100,7 +100,7 @@ QString PresetLadder::costText(const QString &presetId) const
     return {};
 }
 
-void PresetLadder::show(const std::optional<ladder::LadderResult> &result)
+void PresetLadder::showResult(const std::optional<ladder::LadderResult> &result)
 {
     m_result = result;
     const auto &presets = policy::presets();
@@ -165,7 +165,7 @@ void PresetLadder::toggleMeasure()
             m_state->setText(tr("Measured, but not kept: %1").arg(saved.error().message));
         else
             m_state->setText(tr("measured %1").arg(QLocale().toString(result.measured.toLocalTime(), QLocale::ShortFormat)));
-        show(result);
+        showResult(result);
         Q_EMIT measured(result);
     });
     connect(bench, &ladder::LadderBenchmark::canceled, this, [this] {

@@ -37,7 +37,7 @@ Q_SIGNALS:
     void measureCanceled();
 
 private:
-    void show(const std::optional<ladder::LadderResult> &result);
+    void showResult(const std::optional<ladder::LadderResult> &result);
     void finishMeasure();
 
     QString m_databasePath;
