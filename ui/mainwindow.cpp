@@ -9,6 +9,7 @@
 #include "sandboxespanel.h"
 #include "secretsdialog.h"
 #include "setupdialog.h"
+#include "policy/policylibrary.h"
 #include "policiespanel.h"
 #include "policydocument.h"
 #include "policyeditor.h"
@@ -277,6 +278,13 @@ void MainWindow::createDocks()
         return editor->document()->savedVersion();
     });
     m_sandboxPanel = new SandboxesPanel(m_controller->sandboxes(), this);
+    m_sandboxPanel->setPolicySource([this]() -> QList<policy::PolicyEntry> {
+        auto reader = store::StoreReader::open(m_databasePath);
+        if (!reader)
+            return {};
+        auto list = policy::listPolicies(*reader);
+        return list ? *list : QList<policy::PolicyEntry>();
+    });
     if (auto *docker = qobject_cast<docker::DockerBackend *>(m_controller->sandboxes()->backend(QStringLiteral("docker"))))
         docker->setStatsInterval(5000); // the CPU and memory columns
     const Spec specs[] = {

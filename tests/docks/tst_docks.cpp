@@ -14,6 +14,7 @@
 #include "sandbox/localbackend.h"
 #include "sandbox/sandboxmanager.h"
 #include "sandboxesmodel.h"
+#include "newsandboxdialog.h"
 #include "sandboxespanel.h"
 #include "store/eventstore.h"
 #include "store/storereader.h"
@@ -125,6 +126,7 @@ class TestDocks : public QObject
 private Q_SLOTS:
     void initTestCase();
     void sandboxes();
+    void newSandboxFromTheDock();
     void egressLog();
     void egressActions();
     void checkpoints();
@@ -257,6 +259,65 @@ void TestDocks::sandboxes()
 }
 
 // History, live following, filters and the bound.
+// New… in the Sandboxes dock: a wrong folder is said in the dialog (nothing typed is lost), then the
+// sandbox is made from the chosen policy, selected, and runs a command from the console.
+void TestDocks::newSandboxFromTheDock()
+{
+    AIRLOCK_REQUIRE_BWRAP();
+    QTemporaryDir dir;
+    QDir(dir.path()).mkpath(QStringLiteral("ws"));
+    QDir(dir.path()).mkpath(QStringLiteral("run"));
+    ::chmod(QFile::encodeName(dir.path()).constData(), 0711);
+    sandbox::LocalBackendOptions options;
+    options.runtimeRoot = dir.filePath(QStringLiteral("run"));
+#ifdef AIRLOCK_SHIM_PATH
+    options.shim = QStringLiteral(AIRLOCK_SHIM_PATH);
+#endif
+    sandbox::SandboxManager manager;
+    manager.addBackend(new sandbox::LocalBackend(options));
+    SandboxesPanel panel(&manager);
+    panel.setPolicySource([] {
+        policy::PolicyEntry e;
+        e.name = QStringLiteral("standard");
+        e.policy = sandbox::test::testPolicy();
+        return QList<policy::PolicyEntry>{e};
+    });
+    panel.resize(1000, 500);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+
+    QTest::mouseClick(panel.findChild<QPushButton *>(QStringLiteral("sandboxNew")), Qt::LeftButton);
+    NewSandboxDialog *dialog = panel.newSandboxDialog();
+    QVERIFY(dialog);
+    QTRY_VERIFY(dialog->isVisible());
+    auto *folder = dialog->findChild<QLineEdit *>(QStringLiteral("newSandboxWorkspace"));
+    auto *create = dialog->findChild<QPushButton *>(QStringLiteral("newSandboxCreate"));
+    auto *error = dialog->findChild<QLabel *>(QStringLiteral("newSandboxError"));
+    QVERIFY(folder && create && error);
+    folder->setText(dir.filePath(QStringLiteral("missing")));
+    QTest::mouseClick(create, Qt::LeftButton);
+    QVERIFY(dialog->isVisible());
+    QVERIFY(error->isVisible());
+    QVERIFY2(error->text().contains(QLatin1String("does not exist")), qPrintable(error->text()));
+    QCOMPARE(folder->text(), dir.filePath(QStringLiteral("missing")));
+    QVERIFY(QDir().mkpath(QStringLiteral(AIRLOCK_SCREENSHOT_DIR)));
+    QVERIFY(dialog->grab().save(QDir(QStringLiteral(AIRLOCK_SCREENSHOT_DIR)).filePath(QStringLiteral("new-sandbox.png"))));
+
+    const QString ws = QDir(dir.filePath(QStringLiteral("ws"))).canonicalPath();
+    folder->setText(ws);
+    QTest::mouseClick(create, Qt::LeftButton);
+    QTRY_VERIFY(!panel.newSandboxDialog());
+    QCOMPARE(manager.sandboxes().size(), 1);
+    const sandbox::SandboxInfo info = manager.sandboxes().first();
+    QCOMPARE(info.workspace, ws);
+    QCOMPARE(info.policyName, QStringLiteral("standard"));
+    QCOMPARE(info.lifecycle, policy::Lifecycle::Persistent);
+    QCOMPARE(panel.selectedId(), info.id);
+    QTRY_VERIFY_WITH_TIMEOUT(manager.info(info.id)->state == sandbox::SandboxState::Running, 15000);
+    QVERIFY(manager.destroy(info.id));
+    QTRY_COMPARE_WITH_TIMEOUT(manager.sandboxes().size(), 0, 15000);
+}
+
 void TestDocks::egressLog()
 {
     StoreBench bench;

@@ -2,6 +2,8 @@
 
 #include "docktext.h"
 #include "execconsole.h"
+#include "newsandboxdialog.h"
+#include "policy/presets.h"
 #include "sandbox/sandboxmanager.h"
 #include "sandboxesmodel.h"
 
@@ -21,7 +23,7 @@ namespace airlock::ui {
 SandboxesPanel::SandboxesPanel(sandbox::SandboxManager *manager, QWidget *parent)
     : QWidget(parent), m_manager(manager), m_model(new SandboxesModel(manager, this)), m_stack(new QStackedWidget(this)),
       m_view(new QTableView(this)), m_empty(docks::makeEmptyLabel(QStringLiteral("sandboxesEmpty"), this)),
-      m_stop(new QPushButton(tr("&Stop"), this)), m_destroy(new QPushButton(tr("&Destroy…"), this)),
+      m_new(new QPushButton(tr("&New…"), this)), m_stop(new QPushButton(tr("&Stop"), this)), m_destroy(new QPushButton(tr("&Destroy…"), this)),
       m_consoleTitle(new QLabel(this)), m_console(new ExecConsole(manager, this)),
       m_error(docks::makeErrorLabel(QStringLiteral("sandboxesError"), this))
 {
@@ -41,12 +43,15 @@ SandboxesPanel::SandboxesPanel(sandbox::SandboxManager *manager, QWidget *parent
     m_view->horizontalHeader()->setSectionResizeMode(SandboxesModel::Name, QHeaderView::Stretch);
     m_view->horizontalHeader()->setStretchLastSection(false);
     m_view->setTabKeyNavigation(false);
-    m_empty->setText(manager ? tr("No sandboxes are running. Sandboxes appear here when a session starts one, "
-                                  "or when `airlockctl sandbox create` makes one.")
+    m_empty->setText(manager ? tr("No sandboxes are running. Sandboxes appear here when a session starts one, when "
+                                  "New… below makes one, or when `airlockctl sandbox create` does.")
                              : tr("No sandbox backend is available in this window."));
     m_stack->addWidget(m_view);
     m_stack->addWidget(m_empty);
 
+    m_new->setObjectName(QStringLiteral("sandboxNew"));
+    m_new->setToolTip(tr("Start a sandbox from a policy, on the backend it names, to run commands in"));
+    m_new->setEnabled(manager != nullptr);
     m_stop->setObjectName(QStringLiteral("sandboxStop"));
     m_stop->setToolTip(tr("End every process in the sandbox; its record stays until destroyed"));
     m_destroy->setObjectName(QStringLiteral("sandboxDestroy"));
@@ -56,6 +61,7 @@ SandboxesPanel::SandboxesPanel(sandbox::SandboxManager *manager, QWidget *parent
 
     auto *buttons = new QHBoxLayout;
     buttons->setContentsMargins(0, 0, 0, 0);
+    buttons->addWidget(m_new);
     buttons->addWidget(m_stop);
     buttons->addWidget(m_destroy);
     buttons->addStretch(1);
@@ -82,6 +88,7 @@ SandboxesPanel::SandboxesPanel(sandbox::SandboxManager *manager, QWidget *parent
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addWidget(split);
 
+    connect(m_new, &QPushButton::clicked, this, &SandboxesPanel::newSandbox);
     connect(m_stop, &QPushButton::clicked, this, &SandboxesPanel::stopSelected);
     connect(m_destroy, &QPushButton::clicked, this, &SandboxesPanel::destroySelected);
     auto *del = new QShortcut(QKeySequence::Delete, m_view, nullptr, nullptr, Qt::WidgetShortcut);
@@ -101,6 +108,35 @@ SandboxesPanel::SandboxesPanel(sandbox::SandboxManager *manager, QWidget *parent
     if (m_model->rowCount() > 0)
         m_view->selectRow(0);
     selectionChanged();
+}
+
+void SandboxesPanel::newSandbox()
+{
+    if (m_newDialog) {
+        m_newDialog->raise();
+        m_newDialog->activateWindow();
+        return;
+    }
+    QList<policy::PolicyEntry> policies;
+    if (m_policySource)
+        policies = m_policySource();
+    if (policies.isEmpty()) {
+        for (const policy::Preset &preset : policy::presets()) {
+            policy::PolicyEntry e;
+            e.name = preset.id;
+            e.builtIn = true;
+            e.policy = preset.policy;
+            policies << e;
+        }
+    }
+    auto *dialog = new NewSandboxDialog(m_manager, policies, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    m_newDialog = dialog;
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        select(dialog->createdId());
+        m_console->setFocus();
+    });
+    dialog->open();
 }
 
 QString SandboxesPanel::selectedId() const

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "newsandboxdialog.h"
+#include "policy/policylibrary.h"
+
 #include <QPointer>
 #include <QWidget>
 
@@ -31,8 +34,14 @@ public:
     ExecConsole *console() const { return m_console; }
     QString selectedId() const;
     void select(const QString &id);
+    // Where New Sandbox finds policies (presets and saved ones); without it, the presets.
+    void setPolicySource(std::function<QList<policy::PolicyEntry>()> source) { m_policySource = std::move(source); }
+    // The New Sandbox dialog while it is open.
+    NewSandboxDialog *newSandboxDialog() const { return m_newDialog; }
 
 public Q_SLOTS:
+    // Opens New Sandbox; the sandbox it makes is selected, ready for the console.
+    void newSandbox();
     void stopSelected();
     // Asks first; the sandbox's files and processes are gone for good afterwards.
     void destroySelected();
@@ -46,11 +55,14 @@ private:
     QStackedWidget *m_stack;
     QTableView *m_view;
     QLabel *m_empty;
+    QPushButton *m_new;
     QPushButton *m_stop;
     QPushButton *m_destroy;
     QLabel *m_consoleTitle;
     ExecConsole *m_console;
     QLabel *m_error;
+    std::function<QList<policy::PolicyEntry>()> m_policySource;
+    QPointer<NewSandboxDialog> m_newDialog;
 };
 
 } // namespace airlock::ui
