@@ -244,7 +244,7 @@ void LadderBenchmark::planSandboxRung(Rung rung)
                                     : tr("%1: cold start %2/%3").arg(title).arg(i).arg(m_options.coldRounds);
         m_steps.append({rung, what, [this, rung, counted = i > 0] {
                             const qint64 t0 = m_clock.nsecsElapsed();
-                            createSandbox(rung, false, [this, t0, counted](Result<Sandbox *> box) {
+                            createSandbox(rung, [this, t0, counted](Result<Sandbox *> box) {
                                 if (!box)
                                     return rungFailed(box.error());
                                 QPointer<Sandbox> guard(*box);
@@ -262,7 +262,7 @@ void LadderBenchmark::planSandboxRung(Rung rung)
                         }});
     }
     m_steps.append({rung, tr("%1: starting a sandbox for the other workloads").arg(title), [this, rung] {
-                        createSandbox(rung, true, [this](Result<Sandbox *> box) {
+                        createSandbox(rung, [this](Result<Sandbox *> box) {
                             if (!box)
                                 return rungFailed(box.error());
                             m_warm = *box;
@@ -476,7 +476,7 @@ void LadderBenchmark::runInSandbox(Sandbox *box, const QStringList &argv, bool u
     };
 }
 
-void LadderBenchmark::createSandbox(Rung rung, bool persistent, std::function<void(Result<Sandbox *>)> done)
+void LadderBenchmark::createSandbox(Rung rung, std::function<void(Result<Sandbox *>)> done)
 {
     auto ws = workspaceFor(rung);
     if (!ws)
@@ -490,7 +490,8 @@ void LadderBenchmark::createSandbox(Rung rung, bool persistent, std::function<vo
     spec.policy.filesystem.workspace = policy::Access::ReadWrite;
     spec.policyName = QStringLiteral("ladder:") + rungPreset(rung);
     spec.workspace = *ws;
-    spec.lifecycle = persistent ? policy::Lifecycle::Persistent : policy::Lifecycle::Ephemeral;
+    // Ephemeral, the one for the warm workloads too: should this process end mid-run, they end with it.
+    spec.lifecycle = policy::Lifecycle::Ephemeral;
     auto made = backendFor(rung)->create(spec);
     if (!made)
         return done(std::unexpected(made.error()));

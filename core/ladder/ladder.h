@@ -136,7 +136,7 @@ private:
     void runOnHost(const QStringList &argv, bool untilFirstOutput, Timed done);
     // Times from startNs (m_clock), so a cold start counts the sandbox's creation too.
     void runInSandbox(sandbox::Sandbox *box, const QStringList &argv, bool untilFirstOutput, Timed done, qint64 startNs);
-    void createSandbox(Rung rung, bool persistent, std::function<void(Result<sandbox::Sandbox *>)> done);
+    void createSandbox(Rung rung, std::function<void(Result<sandbox::Sandbox *>)> done);
     void destroySandbox(sandbox::Sandbox *box, std::function<void()> done);
     sandbox::Backend *backendFor(Rung rung);
     Result<QString> workspaceFor(Rung rung);
@@ -155,7 +155,7 @@ private:
     bool m_canceled = false;
     LadderResult m_result;
     std::array<std::array<QList<double>, 4>, 4> m_samples; // [rung][workload]
-    QPointer<sandbox::Sandbox> m_warm;                    // the rung's running sandbox
+    QPointer<sandbox::Sandbox> m_warm;                    // the rung's sandbox for the warm workloads
     QList<QPointer<sandbox::Sandbox>> m_made;             // everything made, to remove
     std::function<void()> m_abortCurrent;                 // stops what the current step waits for
     QElapsedTimer m_clock;

@@ -212,7 +212,7 @@ private Q_SLOTS:
         LadderBenchmark bench(options);
         QSignalSpy canceled(&bench, &LadderBenchmark::canceled);
         QSignalSpy finished(&bench, &LadderBenchmark::finished);
-        // Canceled while an exec runs in the rung's persistent sandbox: the hardest thing to clean up.
+        // Canceled while an exec runs in the rung's sandbox for the warm workloads: the hardest thing to clean up.
         connect(&bench, &LadderBenchmark::progress, &bench, [&bench](int, int, const QString &what) {
             if (what.contains(QLatin1String("warm exec 3/")))
                 QTimer::singleShot(0, &bench, &LadderBenchmark::cancel);
