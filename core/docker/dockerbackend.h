@@ -94,6 +94,7 @@ private:
     void finishDestroy();
     void noteEvent(const QString &action, const QJsonObject &attributes);
     void inspectDetails();
+    void applyDetails(const QJsonObject &inspected); // host pid, user and, when adopted, limits
     QJsonObject eventPayload() const;
 
     DockerBackend *m_backend; // the parent: it outlives its sandboxes

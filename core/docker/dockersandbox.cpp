@@ -268,11 +268,13 @@ void DockerSandbox::attach()
         listenForShim(false);
         return;
     }
+    // The same inspection gives the details the dock shows, so they are not asked for twice.
     airlock::then(client()->inspectContainer(m_containerId), this, [this](const Result<QJsonObject> &inspected) {
+        if (inspected)
+            applyDetails(*inspected);
         const QString runtime = inspected ? inspected->value(u"HostConfig").toObject().value(u"Runtime").toString() : QString();
         if (runtime != QLatin1String(policy::kGvisorRuntime)) {
             listenForShim(false);
-            inspectDetails();
             return;
         }
         airlock::then(client()->info(), this, [this, runtime](const Result<QJsonObject> &info) {
@@ -282,7 +284,6 @@ void DockerSandbox::attach()
                 m_listener->acceptGofer(binary, m_containerId);
             }
             listenForShim(false);
-            inspectDetails();
         });
     });
 }
@@ -316,26 +317,30 @@ void DockerSandbox::inspectDetails()
     if (m_containerId.isEmpty())
         return;
     airlock::then(client()->inspectContainer(m_containerId), this, [this](const Result<QJsonObject> &inspected) {
-        if (!inspected)
-            return;
-        const QJsonObject state = inspected->value(u"State").toObject();
-        const QJsonObject host = inspected->value(u"HostConfig").toObject();
-        const QJsonObject config = inspected->value(u"Config").toObject();
-        sandbox::SandboxInfo &i = mutableInfo();
-        i.hostPid = qint64(state.value(u"Pid").toDouble());
-        m_user = config.value(u"User").toString();
-        const QString uid = m_user.isEmpty() ? QStringLiteral("0") : m_user.section(u':', 0, 0);
-        i.uidMapping = QStringLiteral("%1 -> %1").arg(uid);
-        if (!m_launched) {
-            // Adopted: what this run knows comes from the container itself.
-            m_autoRemove = host.value(u"AutoRemove").toBool();
-            if (const qint64 memory = qint64(host.value(u"Memory").toDouble()); memory > 0)
-                m_memoryLimit = memory;
-            i.limits = m_backend->limitsFor(host, m_containerName);
-            m_image = config.value(u"Image").toString();
-        }
-        Q_EMIT infoChanged();
+        if (inspected)
+            applyDetails(*inspected);
     });
+}
+
+void DockerSandbox::applyDetails(const QJsonObject &inspected)
+{
+    const QJsonObject state = inspected.value(u"State").toObject();
+    const QJsonObject host = inspected.value(u"HostConfig").toObject();
+    const QJsonObject config = inspected.value(u"Config").toObject();
+    sandbox::SandboxInfo &i = mutableInfo();
+    i.hostPid = qint64(state.value(u"Pid").toDouble());
+    m_user = config.value(u"User").toString();
+    const QString uid = m_user.isEmpty() ? QStringLiteral("0") : m_user.section(u':', 0, 0);
+    i.uidMapping = QStringLiteral("%1 -> %1").arg(uid);
+    if (!m_launched) {
+        // Adopted: what this run knows comes from the container itself.
+        m_autoRemove = host.value(u"AutoRemove").toBool();
+        if (const qint64 memory = qint64(host.value(u"Memory").toDouble()); memory > 0)
+            m_memoryLimit = memory;
+        i.limits = m_backend->limitsFor(host, m_containerName);
+        m_image = config.value(u"Image").toString();
+    }
+    Q_EMIT infoChanged();
 }
 
 void DockerSandbox::shimLost(const Error &error)

@@ -133,10 +133,15 @@ namespace {
 
 // The same static busybox everywhere when the host has one (Airlock's base image is built from it), so
 // the rungs run the very same shell and the ratios measure isolation, not two interpreters.
-QStringList tool(QStringList argv)
+bool haveBusybox()
 {
     static const bool busybox = QFileInfo(QStringLiteral("/usr/bin/busybox")).isExecutable();
-    if (!busybox) {
+    return busybox;
+}
+
+QStringList tool(QStringList argv)
+{
+    if (!haveBusybox()) {
         argv.first().prepend(QStringLiteral("/bin/"));
         return argv;
     }
@@ -149,7 +154,7 @@ QStringList tool(QStringList argv)
 QStringList LadderBenchmark::filesCommand() const
 {
     // Builtins only, but for mkdir and one rm: the file system does the work, not process starts.
-    const QString prefix = tool({QStringLiteral("rm")}).size() > 1 ? QStringLiteral("/usr/bin/busybox ") : QString();
+    const QString prefix = haveBusybox() ? QStringLiteral("/usr/bin/busybox ") : QString();
     return tool({QStringLiteral("sh"), QStringLiteral("-c"),
                  QStringLiteral("n=$1; d=.airlock-ladder-$$; %1mkdir \"$d\" && cd \"$d\" || exit 1; "
                                 "i=0; while [ $i -lt $n ]; do echo x > f$i || exit 2; i=$((i+1)); done; "
@@ -394,28 +399,39 @@ void LadderBenchmark::cleanup(std::function<void()> then)
         });
 }
 
+LadderBenchmark::Timed LadderBenchmark::answerOnce(QObject *process, Timed done)
+{
+    // Answers once, lets the process go, and says nothing when the step was canceled or failed meanwhile.
+    const quint64 generation = m_generation;
+    return once<Result<double>>([this, generation, process, done = std::move(done)](Result<double> r) {
+        process->disconnect(this);
+        process->deleteLater();
+        if (generation == m_generation)
+            done(r);
+    });
+}
+
+double LadderBenchmark::msSince(qint64 startNs) const
+{
+    return (m_clock.nsecsElapsed() - startNs) / 1e6;
+}
+
 void LadderBenchmark::runOnHost(const QStringList &argv, bool untilFirstOutput, Timed done)
 {
     auto *process = new QProcess(this);
     process->setWorkingDirectory(m_root + QStringLiteral("/host"));
     process->setProcessEnvironment(QProcessEnvironment());
     process->setStandardInputFile(QProcess::nullDevice());
-    const quint64 generation = m_generation;
-    auto answer = once<Result<double>>([this, generation, process, done](Result<double> r) {
-        process->disconnect(this);
-        process->deleteLater();
-        if (generation == m_generation)
-            done(r);
-    });
+    auto answer = answerOnce(process, std::move(done));
     auto firstOutput = std::make_shared<std::optional<double>>();
     const qint64 t0 = m_clock.nsecsElapsed();
     connect(process, &QProcess::readyReadStandardOutput, this, [this, process, t0, firstOutput] {
         if (!*firstOutput)
-            *firstOutput = (m_clock.nsecsElapsed() - t0) / 1e6;
+            *firstOutput = msSince(t0);
         process->readAllStandardOutput();
     });
     connect(process, &QProcess::finished, this, [this, process, t0, firstOutput, untilFirstOutput, answer](int code, QProcess::ExitStatus status) {
-        const double ms = (m_clock.nsecsElapsed() - t0) / 1e6;
+        const double ms = msSince(t0);
         if (status != QProcess::NormalExit || code != 0)
             return answer(fail(ErrorCode::Io, tr("%1 failed on the host (status %2): %3")
                                                   .arg(process->program()).arg(code)
@@ -443,18 +459,12 @@ void LadderBenchmark::runInSandbox(Sandbox *box, const QStringList &argv, bool u
     if (!started)
         return done(std::unexpected(started.error()));
     sandbox::SandboxProcess *process = *started;
-    const quint64 generation = m_generation;
-    auto answer = once<Result<double>>([this, generation, process, done](Result<double> r) {
-        process->disconnect(this);
-        process->deleteLater();
-        if (generation == m_generation)
-            done(r);
-    });
+    auto answer = answerOnce(process, std::move(done));
     auto firstOutput = std::make_shared<std::optional<double>>();
     auto errors = std::make_shared<QByteArray>();
     connect(process, &sandbox::SandboxProcess::stdoutReceived, this, [this, t0, firstOutput] {
         if (!*firstOutput)
-            *firstOutput = (m_clock.nsecsElapsed() - t0) / 1e6;
+            *firstOutput = msSince(t0);
     });
     connect(process, &sandbox::SandboxProcess::stderrReceived, this, [errors](const QByteArray &chunk) {
         if (errors->size() < 4096)
@@ -462,7 +472,7 @@ void LadderBenchmark::runInSandbox(Sandbox *box, const QStringList &argv, bool u
     });
     connect(process, &sandbox::SandboxProcess::finished, this,
             [this, t0, argv, firstOutput, errors, untilFirstOutput, answer](const sandbox::ExitStatus &status) {
-                const double ms = (m_clock.nsecsElapsed() - t0) / 1e6;
+                const double ms = msSince(t0);
                 if (!status.succeeded())
                     return answer(fail(ErrorCode::Io, tr("%1 in the sandbox %2: %3")
                                                           .arg(argv.first(), status.reason(),

@@ -133,6 +133,8 @@ private:
 
     // The pieces the steps are made of. Each calls back exactly once, unless the benchmark went away.
     using Timed = std::function<void(Result<double>)>;
+    Timed answerOnce(QObject *process, Timed done);
+    double msSince(qint64 startNs) const;
     void runOnHost(const QStringList &argv, bool untilFirstOutput, Timed done);
     // Times from startNs (m_clock), so a cold start counts the sandbox's creation too.
     void runInSandbox(sandbox::Sandbox *box, const QStringList &argv, bool untilFirstOutput, Timed done, qint64 startNs);

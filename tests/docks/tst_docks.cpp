@@ -118,6 +118,20 @@ egress::EgressRecord record(const QString &session, const QString &method, const
     return r;
 }
 
+// A folder with ws/ and run/ for a local backend's sandboxes, and the backend's options for it.
+sandbox::LocalBackendOptions localSandboxes(const QTemporaryDir &dir)
+{
+    QDir(dir.path()).mkpath(QStringLiteral("ws"));
+    QDir(dir.path()).mkpath(QStringLiteral("run"));
+    ::chmod(QFile::encodeName(dir.path()).constData(), 0711); // a root launcher's sandbox user passes through
+    sandbox::LocalBackendOptions options;
+    options.runtimeRoot = dir.filePath(QStringLiteral("run"));
+#ifdef AIRLOCK_SHIM_PATH
+    options.shim = QStringLiteral(AIRLOCK_SHIM_PATH);
+#endif
+    return options;
+}
+
 } // namespace
 
 class TestDocks : public QObject
@@ -143,14 +157,7 @@ void TestDocks::sandboxes()
 {
     AIRLOCK_REQUIRE_BWRAP();
     QTemporaryDir dir;
-    QDir(dir.path()).mkpath(QStringLiteral("ws"));
-    QDir(dir.path()).mkpath(QStringLiteral("run"));
-    ::chmod(QFile::encodeName(dir.path()).constData(), 0711); // a root launcher's sandbox user passes through
-    sandbox::LocalBackendOptions options;
-    options.runtimeRoot = dir.filePath(QStringLiteral("run"));
-#ifdef AIRLOCK_SHIM_PATH
-    options.shim = QStringLiteral(AIRLOCK_SHIM_PATH);
-#endif
+    const sandbox::LocalBackendOptions options = localSandboxes(dir);
     sandbox::SandboxManager manager;
     manager.setRefreshInterval(500);
     manager.addBackend(new sandbox::LocalBackend(options));
@@ -265,14 +272,7 @@ void TestDocks::newSandboxFromTheDock()
 {
     AIRLOCK_REQUIRE_BWRAP();
     QTemporaryDir dir;
-    QDir(dir.path()).mkpath(QStringLiteral("ws"));
-    QDir(dir.path()).mkpath(QStringLiteral("run"));
-    ::chmod(QFile::encodeName(dir.path()).constData(), 0711);
-    sandbox::LocalBackendOptions options;
-    options.runtimeRoot = dir.filePath(QStringLiteral("run"));
-#ifdef AIRLOCK_SHIM_PATH
-    options.shim = QStringLiteral(AIRLOCK_SHIM_PATH);
-#endif
+    const sandbox::LocalBackendOptions options = localSandboxes(dir);
     sandbox::SandboxManager manager;
     manager.addBackend(new sandbox::LocalBackend(options));
     SandboxesPanel panel(&manager);

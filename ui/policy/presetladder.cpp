@@ -151,7 +151,6 @@ void PresetLadder::toggleMeasure()
     auto *bench = new ladder::LadderBenchmark(m_options, this);
     m_bench = bench;
     m_measure->setText(tr("&Cancel"));
-    m_measure->setObjectName(QStringLiteral("measureLadder"));
     m_progress->setValue(0);
     m_progress->show();
     connect(bench, &ladder::LadderBenchmark::progress, this, [this](int done, int total, const QString &what) {
