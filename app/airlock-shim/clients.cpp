@@ -65,7 +65,9 @@ void Shim::acceptClients()
 void Shim::readClient(Client &client)
 {
     char *buffer = m_scratch.data();
-    const ssize_t n = ::recv(client.fd.get(), buffer, 64u << 10, 0);
+    // read(), not recv(): in stdio mode the client is a pipe. SIGPIPE is ignored, so write() below
+    // reports a vanished reader as EPIPE, as send(MSG_NOSIGNAL) would.
+    const ssize_t n = ::read(client.fd.get(), buffer, 64u << 10);
     if (n == 0) {
         dropClient(client);
         return;
@@ -94,8 +96,7 @@ void Shim::readClient(Client &client)
 void Shim::writeClient(Client &client)
 {
     while (client.unsent() > 0) {
-        const ssize_t n = ::send(client.fd.get(), client.out.data() + client.outPos, client.unsent(),
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t n = ::write(client.writeFd(), client.out.data() + client.outPos, client.unsent());
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -286,12 +287,18 @@ void Shim::dropClient(Client &client)
     client.dead = true;
     client.reads.clear();
     // Nobody is left to read what they print or to stop them.
+    std::uint32_t longestGrace = 0;
     for (const auto &exec : m_execs) {
         if (!exec->done && exec->clientSerial == client.serial) {
             exec->flags |= wire::ExitFlag::Killed;
             stopGroup(*exec, exec->graceMs);
+            longestGrace = std::max(longestGrace, exec->graceMs);
         }
     }
+    // In stdio mode the backend cannot come back (connect mode would try again): once its execs
+    // are reaped, or their grace is over, the shim has nothing left to do and exits.
+    if (m_options.stdio)
+        beginShutdown(longestGrace, false);
 }
 
 void Shim::sweep()

@@ -1,5 +1,6 @@
 // airlock-shim: the first process inside an Airlock sandbox. It serves the host's requests on a
-// unix control socket (docs/shim-protocol.md) and bridges a loopback TCP port to the egress proxy.
+// unix control socket or on stdin/stdout (docs/shim-protocol.md) and bridges a loopback TCP port to
+// the egress proxy.
 
 #include "shim.h"
 
@@ -19,7 +20,7 @@
 namespace {
 
 constexpr const char *Usage =
-    "usage: airlock-shim (--control PATH | --control-fd N | --connect PATH) [--workspace DIR]\n"
+    "usage: airlock-shim (--control PATH | --control-fd N | --connect PATH | --stdio) [--workspace DIR]\n"
     "                    [--proxy-socket PATH [--proxy-port PORT]]\n"
     "                    [--socket-mode OCTAL] [--max-processes N] [--no-openat2]\n"
     "                    [--outside-peers-only]\n"
@@ -28,6 +29,8 @@ constexpr const char *Usage =
     "  --control-fd N       serve on this inherited, listening socket instead of binding one\n"
     "  --connect PATH       connect to the backend listening at PATH and serve that connection,\n"
     "                       connecting again whenever it drops\n"
+    "  --stdio              serve one client over stdin and stdout (pipes or a socket); only\n"
+    "                       frames are written to stdout; EOF on stdin stops the execs and exits\n"
     "  --workspace DIR      root for file requests and default cwd of execs\n"
     "  --proxy-socket PATH  egress proxy's unix socket to bridge to\n"
     "  --proxy-port PORT    TCP port on 127.0.0.1 to bridge from (default 3128, 0 = any)\n"
@@ -89,6 +92,10 @@ int main(int argc, char **argv)
             options.outsidePeersOnly = true;
             continue;
         }
+        if (arg == "--stdio") {
+            options.stdio = true;
+            continue;
+        }
         if (!value) {
             std::fprintf(stderr, "airlock-shim: %s needs a value\n%s", argv[i], Usage);
             return 2;
@@ -115,8 +122,14 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (options.controlPath.empty() && options.controlFd < 0 && options.connectPath.empty()) {
-        std::fprintf(stderr, "airlock-shim: --control, --control-fd or --connect is required\n%s", Usage);
+    const bool served = !options.controlPath.empty() || options.controlFd >= 0 || !options.connectPath.empty();
+    if (!served && !options.stdio) {
+        std::fprintf(stderr, "airlock-shim: --control, --control-fd, --connect or --stdio is required\n%s", Usage);
+        return 2;
+    }
+    if (served && options.stdio) {
+        std::fprintf(stderr, "airlock-shim: --stdio serves fds 0 and 1; it cannot be combined with --control, "
+                             "--control-fd or --connect\n");
         return 2;
     }
     if (!options.workspace.empty() && options.workspace.front() != '/') {

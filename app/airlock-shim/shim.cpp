@@ -98,12 +98,38 @@ bool Shim::setup()
     }
     if (!m_options.proxySocket.empty() && !listenProxy())
         return false;
+    if (m_options.stdio)
+        return takeStdio();
     if (!m_options.connectPath.empty()) {
         m_nextConnectMs = 0;
         connectControl();
         return true;
     }
     return listenControl();
+}
+
+// Stdio mode: the backend reaches us through the container's attach stream, so our one client is
+// fd 0 (requests) and fd 1 (frames). Both move above 2, close-on-exec and non-blocking, and 0 and 1
+// are pointed at /dev/null and stderr: neither an exec child nor a stray write of our own can then
+// put a byte into the stream that is not a frame. They may be pipes, so the client is served with
+// read() and write(), never socket calls.
+bool Shim::takeStdio()
+{
+    Fd in(::fcntl(0, F_DUPFD_CLOEXEC, 3));
+    Fd out(::fcntl(1, F_DUPFD_CLOEXEC, 3));
+    Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!in || !out || !null || ::dup2(null.get(), 0) < 0 || ::dup2(2, 1) < 0) {
+        logErrno("cannot take over stdin and stdout for --stdio");
+        return false;
+    }
+    for (int fd : {in.get(), out.get()})
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    auto client = std::make_unique<Client>();
+    client->serial = m_nextSerial++;
+    client->fd = std::move(in);
+    client->outFd = std::move(out);
+    m_clients.push_back(std::move(client));
+    return true;
 }
 
 // Connect mode: the backend listens and we are its one client. Until it answers (and whenever the
@@ -196,8 +222,12 @@ void Shim::loopOnce()
         short events = 0;
         if (!client->closing && !client->congested() && !stdinCongested(*client))
             events |= POLLIN;
-        if (client->unsent() > 0)
+        if (client->outFd) {
+            if (client->unsent() > 0)
+                watch(client->outFd.get(), POLLOUT, Kind::ClientOut, client.get());
+        } else if (client->unsent() > 0) {
             events |= POLLOUT;
+        }
         watch(client->fd.get(), events, Kind::ClientFd, client.get());
         busy = busy || (!client->reads.empty() && !client->congested());
     }
@@ -244,6 +274,13 @@ void Shim::loopOnce()
                     readClient(*client);
             }
             if (!client->dead && (revents & POLLOUT))
+                writeClient(*client);
+            break;
+        }
+        case Kind::ClientOut: {
+            // Writable, or its reader is gone (POLLERR on a pipe): the write says which.
+            auto *client = static_cast<Client *>(w.object);
+            if (!client->dead)
                 writeClient(*client);
             break;
         }
@@ -331,7 +368,7 @@ void Shim::handleSignals()
         reapChildren();
 }
 
-void Shim::beginShutdown(std::uint32_t graceMs)
+void Shim::beginShutdown(std::uint32_t graceMs, bool stopExecs)
 {
     if (m_shuttingDown)
         return;
@@ -343,7 +380,7 @@ void Shim::beginShutdown(std::uint32_t graceMs)
     }
     m_proxyListenFd.reset();
     for (const auto &exec : m_execs) {
-        if (!exec->done) {
+        if (stopExecs && !exec->done) {
             exec->flags |= wire::ExitFlag::Killed;
             stopGroup(*exec, graceMs);
         }
@@ -372,7 +409,7 @@ void Shim::finalFlush()
         std::vector<Client *> owners;
         for (const auto &client : m_clients) {
             if (!client->dead && client->unsent() > 0) {
-                fds.push_back(pollfd{client->fd.get(), POLLOUT, 0});
+                fds.push_back(pollfd{client->writeFd(), POLLOUT, 0});
                 owners.push_back(client.get());
             }
         }

@@ -21,6 +21,7 @@ struct Options
     std::string controlPath;
     int controlFd = -1;        // an already-listening socket handed down by the backend, used instead of binding controlPath
     std::string connectPath;   // the backend listens here and the shim connects out (Docker: the folder stays read-only)
+    bool stdio = false;        // serve one client over fds 0 and 1 (remote Docker: the container's attach stream)
     long maxProcesses = -1;    // RLIMIT_NPROC inside the sandbox's user namespace; -1 leaves it alone
     std::string workspace;     // empty: no file operations
     std::string proxySocket;   // empty: no bridge
@@ -58,6 +59,7 @@ struct Client
 {
     std::uint64_t serial = 0; // never reused, so an exec can outlive its client safely
     Fd fd;
+    Fd outFd; // stdio mode: frames go out here (a pipe, perhaps), requests come in on fd
     FrameDecoder decoder;
     std::string out;
     std::size_t outPos = 0;
@@ -69,6 +71,7 @@ struct Client
 
     std::size_t unsent() const { return out.size() - outPos; }
     bool congested() const { return unsent() >= ClientHighWater; }
+    int writeFd() const { return outFd ? outFd.get() : fd.get(); }
 };
 
 struct Exec
@@ -127,7 +130,7 @@ public:
 
 private:
     enum class Kind : std::uint8_t {
-        Signal, Listen, ClientFd, ExecIn, ExecOut, ExecErr, ProxyListen, BridgeTcp, BridgeLocal
+        Signal, Listen, ClientFd, ClientOut, ExecIn, ExecOut, ExecErr, ProxyListen, BridgeTcp, BridgeLocal
     };
     struct Watch
     {
@@ -139,6 +142,7 @@ private:
     bool setup();
     bool listenControl();
     void connectControl();
+    bool takeStdio();
     void loopOnce();
     void watch(int fd, short events, Kind kind, void *object);
     int pollTimeout(std::int64_t now) const;
@@ -155,7 +159,8 @@ private:
     void dropClient(Client &client);
     void sweep();
     void handleSignals();
-    void beginShutdown(std::uint32_t graceMs);
+    // stopExecs false: they were stopped already, each with its own grace (a lost stdio client).
+    void beginShutdown(std::uint32_t graceMs, bool stopExecs = true);
     void finalFlush();
     Client *findClient(std::uint64_t serial);
     bool idInUse(const Client &client, std::uint32_t id) const;

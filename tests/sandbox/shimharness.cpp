@@ -4,6 +4,9 @@
 #include <QFileInfo>
 #include <QSignalSpy>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace airlock::sandbox::test {
 
 ExecRecorder::ExecRecorder(ShimClient *client)
@@ -81,6 +84,64 @@ void ShimHarness::stop()
         m_process.kill();
         m_process.waitForFinished(2000);
     }
+}
+
+StdioShim::StdioShim()
+{
+    QDir(m_dir.path()).mkpath(QStringLiteral("ws"));
+    m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+}
+
+StdioShim::~StdioShim()
+{
+    stop();
+}
+
+bool StdioShim::start(ShimClient &client, const QStringList &extraArgs)
+{
+    int pair[2];
+    if (!m_dir.isValid() || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+        return false;
+    m_relay = std::make_unique<QLocalSocket>();
+    if (!m_relay->setSocketDescriptor(pair[1])) {
+        ::close(pair[0]);
+        ::close(pair[1]);
+        return false;
+    }
+    // Both ways as they come, as the attach stream's demultiplexer would.
+    QObject::connect(&m_process, &QProcess::readyReadStandardOutput, m_relay.get(),
+                     [this] { m_relay->write(m_process.readAllStandardOutput()); });
+    QObject::connect(m_relay.get(), &QLocalSocket::readyRead, &m_process,
+                     [this] { m_process.write(m_relay->readAll()); });
+    QObject::connect(m_relay.get(), &QLocalSocket::disconnected, &m_process, [this] { closeStdin(); });
+
+    QStringList args{QStringLiteral("--stdio"), QStringLiteral("--workspace"), workspace()};
+    m_process.start(QStringLiteral(AIRLOCK_SHIM_PATH), args + extraArgs);
+    if (!m_process.waitForStarted(5000))
+        return false;
+    QSignalSpy ready(&client, &ShimClient::ready);
+    client.useConnection(pair[0], QStringLiteral("the shim's stdio"));
+    return ready.wait(5000);
+}
+
+void StdioShim::closeStdin()
+{
+    if (m_process.state() == QProcess::Running)
+        m_process.closeWriteChannel();
+}
+
+void StdioShim::stop()
+{
+    if (m_process.state() != QProcess::NotRunning) {
+        m_process.terminate();
+        if (!m_process.waitForFinished(5000)) {
+            m_process.kill();
+            m_process.waitForFinished(2000);
+        }
+    }
+    if (m_relay)
+        m_relay->disconnect();
+    m_relay.reset();
 }
 
 bool inProcessTable(qint64 pid)

@@ -3,10 +3,13 @@
 #include "sandbox/shimclient.h"
 
 #include <QHash>
+#include <QLocalSocket>
 #include <QObject>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <memory>
 
 namespace airlock::sandbox::test {
 
@@ -64,6 +67,32 @@ public:
 private:
     QTemporaryDir m_dir;
     QProcess m_process;
+};
+
+// An airlock-shim in --stdio mode in a temporary folder (workspace dir/ws), its stdin and stdout
+// pipes relayed to a socket pair whose other end a ShimClient takes with useConnection(), as the
+// remote Docker backend does with the container's attach stream. The client ending its connection
+// closes the shim's stdin.
+class StdioShim
+{
+public:
+    StdioShim();
+    ~StdioShim();
+
+    // Starts the shim and connects the client; true once it is ready.
+    bool start(ShimClient &client, const QStringList &extraArgs = {});
+    // EOF on the shim's stdin: the backend is gone.
+    void closeStdin();
+    void stop();
+
+    QString dir() const { return m_dir.path(); }
+    QString workspace() const { return m_dir.filePath(QStringLiteral("ws")); }
+    QProcess &process() { return m_process; }
+
+private:
+    QTemporaryDir m_dir;
+    QProcess m_process;
+    std::unique_ptr<QLocalSocket> m_relay;
 };
 
 // Still in the process table, alive or as an unreaped zombie.
