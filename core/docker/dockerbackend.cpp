@@ -9,7 +9,6 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
-#include <QHostAddress>
 #include <QJsonArray>
 #include <QTimer>
 
@@ -109,26 +108,12 @@ DockerSandbox *DockerBackend::findReusable(const sandbox::SandboxSpec &spec) con
     return nullptr;
 }
 
-namespace {
-
-// The control folder, the shim and the workspace are bind-mounted from this machine, which only a
-// daemon on this machine can do: over a unix socket, or TCP to a loopback address. A daemon elsewhere
-// is refused with the reason rather than left to fail on mounts it cannot see.
-Result<void> sameMachineOnly(const DockerEndpoint &endpoint)
+bool DockerBackend::isRemote() const
 {
-    if (endpoint.kind != DockerEndpoint::Kind::Tcp)
-        return {};
-    const QHostAddress address(endpoint.host);
-    if (endpoint.host == QLatin1String("localhost") || (!address.isNull() && address.isLoopback()))
-        return {};
-    return fail(ErrorCode::InvalidArgument,
-                QStringLiteral("the Docker daemon at %1 runs on another machine; Airlock's Docker sandboxes bind-mount the "
-                               "workspace and their control folder from this machine, so they need a daemon here (unset "
-                               "DOCKER_HOST, or point it at this machine's daemon)")
-                    .arg(endpoint.display()));
+    // Over TCP the daemon may be anywhere, even behind a loopback port (a tunnel): nothing is bound
+    // from this machine, everything is copied.
+    return m_client->endpoint().kind != DockerEndpoint::Kind::Unix;
 }
-
-} // namespace
 
 Result<sandbox::Sandbox *> DockerBackend::create(const sandbox::SandboxSpec &spec)
 {
@@ -144,8 +129,6 @@ Result<sandbox::Sandbox *> DockerBackend::create(const sandbox::SandboxSpec &spe
                     QStringLiteral("the workspace %1 is not an existing folder given by its absolute path").arg(spec.workspace));
     if (const auto &bad = m_client->endpointError())
         return std::unexpected(*bad);
-    if (auto remote = sameMachineOnly(m_client->endpoint()); !remote)
-        return std::unexpected(remote.error());
 
     if (DockerSandbox *reusable = findReusable(spec)) {
         if (reusable->state() == SandboxState::Stopped || reusable->state() == SandboxState::Failed)

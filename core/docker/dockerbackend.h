@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 
+class QLocalSocket;
 class QTimer;
 
 // The Docker backend of the sandbox contract (ARCHITECTURE.md): each sandbox is one container made from
@@ -29,6 +30,7 @@ class QTimer;
 
 namespace airlock::docker {
 
+class AttachStream;
 class ShimListener;
 
 class DockerBackend;
@@ -58,6 +60,12 @@ public:
 
     // Starts a Stopped persistent sandbox's container again and reconnects to its shim.
     void start();
+
+    // On a daemon of another machine the workspace is a copy in a volume there: this makes the host
+    // folder match it (remotesandbox.cpp). Elsewhere it has nothing to do.
+    QFuture<Result<void>> pullWorkspace() override;
+    QFuture<Result<void>> pushWorkspace() override;
+    bool isRemote() const { return m_remote; }
 
     // One sample now; statsUpdated() follows too. Fails unless the container runs.
     QFuture<Result<ContainerStats>> stats();
@@ -94,6 +102,25 @@ private:
     void finishDestroy();
     void noteEvent(const QString &action, const QJsonObject &attributes);
     void inspectDetails();
+
+    // ---- a daemon on another machine (remotesandbox.cpp) ----
+    struct Copy
+    {
+        QString volume;
+        QString target; // in the sandbox
+        QString from;   // on this machine
+        QString kind;   // workspace, folder, shim
+    };
+    static QList<Copy> copiesOf(const QJsonObject &hostConfig);
+    // After the create: the io container, the copies in, then attach and start.
+    void prepareRemote();
+    void copyIn(qsizetype index);
+    void attachRemote();
+    void closeRemoteStream();
+    // Brings the workspace back (bringBack, unless read-only), then removes the io container and the
+    // volumes; when it cannot be brought back they stay on the daemon. done() follows either way.
+    void releaseRemote(bool bringBack, std::function<void()> done);
+    QString ioContainerName() const { return m_containerName + QStringLiteral("-io"); }
     void applyDetails(const QJsonObject &inspected); // host pid, user and, when adopted, limits
     QJsonObject eventPayload() const;
 
@@ -124,6 +151,13 @@ private:
     std::optional<qint64> m_exitCode;
     std::optional<ContainerStats> m_lastStats;
     QElapsedTimer m_clock; // for the debug log of how long each step took
+    bool m_remote = false;
+    QList<Copy> m_copies;
+    QString m_ioContainer;
+    AttachStream *m_attach = nullptr;
+    QLocalSocket *m_shimPipe = nullptr;
+    QByteArray m_shimStderr; // its last lines, for failure messages
+    std::optional<QFuture<Result<void>>> m_pulling; // one pull at a time; later asks share it
 };
 
 class DockerBackend : public sandbox::Backend
@@ -168,6 +202,9 @@ public:
 
     QString shimPath() const;
     QString runtimeDir() const;
+    // The daemon is reached over the network (tcp://): sandboxes work on copies in volumes there, and
+    // reach their shim through an attach stream (remotesandbox.cpp).
+    bool isRemote() const;
     // host:path of the attached event store, the airlock.store label; empty without one.
     QString storeIdentity() const;
 

@@ -147,6 +147,15 @@ void DockerClient::cancel(quint64 id)
     finishExchange(exchange, fail(ErrorCode::Cancelled, QStringLiteral("the Docker request was cancelled")));
 }
 
+bool DockerClient::writeRaw(quint64 id, QByteArrayView bytes)
+{
+    const auto exchange = m_active.value(id);
+    if (!exchange || !exchange->connection || !exchange->connection->isUpgraded())
+        return false;
+    exchange->connection->writeRaw(bytes);
+    return true;
+}
+
 void DockerClient::startNegotiation()
 {
     if (m_negotiating)
@@ -198,7 +207,7 @@ void DockerClient::dispatch(const std::shared_ptr<Exchange> &exchange)
         else
             candidate->deleteLater();
     }
-    if (!connection || exchange->retried)
+    if (!connection || exchange->retried || exchange->handlers.onUpgraded)
         connection = new HttpConnection(m_endpoint, this);
     runOn(connection, exchange);
 }
@@ -218,6 +227,14 @@ void DockerClient::runOn(HttpConnection *connection, const std::shared_ptr<Excha
         };
     } else {
         connection->onData = nullptr;
+    }
+    if (exchange->handlers.onUpgraded) {
+        connection->onUpgraded = [exchange](QByteArrayView bytes) {
+            if (!exchange->contextGone() && !exchange->done)
+                exchange->handlers.onUpgraded(bytes);
+        };
+    } else {
+        connection->onUpgraded = nullptr;
     }
     connection->onDone = [this, connection, exchange](const Result<HttpResponse> &result, HttpConnection::Outcome outcome) {
         exchange->connection = nullptr;
@@ -239,6 +256,8 @@ void DockerClient::runOn(HttpConnection *connection, const std::shared_ptr<Excha
         + "\r\nUser-Agent: airlock/" AIRLOCK_VERSION "\r\n";
     if (!r.contentType.isEmpty())
         bytes += "Content-Type: " + r.contentType + "\r\n";
+    if (exchange->handlers.onUpgraded)
+        bytes += "Connection: Upgrade\r\nUpgrade: tcp\r\n";
     if (!r.body.isEmpty() || r.method == "POST" || r.method == "PUT")
         bytes += "Content-Length: " + QByteArray::number(r.body.size()) + "\r\n";
     bytes += "\r\n";
@@ -251,6 +270,7 @@ void DockerClient::connectionDone(HttpConnection *connection, bool reusable)
     connection->onHead = nullptr;
     connection->onData = nullptr;
     connection->onDone = nullptr;
+    connection->onUpgraded = nullptr;
     if (!reusable || m_idle.size() >= kMaxIdleConnections) {
         connection->abort();
         connection->deleteLater();

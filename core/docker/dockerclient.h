@@ -53,6 +53,10 @@ struct HttpHandlers
     std::function<void(const HttpResponseHead &)> onHead;
     std::function<void(QByteArrayView)> onData;
     std::function<void(const Result<HttpResponse> &)> onDone;
+    // Set: the request asks the daemon to upgrade the connection (attach). A 101 answer calls it with
+    // the first raw bytes; later ones go to onData, DockerClient::writeRaw() sends, and onDone comes
+    // when the stream closes. The connection is never shared.
+    std::function<void(QByteArrayView)> onUpgraded = {};
 };
 
 struct PingInfo
@@ -106,6 +110,8 @@ public:
     // answer byte is retried once on a fresh one.
     quint64 send(const HttpRequest &request, QObject *context, HttpHandlers handlers);
     void cancel(quint64 id);
+    // Bytes for an upgraded exchange's stream; false when it is not (or no longer) one.
+    bool writeRaw(quint64 id, QByteArrayView bytes);
     int openConnections() const;
 
     // ---- typed calls (dockerapi.cpp) ----
@@ -133,6 +139,17 @@ public:
     QFuture<Result<QString>> importImage(const QByteArray &tar, const QString &repository, const QString &tag,
                                          const QStringList &changes = {},
                                          std::function<void(const ProgressLine &)> progress = {});
+
+    // ---- volumes and archives (dockervolumeapi.cpp): remote daemons get files this way ----
+    QFuture<Result<void>> createVolume(const QString &name, const QMap<QString, QString> &labels);
+    // A volume that is already gone counts as removed.
+    QFuture<Result<void>> removeVolume(const QString &name);
+    // Unpacks a tar archive at `path` in the container (which need not run); into a volume mounted
+    // read-write even when its root file system is read-only.
+    QFuture<Result<void>> putArchive(const QString &container, const QString &path, const QByteArray &tar);
+    // `path` in the container as a tar archive whose top entry is the path's last name; refused past
+    // maxBytes.
+    QFuture<Result<QByteArray>> getArchive(const QString &container, const QString &path, qint64 maxBytes);
 
     // ---- helpers for the calls ----
     static QByteArray percentEncode(const QString &text);

@@ -202,7 +202,12 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     for (const QString &key : env.keys())
         context.hostEnvironment.insert(key, env.value(key));
-    auto owner = workspaceUserFor(p, context.workspace);
+    // A daemon on another machine works on copies: the container's user owns them, whoever owns the
+    // folder here, and nothing is mounted on this machine for it.
+    const bool remote = isRemote();
+    if (remote)
+        context.remoteVolumePrefix = QStringLiteral("airlock-") + id;
+    auto owner = remote ? Result<WorkspaceUser>(WorkspaceUser{}) : workspaceUserFor(p, context.workspace);
     if (!owner)
         return std::unexpected(owner.error());
     context.runUid = owner->uid;
@@ -228,11 +233,11 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
     }
     if (owner->idmap)
         context.workspaceSource = workspaceViewPoint(context.controlDir);
-    const bool layered = p.filesystem.workspace == policy::Access::ReadWrite && p.filesystem.protectionLayer;
+    const bool layered = !remote && p.filesystem.workspace == policy::Access::ReadWrite && p.filesystem.protectionLayer;
     if (layered)
         context.workspaceLayer = sandbox::dockerProtectionMountPoint(context.controlDir);
     for (const QString &relative : p.filesystem.protectedPaths) {
-        if (!layered && QFileInfo::exists(context.workspace + u'/' + relative))
+        if (!layered && !remote && QFileInfo::exists(context.workspace + u'/' + relative))
             context.existingProtectedPaths << relative;
     }
     if (p.privileges.seccomp == policy::SeccompMode::Default || p.privileges.seccomp == policy::SeccompMode::Strict) {
@@ -301,6 +306,8 @@ Result<DockerBackend::Prepared> DockerBackend::prepare(const sandbox::SandboxSpe
         labelObject.insert(QLatin1StringView(labels::WorkspaceBytes), QString::number(*p.resources.workspaceBytes));
     if (const QString store = storeIdentity(); !store.isEmpty())
         labelObject.insert(QLatin1StringView(labels::Store), store);
+    if (remote)
+        labelObject.insert(QLatin1StringView(labels::Remote), QStringLiteral("1"));
     body.insert(QStringLiteral("Labels"), labelObject);
 
     QJsonObject host = body.value(u"HostConfig").toObject();

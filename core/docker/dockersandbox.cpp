@@ -192,6 +192,8 @@ void DockerSandbox::create(const QJsonObject &createBody)
     const QJsonObject host = createBody.value(u"HostConfig").toObject();
     m_autoRemove = host.value(u"AutoRemove").toBool();
     m_user = createBody.value(u"User").toString();
+    m_remote = createBody.value(u"Labels").toObject().contains(QLatin1StringView(labels::Remote));
+    m_copies = copiesOf(host);
     if (const qint64 memory = qint64(host.value(u"Memory").toDouble()); memory > 0)
         m_memoryLimit = memory;
     mutableInfo().limits = m_backend->limitsFor(host, m_containerName);
@@ -217,12 +219,20 @@ void DockerSandbox::create(const QJsonObject &createBody)
             setState(SandboxState::Stopped, QStringLiteral("stopped before it started"));
             return;
         }
-        startContainer();
+        if (m_remote)
+            prepareRemote();
+        else
+            startContainer();
     });
 }
 
 void DockerSandbox::startContainer()
 {
+    if (m_remote) {
+        m_clock.start();
+        attachRemote();
+        return;
+    }
     listenForShim(true);
     if (!m_listener->isListening())
         return;
@@ -272,6 +282,15 @@ void DockerSandbox::attach()
     airlock::then(client()->inspectContainer(m_containerId), this, [this](const Result<QJsonObject> &inspected) {
         if (inspected)
             applyDetails(*inspected);
+        if (m_remote) {
+            // Its shim served the attach stream of the process that made it; a second one would start
+            // in the middle of that conversation. Destroying it brings the workspace back.
+            failWith(Error{ErrorCode::Io, QStringLiteral("sandbox %1 runs on the Docker daemon at %2, on another machine, and "
+                                                         "cannot be taken over after Airlock restarted; destroy it to bring "
+                                                         "its workspace back, then make a new one")
+                                              .arg(id(), client()->endpoint().display())});
+            return;
+        }
         const QString runtime = inspected ? inspected->value(u"HostConfig").toObject().value(u"Runtime").toString() : QString();
         if (runtime != QLatin1String(policy::kGvisorRuntime)) {
             listenForShim(false);
@@ -334,6 +353,10 @@ void DockerSandbox::applyDetails(const QJsonObject &inspected)
     i.uidMapping = QStringLiteral("%1 -> %1").arg(uid);
     if (!m_launched) {
         // Adopted: what this run knows comes from the container itself.
+        m_remote = config.value(u"Labels").toObject().contains(QLatin1StringView(labels::Remote));
+        m_copies = copiesOf(host);
+        if (m_remote)
+            m_ioContainer = ioContainerName();
         m_autoRemove = host.value(u"AutoRemove").toBool();
         if (const qint64 memory = qint64(host.value(u"Memory").toDouble()); memory > 0)
             m_memoryLimit = memory;
@@ -424,6 +447,10 @@ void DockerSandbox::failWith(const Error &error)
     // A container that never got going is of no use to anyone; one that ran has exited already.
     if (wasStarting && !m_containerId.isEmpty())
         client()->removeContainer(m_containerId, true);
+    if (wasStarting && m_remote && !m_announced)
+        releaseRemote(false, [] {}); // nothing ran: its copies go too
+    else
+        closeRemoteStream(); // its volumes stay until it is destroyed, which brings the workspace back
 }
 
 void DockerSandbox::noteEvent(const QString &action, const QJsonObject &attributes)
@@ -463,6 +490,7 @@ void DockerSandbox::stop(int graceMs)
     m_startDeadline->stop();
     m_listener->close();
     disconnectShim();
+    closeRemoteStream();
     setState(SandboxState::Stopping, m_stopReason);
     if (m_containerId.isEmpty()) {
         if (!m_creating)
@@ -478,9 +506,22 @@ void DockerSandbox::stop(int graceMs)
             return;
         }
         const QString kept = m_autoRemove ? QStringLiteral("Docker removed its container") : QStringLiteral("its container is kept");
-        setState(SandboxState::Stopped, m_stopReason.isEmpty() ? QStringLiteral("stopped; ") + kept
-                                                               : QStringLiteral("stopped: %1; %2").arg(m_stopReason, kept));
-        m_backend->recordFor(this, sandbox::events::SandboxStopped, eventPayload());
+        const auto stopped_ = [this, kept](const QString &copyProblem) {
+            QString message = m_stopReason.isEmpty() ? QStringLiteral("stopped; ") + kept
+                                                     : QStringLiteral("stopped: %1; %2").arg(m_stopReason, kept);
+            if (!copyProblem.isEmpty())
+                message += QStringLiteral("; ") + copyProblem;
+            setState(SandboxState::Stopped, message);
+            m_backend->recordFor(this, sandbox::events::SandboxStopped, eventPayload());
+        };
+        if (!m_remote) {
+            stopped_({});
+            return;
+        }
+        // Its workspace is a copy on the daemon: bring it back before saying it stopped.
+        airlock::then(pullWorkspace(), this, [stopped_](const Result<void> &pulled) {
+            stopped_(pulled ? QString() : pulled.error().message);
+        });
     });
 }
 
@@ -539,11 +580,14 @@ void DockerSandbox::destroy()
 void DockerSandbox::finishDestroy()
 {
     const auto cleanUp = [this] {
-        if (!m_controlDir.isEmpty())
-            DockerBackend::removeHostSide(m_controlDir);
-        setState(SandboxState::Destroyed);
-        m_backend->recordFor(this, sandbox::events::SandboxDestroyed, eventPayload());
-        m_backend->forget(this);
+        // On a remote daemon the workspace comes back first, then its copies go.
+        releaseRemote(m_announced || !m_launched, [this] {
+            if (!m_controlDir.isEmpty())
+                DockerBackend::removeHostSide(m_controlDir);
+            setState(SandboxState::Destroyed);
+            m_backend->recordFor(this, sandbox::events::SandboxDestroyed, eventPayload());
+            m_backend->forget(this);
+        });
     };
     if (m_containerId.isEmpty() || m_removed) {
         cleanUp();

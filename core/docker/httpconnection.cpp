@@ -6,6 +6,7 @@
 #include <QDir>
 #include <QFile>
 #include <QLocalSocket>
+#include <QProcess>
 #include <QSslConfiguration>
 #include <QSslKey>
 #include <QSslSocket>
@@ -30,6 +31,35 @@ HttpConnection::HttpConnection(const DockerEndpoint &endpoint, QObject *parent)
         });
         connect(m_connectTimer, &QTimer::timeout, this, [this] {
             onSocketError(unixSocketError(m_endpoint.socketPath, QLocalSocket::SocketTimeoutError, {}));
+        });
+    } else if (m_endpoint.kind == DockerEndpoint::Kind::Ssh) {
+        m_ssh = new QProcess(this);
+        m_device = m_ssh;
+        m_ssh->setProgram(QStringLiteral("ssh"));
+        m_ssh->setArguments(m_endpoint.sshArguments());
+        m_ssh->setReadChannel(QProcess::StandardOutput);
+        connect(m_ssh, &QProcess::started, this, &HttpConnection::onConnected);
+        connect(m_ssh, &QProcess::readyReadStandardOutput, this, &HttpConnection::onReadyRead);
+        connect(m_ssh, &QProcess::readyReadStandardError, this, [this] {
+            m_sshErrors = QByteArray(m_sshErrors + m_ssh->readAllStandardError()).right(2048);
+        });
+        connect(m_ssh, &QProcess::finished, this, [this] {
+            if (!m_received && m_busy) {
+                const QString said = QString::fromLocal8Bit(m_sshErrors).trimmed();
+                onSocketError(Error{ErrorCode::Io, QStringLiteral("cannot reach the Docker daemon at %1: ssh ended%2")
+                                                       .arg(m_endpoint.display(), said.isEmpty() ? QString() : QStringLiteral(": ") + said)});
+                return;
+            }
+            onClosed();
+        });
+        connect(m_ssh, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
+            if (error == QProcess::FailedToStart)
+                onSocketError(Error{ErrorCode::NotFound, QStringLiteral("cannot reach the Docker daemon at %1: ssh could not be started "
+                                                                        "(install openssh-client)").arg(m_endpoint.display())});
+        });
+        connect(m_connectTimer, &QTimer::timeout, this, [this] {
+            onSocketError(Error{ErrorCode::Io, QStringLiteral("cannot reach the Docker daemon at %1: ssh did not start within %2 ms")
+                                                   .arg(m_endpoint.display()).arg(m_connectTimer->interval())});
         });
     } else {
         m_tcp = new QSslSocket(this);
@@ -104,6 +134,8 @@ bool HttpConnection::isConnected() const
 {
     if (m_local)
         return m_local->state() == QLocalSocket::ConnectedState;
+    if (m_ssh)
+        return m_ssh->state() == QProcess::Running;
     return m_tcp->state() == QAbstractSocket::ConnectedState && (!m_endpoint.tls || m_tcp->isEncrypted());
 }
 
@@ -116,6 +148,9 @@ void HttpConnection::start(const QByteArray &requestBytes, bool headRequest, qin
     m_head = {};
     m_body.clear();
     m_maxBody = maxBody;
+    m_upgraded = false;
+    m_headSeen = false;
+    m_headBuffer.clear();
     m_parser.reset();
     m_parser.expectNoBody(headRequest);
     if (isConnected()) {
@@ -127,6 +162,11 @@ void HttpConnection::start(const QByteArray &requestBytes, bool headRequest, qin
     if (m_local) {
         if (m_local->state() == QLocalSocket::UnconnectedState)
             m_local->connectToServer(m_endpoint.socketPath);
+    } else if (m_ssh) {
+        if (m_ssh->state() == QProcess::NotRunning) {
+            m_sshErrors.clear();
+            m_ssh->start();
+        }
     } else if (m_tcp->state() == QAbstractSocket::UnconnectedState) {
         if (m_endpoint.tls) {
             if (!QSslSocket::supportsSsl()) {
@@ -149,11 +189,57 @@ void HttpConnection::onConnected()
     m_device->write(std::exchange(m_pendingWrite, {}));
 }
 
+void HttpConnection::writeRaw(QByteArrayView bytes)
+{
+    if (m_upgraded && isConnected())
+        m_device->write(bytes.data(), bytes.size());
+}
+
+bool HttpConnection::takeUpgradeHead(QByteArray &bytes)
+{
+    constexpr qsizetype kMaxHead = 64 * 1024;
+    m_headBuffer += bytes;
+    bytes.clear();
+    const qsizetype end = m_headBuffer.indexOf("\r\n\r\n");
+    if (end < 0) {
+        if (m_headBuffer.size() > kMaxHead)
+            complete(fail(ErrorCode::Io, QStringLiteral("the Docker daemon's answer to an attach has a head over %1 bytes").arg(kMaxHead)), false);
+        return true;
+    }
+    m_headSeen = true;
+    m_received = true;
+    const QByteArray head = m_headBuffer.left(end + 4);
+    QByteArray rest = m_headBuffer.mid(end + 4);
+    m_headBuffer.clear();
+    if (const Result<void> fed = m_parser.feed(head); !fed) {
+        complete(std::unexpected(fed.error()), false);
+        return true;
+    }
+    if (m_head.status == 101) {
+        m_upgraded = true;
+        if (onUpgraded)
+            onUpgraded(rest);
+        return true;
+    }
+    bytes = rest; // an ordinary answer (an error): its body follows
+    return false;
+}
+
 void HttpConnection::onReadyRead()
 {
-    const QByteArray bytes = m_device->readAll();
+    QByteArray bytes = m_device->readAll();
     if (bytes.isEmpty())
         return;
+    if (m_busy && m_upgraded) {
+        if (onData)
+            onData(bytes);
+        return;
+    }
+    if (m_busy && onUpgraded && !m_headSeen) {
+        if (takeUpgradeHead(bytes) || !m_busy)
+            return;
+        // not an upgrade: the rest (maybe nothing yet) is the answer's body
+    }
     if (!m_busy) {
         // Nobody asked: a daemon that talks out of turn cannot be trusted with the next request.
         abort();
@@ -192,6 +278,10 @@ void HttpConnection::onClosed()
         onReadyRead();
     if (!m_busy)
         return;
+    if (m_upgraded) {
+        complete(HttpResponse{m_head, {}}, false);
+        return;
+    }
     const Result<void> finished = m_parser.finish();
     if (finished && m_complete) {
         complete(HttpResponse{m_head, std::exchange(m_body, {})}, false);
@@ -230,6 +320,12 @@ void HttpConnection::abort()
     if (m_local) {
         const QSignalBlocker quiet(m_local);
         m_local->abort();
+    } else if (m_ssh) {
+        const QSignalBlocker quiet(m_ssh);
+        if (m_ssh->state() != QProcess::NotRunning) {
+            m_ssh->kill();
+            m_ssh->waitForFinished(1000);
+        }
     } else {
         const QSignalBlocker quiet(m_tcp);
         m_tcp->abort();

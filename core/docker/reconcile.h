@@ -31,6 +31,8 @@ inline constexpr char Owner[] = "airlock.owner"; // host:pid:start-ticks of the 
 inline constexpr char Store[] = "airlock.store"; // host:path of the event store it reports to
 inline constexpr char OutputCap[] = "airlock.output-cap"; // the policy's maxOutputBytes, for adopted sandboxes
 inline constexpr char WorkspaceBytes[] = "airlock.workspace-bytes"; // resources.workspaceBytes, watched again on adoption
+inline constexpr char Remote[] = "airlock.remote"; // "1": the daemon is on another machine; the workspace is a copy in a volume
+inline constexpr char IoFor[] = "airlock.io-for"; // the never-started container through which a remote sandbox's volumes are copied
 } // namespace labels
 
 struct ContainerRecord

@@ -7,7 +7,6 @@ namespace airlock::docker {
 namespace {
 
 constexpr qsizetype kBlock = 512;
-constexpr qint64 kFixedTime = 1700000000; // 2023-11-14: any constant will do
 
 QString clean(const QString &path)
 {
@@ -31,6 +30,16 @@ bool octal(char *field, int width, qint64 value)
     return true;
 }
 
+// One pax record: "<length> <key>=<value>\n", where the length counts itself.
+QByteArray paxRecord(const QByteArray &key, const QByteArray &value)
+{
+    const qsizetype body = 1 + key.size() + 1 + value.size() + 1;
+    qsizetype total = body + QByteArray::number(body).size();
+    if (QByteArray::number(total).size() + body != total)
+        ++total;
+    return QByteArray::number(total) + ' ' + key + '=' + value + '\n';
+}
+
 } // namespace
 
 bool TarWriter::contains(const QString &path) const
@@ -50,19 +59,45 @@ Result<void> TarWriter::header(const QString &path, char type, quint32 mode, qui
     if (type == '5')
         full += '/';
     QByteArray prefix;
+    QByteArray pax;
     if (full.size() > 100) {
-        // ustar: a prefix of up to 155 bytes, split at a '/', holds the rest.
+        // ustar: a prefix of up to 155 bytes, split at a '/', holds the rest; past that a pax record does.
         qsizetype cut = full.lastIndexOf('/', std::min<qsizetype>(155, full.size() - 2));
-        while (cut > 0 && full.size() - cut - 1 > 100)
-            cut = -1;
-        if (cut <= 0)
-            return fail(ErrorCode::InvalidArgument, QStringLiteral("the path '%1' is too long for a tar archive").arg(name));
-        prefix = full.left(cut);
-        full = full.mid(cut + 1);
+        if (cut > 0 && full.size() - cut - 1 <= 100) {
+            prefix = full.left(cut);
+            full = full.mid(cut + 1);
+        } else {
+            pax += paxRecord("path", full);
+            full = full.right(99);
+        }
     }
-    const QByteArray target = link.toUtf8();
-    if (target.size() > 100)
-        return fail(ErrorCode::InvalidArgument, QStringLiteral("the link target '%1' is too long for a tar archive").arg(link));
+    QByteArray target = link.toUtf8();
+    if (target.size() > 100) {
+        pax += paxRecord("linkpath", target);
+        target.truncate(100);
+    }
+    if (!pax.isEmpty()) {
+        char x[kBlock];
+        std::memset(x, 0, sizeof x);
+        std::memcpy(x, "PaxHeaders/entry", 16);
+        octal(x + 100, 8, 0644);
+        octal(x + 108, 8, 0);
+        octal(x + 116, 8, 0);
+        octal(x + 124, 12, pax.size());
+        octal(x + 136, 12, m_time);
+        std::memset(x + 148, ' ', 8);
+        x[156] = 'x';
+        std::memcpy(x + 257, "ustar", 6);
+        std::memcpy(x + 263, "00", 2);
+        unsigned xsum = 0;
+        for (unsigned char c : x)
+            xsum += c;
+        octal(x + 148, 7, xsum);
+        x[155] = ' ';
+        m_data.append(x, kBlock);
+        m_data.append(pax);
+        m_data.append((kBlock - pax.size() % kBlock) % kBlock, '\0');
+    }
 
     char h[kBlock];
     std::memset(h, 0, sizeof h);
@@ -72,7 +107,7 @@ Result<void> TarWriter::header(const QString &path, char type, quint32 mode, qui
     octal(h + 116, 8, gid);
     if (!octal(h + 124, 12, size))
         return fail(ErrorCode::InvalidArgument, QStringLiteral("'%1' is too large for a tar archive").arg(name));
-    octal(h + 136, 12, kFixedTime);
+    octal(h + 136, 12, m_time);
     std::memset(h + 148, ' ', 8);
     h[156] = type;
     std::memcpy(h + 157, target.constData(), size_t(target.size()));
@@ -106,9 +141,14 @@ Result<void> TarWriter::addFile(const QString &path, const QByteArray &data, qui
     return {};
 }
 
-Result<void> TarWriter::addSymlink(const QString &path, const QString &target)
+Result<void> TarWriter::addSymlink(const QString &path, const QString &target, quint32 uid, quint32 gid)
 {
-    return header(path, '2', 0777, 0, 0, 0, target);
+    return header(path, '2', 0777, uid, gid, 0, target);
+}
+
+void TarWriter::setTime(qint64 secondsSinceEpoch)
+{
+    m_time = secondsSinceEpoch < 0 ? kFixedTime : secondsSinceEpoch;
 }
 
 QByteArray TarWriter::finish()

@@ -70,9 +70,18 @@ struct LaunchContext {
     // Docker: the backend listens on the control socket and the shim connects out to it, so the control
     // folder is mounted read-only there too.
     bool shimConnects = false;
+    // Docker on another machine: nothing can be bound from this one. Each folder the sandbox would bind
+    // becomes a named volume "<remoteVolumePrefix>-<role>" that the backend fills by copying (the
+    // volume's labels say from where: kCopyFromLabel, kCopyKindLabel); the shim serves over the
+    // container's stdin and stdout and tunnels the egress proxy over them. Empty: bind mounts.
+    QString remoteVolumePrefix;
     QString seccompProfileJson;        // Docker: the profile text (default and strict: Airlock's filter; custom: the file)
     QString version;                   // label airlock.version; empty means this build's version
 };
+
+// Labels of the volumes of a sandbox on a remote daemon (LaunchContext::remoteVolumePrefix).
+inline constexpr char kCopyFromLabel[] = "airlock.copy-from"; // the host path copied in
+inline constexpr char kCopyKindLabel[] = "airlock.copy-kind"; // workspace (copied back too), folder, shim
 
 struct BwrapCommand {
     QStringList arguments;                // everything after "bwrap"

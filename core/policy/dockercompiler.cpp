@@ -86,8 +86,43 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
         gid = unsigned(*policy.privileges.gid);
     }
     QJsonArray binds;
+    QJsonArray volumes; // remote daemons: named volumes filled by copying
     QJsonObject tmpfs;
+    const bool remote = !context.remoteVolumePrefix.isEmpty();
+    const auto volume = [&](const QString &role, const QString &target, bool readOnly, const QString &from, const char *kind) {
+        volumes.append(QJsonObject{
+            {QStringLiteral("Type"), QStringLiteral("volume")},
+            {QStringLiteral("Source"), QString(context.remoteVolumePrefix + u'-' + role)},
+            {QStringLiteral("Target"), target},
+            {QStringLiteral("ReadOnly"), readOnly},
+            {QStringLiteral("VolumeOptions"),
+             QJsonObject{{QStringLiteral("Labels"), QJsonObject{{QString::fromLatin1(kCopyFromLabel), from},
+                                                                {QString::fromLatin1(kCopyKindLabel), QString::fromLatin1(kind)}}}}}});
+    };
+    int extraMounts = 0;
     for (const PlannedMount &mount : std::as_const(plan->mounts)) {
+        if (remote && (mount.kind == PlannedMount::Kind::Bind || mount.kind == PlannedMount::Kind::ReadOnlyBind)) {
+            const bool readOnly = mount.kind == PlannedMount::Kind::ReadOnlyBind;
+            if (mount.target == plan->workspaceTarget)
+                volume(QStringLiteral("workspace"), mount.target, readOnly, context.workspace, "workspace");
+            else if (mount.target == QLatin1String(kSandboxShim))
+                volume(QStringLiteral("shim"), QString::fromLatin1(kSandboxAirlockDir), true, mount.source, "shim");
+            else if (mount.target == QLatin1String(kSandboxControlDir))
+                continue; // the shim serves over stdio instead
+            else if (mount.target == QLatin1String(kSandboxHome))
+                volume(QStringLiteral("home"), mount.target, false, mount.source, "folder");
+            else if (readOnly)
+                volume(QStringLiteral("mount%1").arg(extraMounts++), mount.target, true, mount.source, "folder");
+            else
+                return fail(ErrorCode::InvalidArgument,
+                            QStringLiteral("the policy mounts %1 read-write at %2, which a Docker daemon on another machine "
+                                           "cannot reach; make the mount read-only (it is then copied) or use this "
+                                           "machine's daemon")
+                                .arg(mount.source, mount.target));
+            continue;
+        }
+        if (remote && mount.kind == PlannedMount::Kind::ProtectedBind)
+            continue; // protected names are never copied back (docker/workspacecopy.h)
         switch (mount.kind) {
         case PlannedMount::Kind::Bind:
             binds.append(QString(mount.source + u':' + mount.target + QStringLiteral(":rw")));
@@ -113,6 +148,8 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
 
     QJsonObject host;
     host.insert(QStringLiteral("Binds"), binds);
+    if (remote)
+        host.insert(QStringLiteral("Mounts"), volumes);
     host.insert(QStringLiteral("Tmpfs"), tmpfs);
     host.insert(QStringLiteral("ReadonlyRootfs"), policy.filesystem.readOnlyRoot);
     // Proxy mode needs no network either: the shim bridges the proxy through the control folder.
@@ -160,7 +197,30 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
     body.insert(QStringLiteral("WorkingDir"), plan->workspaceTarget);
     body.insert(QStringLiteral("Env"), env);
     body.insert(QStringLiteral("Entrypoint"), QJsonArray{QString::fromLatin1(kSandboxShim)});
-    body.insert(QStringLiteral("Cmd"), QJsonArray::fromStringList(plan->shimArguments));
+    QStringList shimArguments = plan->shimArguments;
+    if (remote) {
+        // The backend attaches to the container: its stdin and stdout are the control connection.
+        shimArguments.replace(0, QStringLiteral("--stdio"));
+        shimArguments.removeAt(1);
+        if (const qsizetype proxy = shimArguments.indexOf(QStringLiteral("--proxy-socket")); proxy >= 0) {
+            shimArguments.replace(proxy, QStringLiteral("--proxy-tunnel"));
+            shimArguments.removeAt(proxy + 1);
+        }
+        body.insert(QStringLiteral("OpenStdin"), true);
+        body.insert(QStringLiteral("StdinOnce"), false);
+        body.insert(QStringLiteral("AttachStdin"), true);
+        body.insert(QStringLiteral("AttachStdout"), true);
+        body.insert(QStringLiteral("AttachStderr"), true);
+        body.insert(QStringLiteral("Tty"), false);
+        QJsonArray withoutControl;
+        for (const QJsonValue &e : std::as_const(env)) {
+            if (!e.toString().startsWith(QLatin1String("AIRLOCK_CONTROL_DIR=")))
+                withoutControl.append(e);
+        }
+        env = withoutControl;
+        body.insert(QStringLiteral("Env"), env);
+    }
+    body.insert(QStringLiteral("Cmd"), QJsonArray::fromStringList(shimArguments));
     body.insert(QStringLiteral("Labels"),
                 QJsonObject{{QStringLiteral("airlock.session"), context.sessionId},
                             {QStringLiteral("airlock.policy-hash"), policyHash(policy)},

@@ -364,6 +364,16 @@ QFuture<Result<FileStat>> Sandbox::stat(const QString &path, bool followLinks)
     return m_client->stat(path, followLinks);
 }
 
+QFuture<Result<void>> Sandbox::pullWorkspace()
+{
+    return QtFuture::makeReadyFuture(Result<void>());
+}
+
+QFuture<Result<void>> Sandbox::pushWorkspace()
+{
+    return QtFuture::makeReadyFuture(Result<void>());
+}
+
 // ---- Backend ----
 
 Sandbox *Backend::sandbox(const QString &id) const

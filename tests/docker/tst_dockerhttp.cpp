@@ -370,7 +370,11 @@ void TestDockerHttp::endpoint_data()
     QTest::newRow("tcp port") << QStringLiteral("tcp://127.0.0.1:12375") << false << QStringLiteral("tcp://127.0.0.1:12375");
     QTest::newRow("ipv6") << QStringLiteral("tcp://[::1]:2375") << false << QStringLiteral("tcp://::1:2375");
     QTest::newRow("relative unix") << QStringLiteral("unix://docker.sock") << false << QString();
-    QTest::newRow("ssh") << QStringLiteral("ssh://me@host") << false << QString();
+    QTest::newRow("ssh") << QStringLiteral("ssh://me@host") << false << QStringLiteral("ssh://me@host");
+    QTest::newRow("ssh port") << QStringLiteral("ssh://host:2222") << false << QStringLiteral("ssh://host:2222");
+    QTest::newRow("ssh option as host") << QStringLiteral("ssh://-oProxyCommand=x") << false << QString();
+    QTest::newRow("ssh option as user") << QStringLiteral("ssh://-oProxyCommand=x@host") << false << QString();
+    QTest::newRow("ssh with path") << QStringLiteral("ssh://host/var/run/docker.sock") << false << QString();
     QTest::newRow("npipe") << QStringLiteral("npipe:////./pipe/docker_engine") << false << QString();
     QTest::newRow("http") << QStringLiteral("http://host:2375") << false << QString();
     QTest::newRow("tcp with path") << QStringLiteral("tcp://host:2375/v1.41") << false << QString();
@@ -396,6 +400,13 @@ void TestDockerHttp::endpoint()
     QVERIFY2(e.has_value(), qPrintable(e ? QString() : e.error().message));
     QCOMPARE(e->display(), display);
     QCOMPARE(e->tls, tls);
+    if (e->kind == DockerEndpoint::Kind::Ssh) {
+        // The host comes after "--", so nothing in DOCKER_HOST can be taken for an ssh option.
+        const QStringList args = e->sshArguments();
+        QCOMPARE(args.mid(args.indexOf(QStringLiteral("--"))),
+                 (QStringList{QStringLiteral("--"), e->host, QStringLiteral("docker"), QStringLiteral("system"), QStringLiteral("dial-stdio")}));
+        QVERIFY(args.contains(QStringLiteral("BatchMode=yes")));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestDockerHttp)
