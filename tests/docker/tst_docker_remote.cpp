@@ -221,6 +221,15 @@ private Q_SLOTS:
         QCOMPARE(::lstat(QFile::encodeName(ws + QStringLiteral("/suid")).constData(), &st), 0);
         QCOMPARE(st.st_mode & 07000, 0u);
 
+        // A rewind changes the folder here: the copy is made to match it, removals included.
+        QVERIFY(QFile::remove(ws + QStringLiteral("/out.txt")));
+        QVERIFY(writeFile(ws + QStringLiteral("/pushed.txt"), "pushed\n"));
+        auto pushed = await(s->pushWorkspace(), 60000);
+        QVERIFY2(pushed, qPrintable(pushed ? QString() : pushed.error().message));
+        o = run(s, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("cat pushed.txt; ls out.txt 2>&1; ls -a .git/hooks")});
+        QVERIFY2(o.out.startsWith("pushed\n") && o.out.contains("No such file"), o.out.constData());
+        QVERIFY2(o.out.contains("pre-commit"), o.out.constData());
+
         // The last changes come back when it is destroyed, and its copies go from the daemon.
         o = run(s, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("echo last > last.txt")});
         QVERIFY(o.status && o.status->succeeded());
