@@ -104,7 +104,14 @@ HttpConnection::HttpConnection(const DockerEndpoint &endpoint, QObject *parent)
     m_parser.onComplete = [this] { m_complete = true; };
 }
 
-HttpConnection::~HttpConnection() = default;
+HttpConnection::~HttpConnection()
+{
+    if (m_ssh && m_ssh->state() != QProcess::NotRunning) {
+        const QSignalBlocker quiet(m_ssh);
+        m_ssh->kill();
+        m_ssh->waitForFinished(1000);
+    }
+}
 
 void HttpConnection::setupTls()
 {

@@ -12,6 +12,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -242,6 +243,62 @@ private Q_SLOTS:
         QVERIFY(!await(client->inspectContainer(container)));
         QVERIFY(!await(client->inspectContainer(io)));
         QVERIFY2(volumesNamed(client, QStringLiteral("airlock-") + id).isEmpty(), "its volumes are left on the daemon");
+    }
+
+    void overSsh()
+    {
+        // DOCKER_HOST=ssh://: each connection is `ssh HOST docker system dial-stdio`, here through a real
+        // sshd on a loopback port whose sessions reach the second daemon (ssh-server.sh).
+        const QString sshDir = m_dir.filePath(QStringLiteral("ssh"));
+        QProcess server;
+        server.start(QStringLiteral("bash"), {QStringLiteral(AIRLOCK_SOURCE_DIR "/tests/docker/ssh-server.sh"), QStringLiteral("start"), sshDir,
+                                              QString::number(m_port), clientCerts(), QStringLiteral(AIRLOCK_BUILD_DIR "/ssh-cache")});
+        QVERIFY(server.waitForFinished(120000));
+        if (server.exitCode() == 77)
+            QSKIP(server.readAllStandardError().trimmed().constData());
+        QVERIFY2(server.exitCode() == 0, server.readAllStandardError().constData());
+        const QString sshPort = QString::fromLatin1(server.readAllStandardOutput().trimmed());
+        const auto stop = qScopeGuard([&] {
+            QProcess::execute(QStringLiteral("bash"), {QStringLiteral(AIRLOCK_SOURCE_DIR "/tests/docker/ssh-server.sh"), QStringLiteral("stop"), sshDir});
+        });
+        QFile opts(sshDir + QStringLiteral("/ssh-opts"));
+        QVERIFY(opts.open(QIODevice::ReadOnly));
+        QProcessEnvironment env;
+        env.insert(QStringLiteral("DOCKER_HOST"), QStringLiteral("ssh://root@127.0.0.1:") + sshPort);
+        env.insert(QStringLiteral("AIRLOCK_DOCKER_SSH_OPTS"), QString::fromUtf8(opts.readAll()).trimmed());
+        auto e = DockerEndpoint::fromEnvironment(env);
+        QVERIFY2(e, qPrintable(e ? QString() : e.error().message));
+
+        QTemporaryDir work;
+        const QString ws = work.filePath(QStringLiteral("ws"));
+        QVERIFY(QDir().mkpath(ws));
+        QVERIFY(writeFile(ws + QStringLiteral("/in.txt"), "over ssh\n"));
+        DockerBackendOptions options;
+        options.shimPath = QStringLiteral(AIRLOCK_SHIM_PATH);
+        options.runtimeDir = work.filePath(QStringLiteral("run"));
+        auto *client = new DockerClient(*e);
+        DockerBackend backend(client, options);
+        client->setParent(&backend);
+        QVERIFY(backend.isRemote());
+        sandbox::SandboxSpec spec;
+        spec.policy = hardened();
+        spec.policy.filesystem.workspace = policy::Access::ReadWrite;
+        spec.workspace = ws;
+        QString why;
+        DockerSandbox *s = start(backend, spec, &why);
+        QVERIFY2(s, qPrintable(why));
+        const Outcome o = run(s, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("cat in.txt > out.txt")});
+        QVERIFY2(o.status && o.status->succeeded(), o.err.constData());
+        QVERIFY(destroyAndWait(backend, s, 60000));
+        QCOMPARE(readFile(ws + QStringLiteral("/out.txt")), QByteArray("over ssh\n"));
+
+        // A key the server does not know: refused, with ssh's own words.
+        env.insert(QStringLiteral("AIRLOCK_DOCKER_SSH_OPTS"), QStringLiteral("-F /dev/null -o IdentitiesOnly=yes -i /dev/null "
+                                                                         "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"));
+        DockerClient stranger(*DockerEndpoint::fromEnvironment(env));
+        auto ping = await(stranger.ping());
+        QVERIFY(!ping);
+        QVERIFY2(ping.error().message.contains(QLatin1String("ssh")), qPrintable(ping.error().message));
     }
 
     void readWriteHostMountIsRefusedWithTheReason()
