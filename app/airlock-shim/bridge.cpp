@@ -65,7 +65,7 @@ bool drain(int fd, std::string &buffer, std::size_t &pos)
 bool Shim::listenProxy()
 {
     sockaddr_un target{};
-    if (m_options.proxySocket.size() >= sizeof(target.sun_path)) {
+    if (!m_options.proxyTunnel && m_options.proxySocket.size() >= sizeof(target.sun_path)) {
         logError("proxy socket path is too long: %s", m_options.proxySocket.c_str());
         return false;
     }

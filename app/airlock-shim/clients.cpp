@@ -130,6 +130,13 @@ void Shim::handleFrame(Client &client, Frame &frame)
     case FrameType::Ping:
         send(client, FrameType::Pong, id, frame.body);
         return;
+    case FrameType::TunnelOpen:
+    case FrameType::TunnelData:
+    case FrameType::TunnelEof:
+    case FrameType::TunnelClose:
+    case FrameType::TunnelCredit:
+        handleTunnelFrame(client, frame);
+        return;
     case FrameType::Hello:
     case FrameType::Shutdown:
     case FrameType::Exec:
@@ -184,6 +191,7 @@ void Shim::handleHello(Client &client, std::uint32_t id, TlvReader &tlv)
 {
     const std::uint32_t min = tlv.u32(Tag::VersionMin).value_or(1);
     const std::uint32_t max = tlv.u32(Tag::VersionMax).value_or(min);
+    const std::vector<std::string_view> offered = tlv.all(Tag::Capability);
     if (!tlv.ok()) {
         failClient(client, ShimError::Malformed, tlv.error());
         return;
@@ -203,6 +211,7 @@ void Shim::handleHello(Client &client, std::uint32_t id, TlvReader &tlv)
         return;
     }
     client.negotiated = true;
+    client.tunnels = std::find(offered.begin(), offered.end(), wire::TunnelCapability) != offered.end();
     TlvBuilder body;
     body.u32(Tag::Version, high)
         .bytes(Tag::Name, "airlock-shim " AIRLOCK_VERSION)
@@ -218,7 +227,7 @@ void Shim::handleHello(Client &client, std::uint32_t id, TlvReader &tlv)
         body.bytes(Tag::Workspace, m_options.workspace);
     }
     if (m_proxyListenFd) {
-        body.bytes(Tag::Capability, "proxy-bridge");
+        body.bytes(Tag::Capability, m_options.proxyTunnel ? wire::TunnelCapability : "proxy-bridge");
         body.u32(Tag::ProxyPort, static_cast<std::uint32_t>(m_proxyPort));
     }
     send(client, FrameType::HelloOk, id, body.data());
@@ -286,6 +295,7 @@ void Shim::dropClient(Client &client)
         return;
     client.dead = true;
     client.reads.clear();
+    dropTunnels(client);
     // Nobody is left to read what they print or to stop them.
     std::uint32_t longestGrace = 0;
     for (const auto &exec : m_execs) {
@@ -306,6 +316,7 @@ void Shim::sweep()
     std::erase_if(m_clients, [](const auto &c) { return c->dead; });
     std::erase_if(m_execs, [](const auto &e) { return e->done; });
     std::erase_if(m_bridges, [](const auto &b) { return b->dead; });
+    std::erase_if(m_tunnels, [](const auto &t) { return t->dead; });
 }
 
 Client *Shim::findClient(std::uint64_t serial)

@@ -21,7 +21,7 @@ namespace {
 
 constexpr const char *Usage =
     "usage: airlock-shim (--control PATH | --control-fd N | --connect PATH | --stdio) [--workspace DIR]\n"
-    "                    [--proxy-socket PATH [--proxy-port PORT]]\n"
+    "                    [(--proxy-socket PATH | --proxy-tunnel) [--proxy-port PORT]]\n"
     "                    [--socket-mode OCTAL] [--max-processes N] [--no-openat2]\n"
     "                    [--outside-peers-only]\n"
     "\n"
@@ -33,6 +33,8 @@ constexpr const char *Usage =
     "                       frames are written to stdout; EOF on stdin stops the execs and exits\n"
     "  --workspace DIR      root for file requests and default cwd of execs\n"
     "  --proxy-socket PATH  egress proxy's unix socket to bridge to\n"
+    "  --proxy-tunnel       carry each connection to the proxy port as a stream over the control\n"
+    "                       connection instead, to the client that offers proxy-tunnel\n"
     "  --proxy-port PORT    TCP port on 127.0.0.1 to bridge from (default 3128, 0 = any)\n"
     "  --socket-mode OCTAL  permissions of the control socket (default 600)\n"
     "  --max-processes N    RLIMIT_NPROC for the shim and its execs\n"
@@ -96,6 +98,10 @@ int main(int argc, char **argv)
             options.stdio = true;
             continue;
         }
+        if (arg == "--proxy-tunnel") {
+            options.proxyTunnel = true;
+            continue;
+        }
         if (!value) {
             std::fprintf(stderr, "airlock-shim: %s needs a value\n%s", argv[i], Usage);
             return 2;
@@ -130,6 +136,10 @@ int main(int argc, char **argv)
     if (served && options.stdio) {
         std::fprintf(stderr, "airlock-shim: --stdio serves fds 0 and 1; it cannot be combined with --control, "
                              "--control-fd or --connect\n");
+        return 2;
+    }
+    if (options.proxyTunnel && !options.proxySocket.empty()) {
+        std::fprintf(stderr, "airlock-shim: --proxy-tunnel and --proxy-socket are alternatives\n");
         return 2;
     }
     if (!options.workspace.empty() && options.workspace.front() != '/') {

@@ -96,7 +96,7 @@ bool Shim::setup()
             m_options.useOpenat2 = false;
         }
     }
-    if (!m_options.proxySocket.empty() && !listenProxy())
+    if ((!m_options.proxySocket.empty() || m_options.proxyTunnel) && !listenProxy())
         return false;
     if (m_options.stdio)
         return takeStdio();
@@ -244,6 +244,7 @@ void Shim::loopOnce()
             watch(exec->in.get(), POLLOUT, Kind::ExecIn, exec.get());
     }
     addBridgeWatches();
+    addTunnelWatches();
 
     const int timeout = busy ? 0 : pollTimeout(nowMs());
     if (::poll(m_pollFds.data(), m_pollFds.size(), timeout) < 0 && errno != EINTR) {
@@ -298,11 +299,17 @@ void Shim::loopOnce()
             break;
         }
         case Kind::ProxyListen:
-            acceptBridges();
+            if (m_options.proxyTunnel)
+                acceptTunnels();
+            else
+                acceptBridges();
             break;
         case Kind::BridgeTcp:
         case Kind::BridgeLocal:
             serviceBridge(*static_cast<Bridge *>(w.object), revents);
+            break;
+        case Kind::TunnelTcp:
+            serviceTunnel(*static_cast<Tunnel *>(w.object), revents);
             break;
         }
     }

@@ -25,6 +25,7 @@ struct Options
     long maxProcesses = -1;    // RLIMIT_NPROC inside the sandbox's user namespace; -1 leaves it alone
     std::string workspace;     // empty: no file operations
     std::string proxySocket;   // empty: no bridge
+    bool proxyTunnel = false;  // carry proxy-port connections over the control connection instead
     int proxyPort = 3128;      // 0 picks a free port, reported in hello
     unsigned socketMode = 0600; // a Docker backend whose shim runs as another uid needs wider
     bool useOpenat2 = true;    // false forces the O_NOFOLLOW walk, for tests
@@ -42,7 +43,7 @@ inline constexpr std::size_t StdinHighWater = 1u << 20;
 inline constexpr std::size_t MaxClients = 64;
 inline constexpr std::size_t MaxExecs = 256;
 inline constexpr std::size_t MaxReadsPerClient = 16;
-inline constexpr std::size_t MaxBridges = 256;
+inline constexpr std::size_t MaxBridges = 256; // also the limit on live tunnels
 inline constexpr std::size_t BridgeBuffer = 64u << 10;
 
 struct FileRead
@@ -68,6 +69,9 @@ struct Client
     std::int64_t closeBy = 0;    // ... but no later than this
     bool dead = false;
     std::deque<FileRead> reads;
+    bool tunnels = false;          // offered proxy-tunnel in its hello
+    std::uint32_t firstTunnel = 0; // the ids of the streams opened to it run from here ...
+    std::uint32_t lastTunnel = 0;  // ... to here (0: none yet), so a frame for an ended one is told apart
 
     std::size_t unsent() const { return out.size() - outPos; }
     bool congested() const { return unsent() >= ClientHighWater; }
@@ -112,11 +116,33 @@ struct Bridge
     bool dead = false;
 };
 
+// A TCP connection on the proxy port carried as a stream over a client's control connection
+// (--proxy-tunnel). Credit bounds both directions: we read from TCP only what the client granted,
+// and it may send us only what we granted, which we give back as it reaches the TCP socket.
+struct Tunnel
+{
+    std::uint32_t id = 0; // wire::TunnelIdBit set
+    std::uint64_t clientSerial = 0;
+    Fd tcp;
+    std::string down;                              // from the client, waiting for TCP: at most a window
+    std::size_t downPos = 0;
+    std::uint64_t sendCredit = wire::TunnelWindow; // what we may still send the client
+    std::uint64_t recvCredit = wire::TunnelWindow; // what the client may still send us
+    std::uint64_t delivered = 0;                   // written to TCP and not yet granted back
+    bool tcpEof = false;                           // TCP ended and TunnelEof went out
+    bool peerEof = false;                          // the client sent TunnelEof ...
+    bool downShut = false;                         // ... and it reached TCP as shutdown(SHUT_WR)
+    bool dead = false;
+
+    std::size_t pending() const { return down.size() - downPos; }
+};
+
 std::int64_t nowMs();
 
 // The shim's single-threaded event loop: one poll() over the control socket, its clients, the
-// execs' pipes, the proxy bridge and a signalfd. Objects are only marked dead while handlers run
-// and freed in sweep() at the end of an iteration, so pointers taken for poll() stay valid.
+// execs' pipes, the proxy bridge or tunnels and a signalfd. Objects are only marked dead while
+// handlers run and freed in sweep() at the end of an iteration, so pointers taken for poll() stay
+// valid.
 class Shim
 {
 public:
@@ -130,7 +156,8 @@ public:
 
 private:
     enum class Kind : std::uint8_t {
-        Signal, Listen, ClientFd, ClientOut, ExecIn, ExecOut, ExecErr, ProxyListen, BridgeTcp, BridgeLocal
+        Signal, Listen, ClientFd, ClientOut, ExecIn, ExecOut, ExecErr, ProxyListen, BridgeTcp, BridgeLocal,
+        TunnelTcp
     };
     struct Watch
     {
@@ -197,6 +224,18 @@ private:
     void addBridgeWatches();
     void serviceBridge(Bridge &bridge, short revents);
 
+    // tunnel.cpp: TCP on the sandbox's loopback <-> streams over the control connection
+    Client *tunnelClient();
+    void acceptTunnels();
+    void addTunnelWatches();
+    void serviceTunnel(Tunnel &tunnel, short revents);
+    void readTunnel(Tunnel &tunnel, Client &client);
+    void writeTunnel(Tunnel &tunnel);
+    void endTunnel(Tunnel &tunnel, std::string_view why);
+    void handleTunnelFrame(Client &client, const Frame &frame);
+    Tunnel *findTunnel(const Client &client, std::uint32_t id);
+    void dropTunnels(const Client &client);
+
     Options m_options;
     Fd m_signalFd, m_listenFd, m_proxyListenFd, m_rootFd;
     int m_proxyPort = 0;
@@ -205,6 +244,8 @@ private:
     std::vector<std::unique_ptr<Client>> m_clients;
     std::vector<std::unique_ptr<Exec>> m_execs;
     std::vector<std::unique_ptr<Bridge>> m_bridges;
+    std::vector<std::unique_ptr<Tunnel>> m_tunnels;
+    std::uint32_t m_nextTunnel = 0; // the low 31 bits of the next stream id
     std::vector<GroupKill> m_groupKills;
     std::uint64_t m_nextSerial = 1;
     bool m_shuttingDown = false;

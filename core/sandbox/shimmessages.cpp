@@ -40,10 +40,12 @@ FileStat readStat(const TlvReader &tlv)
 
 } // namespace
 
-QByteArray encodeHello(quint32 minVersion, quint32 maxVersion)
+QByteArray encodeHello(quint32 minVersion, quint32 maxVersion, const QStringList &capabilities)
 {
     TlvWriter w;
     w.u32(Tag::VersionMin, minVersion).u32(Tag::VersionMax, maxVersion).bytes(Tag::Name, "airlock " AIRLOCK_VERSION);
+    for (const QString &capability : capabilities)
+        w.string(Tag::Capability, capability);
     return w.data();
 }
 
@@ -127,6 +129,35 @@ QByteArray encodeShutdown(int graceMs)
     return w.data();
 }
 
+QByteArray encodeTunnelCredit(quint64 bytes)
+{
+    TlvWriter w;
+    w.u64(Tag::Length, bytes);
+    return w.data();
+}
+
+QByteArray encodeTunnelClose(const QString &why)
+{
+    TlvWriter w;
+    if (!why.isEmpty())
+        w.string(Tag::Message, why.left(4096));
+    return w.data();
+}
+
+bool isTunnelFrame(wire::FrameType type)
+{
+    switch (type) {
+    case wire::FrameType::TunnelOpen:
+    case wire::FrameType::TunnelData:
+    case wire::FrameType::TunnelEof:
+    case wire::FrameType::TunnelClose:
+    case wire::FrameType::TunnelCredit:
+        return true;
+    default:
+        return false;
+    }
+}
+
 Result<HelloInfo> decodeHelloOk(QByteArrayView body)
 {
     const TlvReader tlv(body);
@@ -193,6 +224,26 @@ Result<quint64> decodeLength(QByteArrayView body)
     if (!tlv.ok() || !length)
         return std::unexpected(malformed("file answer", tlv.ok() ? QStringLiteral("no length") : tlv.errorString()));
     return *length;
+}
+
+Result<quint64> decodeTunnelCredit(QByteArrayView body)
+{
+    const TlvReader tlv(body);
+    const auto length = tlv.u64(Tag::Length);
+    if (!tlv.ok())
+        return std::unexpected(malformed("tunnel credit", tlv.errorString()));
+    if (!length || *length == 0)
+        return std::unexpected(malformed("tunnel credit", length ? QStringLiteral("a grant of 0 bytes") : QStringLiteral("no length")));
+    return *length;
+}
+
+Result<QString> decodeTunnelClose(QByteArrayView body)
+{
+    const TlvReader tlv(body);
+    const QString why = utf8(tlv.bytes(Tag::Message)).left(4096);
+    if (!tlv.ok())
+        return std::unexpected(malformed("tunnel close", tlv.errorString()));
+    return why;
 }
 
 Result<FileStat> decodeStat(QByteArrayView body)
@@ -297,6 +348,11 @@ QString frameTypeName(wire::FrameType type)
     case wire::FrameType::WriteFile: return QStringLiteral("write-file");
     case wire::FrameType::ListDir: return QStringLiteral("list-dir");
     case wire::FrameType::Stat: return QStringLiteral("stat");
+    case wire::FrameType::TunnelOpen: return QStringLiteral("tunnel-open");
+    case wire::FrameType::TunnelData: return QStringLiteral("tunnel-data");
+    case wire::FrameType::TunnelEof: return QStringLiteral("tunnel-eof");
+    case wire::FrameType::TunnelClose: return QStringLiteral("tunnel-close");
+    case wire::FrameType::TunnelCredit: return QStringLiteral("tunnel-credit");
     case wire::FrameType::Ok: return QStringLiteral("ok");
     case wire::FrameType::HelloOk: return QStringLiteral("hello-ok");
     case wire::FrameType::Pong: return QStringLiteral("pong");

@@ -125,8 +125,9 @@ struct WriteOptions
     bool makeParents = false;
 };
 
+// capabilities: what the client offers the shim (wire::TunnelCapability: it takes tunnel streams).
 QByteArray encodeHello(quint32 minVersion = wire::MinProtocolVersion,
-                       quint32 maxVersion = wire::ProtocolVersion);
+                       quint32 maxVersion = wire::ProtocolVersion, const QStringList &capabilities = {});
 QByteArray encodeExec(const ExecRequest &request);
 QByteArray encodeKill(quint32 target, int signal = 0, int graceMs = -1);
 QByteArray encodeReadFile(const QString &path, quint64 offset, std::optional<quint64> length);
@@ -134,6 +135,10 @@ QByteArray encodeWriteFile(const QString &path, QByteArrayView data, const Write
 QByteArray encodeListDir(const QString &path);
 QByteArray encodeStat(const QString &path, bool followLinks);
 QByteArray encodeShutdown(int graceMs = -1);
+// Tunnel streams (docs/shim-protocol.md, "Proxy tunnel"), both directions.
+QByteArray encodeTunnelCredit(quint64 bytes);
+QByteArray encodeTunnelClose(const QString &why);
+bool isTunnelFrame(wire::FrameType type);
 
 // ---- answers ----
 
@@ -215,6 +220,8 @@ Result<FileStat> decodeStat(QByteArrayView body);
 // Appends the entries of one DirEntries frame.
 Result<void> decodeDirEntries(QByteArrayView body, QList<DirEntry> &into);
 Result<bool> decodeListDone(QByteArrayView body); // the truncated flag
+Result<quint64> decodeTunnelCredit(QByteArrayView body); // the bytes granted, never 0
+Result<QString> decodeTunnelClose(QByteArrayView body);  // why, when the sender said
 // Never fails: a garbled error frame is itself reported as malformed.
 ShimFailure decodeFailure(QByteArrayView body);
 Error toError(const ShimFailure &failure);

@@ -25,6 +25,15 @@ inline constexpr std::uint32_t MaxBodySize = MaxFrameLength - MinFrameLength;
 inline constexpr std::size_t TlvFieldHeaderSize = 6;
 inline constexpr std::size_t MaxTlvFields = 16384;
 
+// Proxy tunnel streams (--proxy-tunnel): the shim names each stream with an id that has the top bit
+// set, so a stream id is never a request id (a client that offers tunnels keeps its ids below it).
+// Each side may have at most TunnelWindow bytes of a stream sent and not yet granted back by the
+// other; that bounds what either side ever buffers for a stream.
+inline constexpr std::uint32_t TunnelIdBit = 0x80000000u;
+inline constexpr std::uint64_t TunnelWindow = 256u << 10;
+// The capability both sides name in their hello.
+inline constexpr const char *TunnelCapability = "proxy-tunnel";
+
 inline constexpr std::uint64_t DefaultOutputCap = 16u << 20;
 inline constexpr std::uint32_t DefaultKillGraceMs = 2000;
 inline constexpr std::uint32_t MaxListEntries = 65536;
@@ -42,6 +51,12 @@ enum class FrameType : std::uint8_t {
     WriteFile = 0x21,
     ListDir = 0x22,
     Stat = 0x23,
+    // tunnel streams, both directions; the id is the stream's (docs/shim-protocol.md, "Proxy tunnel")
+    TunnelOpen = 0x30,   // shim -> client only: a TCP connection arrived on the proxy port
+    TunnelData = 0x31,   // raw bytes, within the credit the receiver granted
+    TunnelEof = 0x32,    // empty: the sender's side reached its end (a half-close)
+    TunnelClose = 0x33,  // TLV {Message?}: abort; the stream is gone on both sides
+    TunnelCredit = 0x34, // TLV {Length}: the sender may send that many more bytes
     // shim -> client
     Ok = 0x80,
     HelloOk = 0x81,

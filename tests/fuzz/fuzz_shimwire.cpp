@@ -32,6 +32,8 @@ void decodeBody(const Frame &frame)
     QList<DirEntry> entries;
     (void)decodeDirEntries(body, entries);
     (void)decodeListDone(body);
+    (void)decodeTunnelCredit(body);
+    (void)decodeTunnelClose(body);
     (void)toError(decodeFailure(body));
     (void)frameTypeName(frame.type);
 }

@@ -51,6 +51,8 @@ void decodeAll(QByteArrayView body)
     (void)decodeStat(body);
     (void)decodeDirEntries(body, entries);
     (void)decodeListDone(body);
+    (void)decodeTunnelCredit(body);
+    (void)decodeTunnelClose(body);
     (void)decodeFailure(body);
 }
 
@@ -301,6 +303,30 @@ private Q_SLOTS:
         QList<DirEntry> entries;
         QCOMPARE(decodeDirEntries(batch.data(), entries).has_value(), accepted);
         QCOMPARE(entries.size(), accepted ? 1 : 0);
+    }
+
+    void tunnelBodies()
+    {
+        QCOMPARE(decodeTunnelCredit(encodeTunnelCredit(65536)).value_or(0), quint64(65536));
+        QVERIFY(!decodeTunnelCredit(encodeTunnelCredit(0)));
+        QVERIFY(!decodeTunnelCredit({}));
+        QVERIFY(!decodeTunnelCredit(rawField(quint16(wire::Tag::Length), "abc")));
+        QCOMPARE(decodeTunnelClose(encodeTunnelClose(QStringLiteral("proxy gone"))).value_or(QString()),
+                 QStringLiteral("proxy gone"));
+        QCOMPARE(decodeTunnelClose({}).value_or(QStringLiteral("?")), QString());
+        QVERIFY(!decodeTunnelClose(QByteArray("\x00\x42\x00", 3)));
+
+        for (auto type : {wire::FrameType::TunnelOpen, wire::FrameType::TunnelData, wire::FrameType::TunnelEof,
+                          wire::FrameType::TunnelClose, wire::FrameType::TunnelCredit}) {
+            QVERIFY(isTunnelFrame(type));
+            QVERIFY(frameTypeName(type).startsWith(u"tunnel-"));
+        }
+        QVERIFY(!isTunnelFrame(wire::FrameType::Stdout));
+
+        // A hello offers capabilities only when asked to; an old shim skips them.
+        QVERIFY(TlvReader(encodeHello()).all(wire::Tag::Capability).isEmpty());
+        const QByteArray offering = encodeHello(1, 1, {QString::fromLatin1(wire::TunnelCapability)});
+        QCOMPARE(TlvReader(offering).all(wire::Tag::Capability), QList<QByteArray>{"proxy-tunnel"});
     }
 
     void decodeFailures()
