@@ -9,6 +9,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QStandardPaths>
 #include <QJsonArray>
 #include <QTimer>
 
@@ -49,6 +50,8 @@ std::optional<QString> DockerBackend::unavailableReason() const
         if (::access(path.constData(), R_OK | W_OK) != 0 && errno == EACCES)
             return unixSocketError(e.socketPath, QLocalSocket::SocketAccessError, {}).message;
     }
+    if (e.kind == DockerEndpoint::Kind::Ssh && QStandardPaths::findExecutable(QStringLiteral("ssh")).isEmpty())
+        return QStringLiteral("DOCKER_HOST is %1, and ssh is not installed (install openssh-client)").arg(e.display());
     return m_lastFailure;
 }
 
