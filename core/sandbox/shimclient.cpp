@@ -53,7 +53,9 @@ bool expectOk(const Frame &frame, std::optional<Result<void>> &out)
 } // namespace
 
 ShimClient::ShimClient(QObject *parent)
-    : QObject(parent), m_socket(new QLocalSocket(this)), m_negotiationTimer(new QTimer(this))
+    : QObject(parent), m_socket(new QLocalSocket(this)), m_negotiationTimer(new QTimer(this)),
+      m_tunnels(std::make_unique<ShimTunnels>(
+          [this](FrameType type, quint32 id, QByteArrayView body) { sendFrame(type, id, body); }))
 {
     m_negotiationTimer->setSingleShot(true);
     connect(m_socket, &QLocalSocket::connected, this, &ShimClient::onConnected);
@@ -79,6 +81,7 @@ ShimClient::~ShimClient()
 {
     m_destroying = true;
     disconnect(m_socket, nullptr, this, nullptr);
+    m_tunnels.reset();
     abortAll(Error{ErrorCode::Cancelled, QStringLiteral("the shim client was destroyed")});
 }
 
@@ -121,7 +124,8 @@ void ShimClient::onConnected()
     m_state = State::Negotiating;
     const quint32 id = nextId();
     m_pending.emplace(id, Pending{[this](const Frame &frame) { return onHelloAnswer(frame); }, [](const Error &) {}});
-    sendFrame(FrameType::Hello, id, encodeHello());
+    sendFrame(FrameType::Hello, id,
+              encodeHello(wire::MinProtocolVersion, wire::ProtocolVersion, {QLatin1String(wire::TunnelCapability)}));
 }
 
 bool ShimClient::onHelloAnswer(const Frame &frame)
@@ -171,6 +175,16 @@ void ShimClient::onReadyRead()
 
 void ShimClient::handleFrame(const Frame &frame)
 {
+    if (isTunnelFrame(frame.type)) {
+        // Streams are opened only on a negotiated connection that offered to take them.
+        if (m_state != State::Ready) {
+            protocolFailure(protocolError(QStringLiteral("a tunnel frame before hello")));
+            return;
+        }
+        if (const Result<void> handled = m_tunnels->handleFrame(frame); !handled)
+            protocolFailure(handled.error());
+        return;
+    }
     if (frame.id == 0) {
         // About the connection as a whole: the shim refuses our stream and is about to close it.
         protocolFailure(frame.type == FrameType::Error ? toError(decodeFailure(frame.body))
@@ -218,6 +232,7 @@ void ShimClient::closeWith(const Error &error)
     m_state = State::Idle;
     m_negotiationTimer->stop();
     m_socket->abort();
+    m_tunnels->closeAll();
     abortAll(error);
     if (wasConnected && !m_destroying)
         Q_EMIT disconnected();
@@ -233,10 +248,21 @@ void ShimClient::abortAll(const Error &error)
 
 quint32 ShimClient::nextId()
 {
+    // Below wire::TunnelIdBit: ids with it set are the shim's tunnel streams.
     do {
-        ++m_lastId;
+        m_lastId = (m_lastId + 1) & ~wire::TunnelIdBit;
     } while (m_lastId == 0 || m_pending.contains(m_lastId));
     return m_lastId;
+}
+
+void ShimClient::setTunnelTarget(const QString &unixSocketPath)
+{
+    m_tunnels->setTarget(unixSocketPath);
+}
+
+TunnelStats ShimClient::tunnelStats() const
+{
+    return m_tunnels->stats();
 }
 
 bool ShimClient::sendFrame(FrameType type, quint32 id, QByteArrayView body)

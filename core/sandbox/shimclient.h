@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "shimprotocol.h"
+#include "shimtunnel.h"
 
 #include <QFuture>
 #include <QObject>
@@ -23,6 +24,8 @@ namespace airlock::sandbox {
 //
 // When the connection ends, every pending future finishes with an error and every running exec
 // gets execFailed(); the shim itself stops the execs of a client that went away.
+//
+// It offers the shim the proxy tunnel in its hello, and carries the streams to setTunnelTarget().
 class ShimClient : public QObject
 {
     Q_OBJECT
@@ -62,6 +65,13 @@ public:
     QFuture<Result<QByteArray>> ping(const QByteArray &payload = {});
     // The shim stops every exec (SIGTERM, SIGKILL after graceMs) and exits.
     QFuture<Result<void>> shutdown(int graceMs = -1);
+
+    // Where the proxy tunnel leads (a shim started with --proxy-tunnel): each TCP connection to the
+    // shim's proxy port becomes a connection to this unix socket, the sandbox's egress proxy. May be
+    // set or changed at any time; streams already open keep their connection. Without it, or when
+    // the socket cannot be reached, the sandboxed program's connection is closed.
+    void setTunnelTarget(const QString &unixSocketPath);
+    TunnelStats tunnelStats() const;
 
 Q_SIGNALS:
     void ready();
@@ -121,6 +131,7 @@ private:
 
     QLocalSocket *m_socket = nullptr;
     QTimer *m_negotiationTimer = nullptr;
+    std::unique_ptr<ShimTunnels> m_tunnels;
     FrameDecoder m_decoder;
     std::unordered_map<quint32, Pending> m_pending;
     quint32 m_lastId = 0;

@@ -1,7 +1,8 @@
 // The path a sandbox's traffic really takes: a TCP connection to the shim's loopback port, bridged
 // by airlock-shim to the proxy's unix socket, and from there to a test server. The shim runs on the
 // host here (it has --proxy-socket/--proxy-port for that); inside a real bubblewrap sandbox the same
-// test needs the local backend.
+// test needs the local backend. The remote Docker path, the shim on stdin/stdout with the proxy
+// tunnelled over that connection to the host, is taken too.
 #include "egresstestutil.h"
 #include "sandboxtestutil.h"
 #include "shimharness.h"
@@ -47,10 +48,14 @@ private Q_SLOTS:
     void init();
     void cleanup();
     void bridgedRequests();
+    void tunnelledRequests();
     void curlThroughShimExec();
     void insideBubblewrap();
 
 private:
+    // The policy's answers to the requests a sandbox makes through the proxy port.
+    void requestsThrough(quint16 port);
+
     std::unique_ptr<ProxyFixture> m_fx;
     std::unique_ptr<Upstream> m_up;
     std::unique_ptr<ShimHarness> m_shim;
@@ -85,32 +90,49 @@ void TestEgressBridge::cleanup()
 
 void TestEgressBridge::bridgedRequests()
 {
+    requestsThrough(m_port);
+}
+
+void TestEgressBridge::tunnelledRequests()
+{
+    StdioShim shim;
+    ShimClient client;
+    client.setTunnelTarget(m_fx->socketPath());
+    QSignalSpy failed(&client, &ShimClient::errorOccurred);
+    QVERIFY(shim.start(client, {QStringLiteral("--proxy-tunnel"), QStringLiteral("--proxy-port"), QStringLiteral("0")}));
+    QVERIFY(client.shimInfo().capabilities.contains(QStringLiteral("proxy-tunnel")));
+    requestsThrough(client.shimInfo().proxyPort);
+    QVERIFY(failed.isEmpty());
+}
+
+void TestEgressBridge::requestsThrough(quint16 shimPort)
+{
     const QByteArray port = QByteArray::number(m_up->port());
-    QByteArray allowed = overTcp(m_port, "GET http://api.test:" + port + "/via-shim HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n");
+    QByteArray allowed = overTcp(shimPort, "GET http://api.test:" + port + "/via-shim HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n");
     auto r = parseResponse(allowed, true);
     QVERIFY(r);
     QCOMPARE(r->status, 200);
     QCOMPARE(r->body, QByteArray("hello /via-shim"));
 
-    QByteArray denied = overTcp(m_port, "GET http://elsewhere.test/ HTTP/1.1\r\nHost: elsewhere.test\r\nConnection: close\r\n\r\n");
+    QByteArray denied = overTcp(shimPort, "GET http://elsewhere.test/ HTTP/1.1\r\nHost: elsewhere.test\r\nConnection: close\r\n\r\n");
     r = parseResponse(denied, true);
     QVERIFY(r);
     QCOMPARE(r->status, 403);
 
     const QByteArray inner = "GET /tunnelled HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n";
-    const QByteArray tunnel = overTcp(m_port, "CONNECT api.test:" + port + " HTTP/1.1\r\nHost: api.test\r\n\r\n" + inner);
+    const QByteArray tunnel = overTcp(shimPort, "CONNECT api.test:" + port + " HTTP/1.1\r\nHost: api.test\r\n\r\n" + inner);
     QVERIFY2(tunnel.startsWith("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK"), tunnel.constData());
     QVERIFY(tunnel.endsWith("hello /tunnelled"));
 
-    QByteArray smuggled = overTcp(m_port, "POST http://api.test:" + port + "/ HTTP/1.1\r\nHost: api.test\r\n"
+    QByteArray smuggled = overTcp(shimPort, "POST http://api.test:" + port + "/ HTTP/1.1\r\nHost: api.test\r\n"
                                           "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
     r = parseResponse(smuggled, true);
     QVERIFY(r);
     QCOMPARE(r->status, 400);
 
     // A refused upload: the proxy answers before reading the body, and the answer still arrives
-    // through the bridge rather than a reset.
-    QByteArray upload = overTcp(m_port, "POST http://elsewhere.test/ HTTP/1.1\r\nHost: elsewhere.test\r\n"
+    // through the bridge (or tunnel) rather than a reset.
+    QByteArray upload = overTcp(shimPort, "POST http://elsewhere.test/ HTTP/1.1\r\nHost: elsewhere.test\r\n"
                                         "Content-Length: 2097152\r\n\r\n" + QByteArray(2 * 1024 * 1024, 'u'));
     r = parseResponse(upload, true);
     QVERIFY(r);

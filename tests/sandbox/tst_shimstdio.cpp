@@ -147,6 +147,8 @@ private Q_SLOTS:
         QTest::addColumn<QStringList>("args");
         QTest::newRow("stdio and a control socket") << QStringList{QStringLiteral("--stdio"), QStringLiteral("--control"), QStringLiteral("/tmp/x.sock")};
         QTest::newRow("stdio and connect") << QStringList{QStringLiteral("--stdio"), QStringLiteral("--connect"), QStringLiteral("/tmp/x.sock")};
+        QTest::newRow("tunnel and proxy socket") << QStringList{QStringLiteral("--stdio"), QStringLiteral("--proxy-tunnel"),
+                                                                QStringLiteral("--proxy-socket"), QStringLiteral("/tmp/p.sock")};
     }
 
     void badArguments()
@@ -167,6 +169,9 @@ private Q_SLOTS:
         QTest::addColumn<QString>("says");
         QTest::newRow("a malformed body") << QStringList{} << frame(wire::FrameType::Stat, 2, QByteArray("\x00\x30\x00", 3))
                                           << QStringLiteral("truncated field header");
+        QTest::newRow("data for a tunnel never opened")
+            << QStringList{QStringLiteral("--proxy-tunnel"), QStringLiteral("--proxy-port"), QStringLiteral("0")}
+            << frame(wire::FrameType::TunnelData, 0x80000007, "never opened") << QStringLiteral("never opened");
     }
 
     void protocolErrorEndsTheShim()
@@ -179,7 +184,7 @@ private Q_SLOTS:
         shim.start(QStringLiteral(AIRLOCK_SHIM_PATH), QStringList{QStringLiteral("--stdio")} + args);
         QVERIFY(shim.waitForStarted(5000));
         FrameDecoder decoder;
-        shim.write(frame(wire::FrameType::Hello, 1, encodeHello()));
+        shim.write(frame(wire::FrameType::Hello, 1, encodeHello(1, 1, {QStringLiteral("proxy-tunnel")})));
         std::optional<Frame> answer = readFrame(shim, decoder);
         QVERIFY(answer && answer->type == wire::FrameType::HelloOk);
 
