@@ -319,6 +319,10 @@ void DockerSandbox::shimReady()
     if (m_stopping)
         return;
     qCDebug(lcDocker) << id() << "shim ready after" << m_clock.elapsed() << "ms";
+    // On a remote daemon the proxy's socket is here, not in the container: its connections come
+    // through the shim's tunnel.
+    if (m_remote && shim())
+        shim()->setTunnelTarget(m_controlDir + QStringLiteral("/proxy.sock"));
     setState(SandboxState::Running);
     if (m_launched && !m_announced) {
         m_announced = true;

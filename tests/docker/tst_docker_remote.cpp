@@ -6,6 +6,9 @@
 // bound from this machine, the shim is reached over the attach stream, and the workspace comes back
 // without what must not (protected names, set-id bits, links followed).
 #include "dockertestutil.h"
+#include "egress/egressproxy.h"
+#include "egress/resolver.h"
+#include "egresstestutil.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -243,6 +246,70 @@ private Q_SLOTS:
         QVERIFY(!await(client->inspectContainer(container)));
         QVERIFY(!await(client->inspectContainer(io)));
         QVERIFY2(volumesNamed(client, QStringLiteral("airlock-") + id).isEmpty(), "its volumes are left on the daemon");
+    }
+
+    void egressThroughTheTunnel()
+    {
+        // The proxy's socket is on this machine and the container on the daemon's: each connection to
+        // the shim's proxy port travels over the attach stream to it. Allowed names go through, others
+        // get the proxy's 403, and nothing leaves the container any other way.
+        egress::test::Upstream upstream;
+        QVERIFY(upstream.listen());
+        upstream.respond = [](const egress::test::SeenRequest &r) {
+            if (r.target == "/upload")
+                return egress::test::Upstream::ok(QByteArray::number(r.body.size()));
+            if (r.target == "/download")
+                return egress::test::Upstream::ok(QByteArray(3000000, 'z'));
+            return egress::test::Upstream::ok("hello " + r.target);
+        };
+        auto resolver = std::make_shared<egress::StaticResolver>();
+        resolver->add(QStringLiteral("api.test"), {QHostAddress(QHostAddress::LocalHost)});
+        egress::ProxyOptions proxyOptions;
+        proxyOptions.resolver = resolver;
+        egress::EgressProxy proxy(proxyOptions);
+
+        QTemporaryDir work;
+        const QString ws = work.filePath(QStringLiteral("ws"));
+        QVERIFY(QDir().mkpath(ws));
+        DockerBackendOptions options;
+        options.shimPath = QStringLiteral(AIRLOCK_SHIM_PATH);
+        options.runtimeDir = work.filePath(QStringLiteral("run"));
+        auto *client = new DockerClient(endpoint(clientCerts()));
+        DockerBackend backend(client, options);
+        client->setParent(&backend);
+        policy::Policy p = hardened();
+        p.network.mode = policy::NetworkMode::Proxy;
+        p.network.allow = {QStringLiteral("api.test:*")};
+        p.network.allowAddressClasses = {QStringLiteral("loopback")};
+        QString why;
+        DockerSandbox *s = start(backend, {p, QStringLiteral("hardened"), ws, QStringLiteral("session-remote-egress"), {}, {}}, &why);
+        QVERIFY2(s, qPrintable(why));
+        QVERIFY(proxy.addSandbox(egress::SandboxSpec{QStringLiteral("session-remote-egress"),
+                                                     s->info().controlDir + QStringLiteral("/proxy.sock"), p, 0600}));
+        const QString port = QString::number(upstream.port());
+        const Outcome allowed = run(s, {QStringLiteral("wget"), QStringLiteral("-q"), QStringLiteral("-O"), QStringLiteral("-"),
+                                        QStringLiteral("http://api.test:%1/remote").arg(port)});
+        QVERIFY2(allowed.code() == 0 && allowed.out == "hello /remote", QByteArray(allowed.out + allowed.err).constData());
+        // Bigger than the tunnel's window, both ways.
+        // busybox wget cannot post a file: the upload is written by hand to the proxy port.
+        const Outcome big = run(s, {QStringLiteral("sh"), QStringLiteral("-c"),
+                                    QStringLiteral("{ printf 'POST http://api.test:%1/upload HTTP/1.1\\r\\nHost: api.test:%1\\r\\n"
+                                                   "Content-Length: 3000000\\r\\nConnection: close\\r\\n\\r\\n'; head -c 3000000 /dev/zero; } "
+                                                   "| nc 127.0.0.1 3128 | tail -c 7; echo; wget -q -O - http://api.test:%1/download | wc -c")
+                                        .arg(port)},
+                                60000);
+        QVERIFY2(big.code() == 0 && big.out.simplified() == "3000000 3000000", QByteArray(big.out + big.err).constData());
+        const Outcome denied = run(s, {QStringLiteral("wget"), QStringLiteral("-q"), QStringLiteral("-O"), QStringLiteral("-"),
+                                       QStringLiteral("http://blocked.test/")});
+        QVERIFY(denied.code() != 0);
+        QVERIFY2(denied.err.contains("403"), denied.err.constData());
+        const Outcome bypass = run(s, {QStringLiteral("wget"), QStringLiteral("-q"), QStringLiteral("-T"), QStringLiteral("5"),
+                                       QStringLiteral("-Y"), QStringLiteral("off"), QStringLiteral("-O"), QStringLiteral("-"),
+                                       QStringLiteral("http://127.0.0.1:%1/direct").arg(port)});
+        QVERIFY(bypass.code() != 0);
+        QCOMPARE(upstream.requests.size(), 3);
+        proxy.removeSandbox(QStringLiteral("session-remote-egress"));
+        QVERIFY(destroyAndWait(backend, s, 60000));
     }
 
     void overSsh()
