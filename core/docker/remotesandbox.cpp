@@ -230,7 +230,7 @@ QFuture<Result<void>> DockerSandbox::pullWorkspace()
             payload.insert(QStringLiteral("keptProtected"), QJsonArray::fromStringList(report->kept.mid(0, 50)));
         if (!report->refused.isEmpty())
             payload.insert(QStringLiteral("refused"), QJsonArray::fromStringList(report->refused.mid(0, 50)));
-        m_backend->recordFor(this, "sandbox.workspace-copied", payload);
+        m_backend->recordFor(this, "sandbox.workspace_copied", payload);
         return {};
     });
     m_pulling = pulled;

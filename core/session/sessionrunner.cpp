@@ -99,7 +99,7 @@ SessionRunner::SessionRunner(SessionConfig config, store::EventStore *store, san
                 return;
             airlock::then(m_sandbox->pushWorkspace(), this, [this](const Result<void> &pushed) {
                 if (!pushed)
-                    record("workspace.copy-failed", QJsonObject{{QStringLiteral("message"), pushed.error().message}});
+                    record("workspace.copy_failed", QJsonObject{{QStringLiteral("message"), pushed.error().message}});
             });
         });
         m_answers->follow(m_config.id, 0);
@@ -499,7 +499,7 @@ void SessionRunner::checkpoint(int cause, const QString &toolCallId)
         // first, so the snapshot holds what the agent did; a copy that fails is said in the history.
         airlock::then(m_sandbox->pullWorkspace(), this, [this, req](const Result<void> &pulled) {
             if (!pulled)
-                record("workspace.copy-failed", QJsonObject{{QStringLiteral("message"), pulled.error().message}});
+                record("workspace.copy_failed", QJsonObject{{QStringLiteral("message"), pulled.error().message}});
             snapshot(req);
         });
         return;

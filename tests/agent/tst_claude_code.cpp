@@ -7,6 +7,8 @@
 // that denial is not "ran outside"); an edit was checkpointed and a rewind takes the workspace back.
 // Without node, npm's registry, openssl or bubblewrap, it says "skipped" and why.
 #include "../docker/dockertestutil.h"
+#include "policy/codec.h"
+#include "policy/presets.h"
 #include "sandbox/localbackend.h"
 #include "claudefixture.h"
 
@@ -17,6 +19,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRandomGenerator>
+#include <QScopeGuard>
 #include <QStandardPaths>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -147,6 +150,82 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(ws + QStringLiteral("/notes.md")));
         QVERIFY(!QFile::exists(ws + QStringLiteral("/where.txt")));
         QCOMPARE(readAll(ws + QStringLiteral("/README.md")), QByteArray("# A project\n"));
+    }
+
+    // A Docker daemon that may be on another machine (DOCKER_HOST over TCP with TLS; here a second
+    // dockerd on a loopback port that the test starts with its own certificates): the session runs on
+    // copies in volumes, the agent's install folder is copied too, the model is reached through the
+    // shim's proxy tunnel, and what the agent wrote comes back to the workspace.
+    void sessionOnARemoteDaemon()
+    {
+        if (const auto why = docker::test::dockerUnavailable())
+            QSKIP(qPrintable(*why));
+        const auto installed = ctl({QStringLiteral("agents"), QStringLiteral("install"), QStringLiteral("claude")}, 400000);
+        if (installed.exitCode != 0)
+            QSKIP(qPrintable(QStringLiteral("the adapter could not be installed from npm (is the registry reachable?): ")
+                             + QString::fromUtf8(installed.err.right(600))));
+        const QString script = QStringLiteral(AIRLOCK_SOURCE_DIR "/tests/docker/second-dockerd.sh");
+        const QString daemonDir = m_dir.filePath(QStringLiteral("second-daemon"));
+        QProcess start;
+        start.start(QStringLiteral("bash"), {script, QStringLiteral("start"), daemonDir});
+        QVERIFY(start.waitForFinished(90000));
+        if (start.exitCode() == 77)
+            QSKIP(start.readAllStandardError().trimmed().constData());
+        QVERIFY2(start.exitCode() == 0, start.readAllStandardError().constData());
+        const QByteArray port = start.readAllStandardOutput().trimmed();
+        const auto stop = qScopeGuard([&] { QProcess::execute(QStringLiteral("bash"), {script, QStringLiteral("stop"), daemonDir}); });
+
+        // Hardened, with a workspace the agent may write.
+        policy::Policy rw = *policy::findPreset(u"hardened");
+        rw.filesystem.workspace = policy::Access::ReadWrite;
+        const QString policyFile = m_dir.filePath(QStringLiteral("hardened-rw.json"));
+        QFile pf(policyFile);
+        QVERIFY(pf.open(QIODevice::WriteOnly));
+        pf.write(policy::serializePolicy(rw));
+        pf.close();
+        const auto imported = ctl({QStringLiteral("policy"), QStringLiteral("import"), policyFile});
+        QVERIFY2(imported.exitCode == 0, imported.err.constData());
+
+        const QString ws = m_dir.filePath(QStringLiteral("remote-ws"));
+        QVERIFY(QDir().mkpath(ws));
+        QFile readme(ws + QStringLiteral("/README.md"));
+        QVERIFY(readme.open(QIODevice::WriteOnly));
+        readme.write("# A project\n");
+        readme.close();
+        const QJsonObject bash{{QStringLiteral("command"), QStringLiteral("hostname > where.txt; cat README.md >> where.txt")},
+                               {QStringLiteral("description"), QStringLiteral("look around")}, {QStringLiteral("timeout"), 60000}};
+        QVERIFY(startFake({QJsonObject{{QStringLiteral("tool"), QJsonObject{{QStringLiteral("name"), QStringLiteral("Bash")},
+                                                                            {QStringLiteral("input"), bash}}}},
+                           QJsonObject{{QStringLiteral("text"), QStringLiteral("All done.")}}}));
+        qputenv("DOCKER_HOST", "tcp://127.0.0.1:" + port);
+        qputenv("DOCKER_TLS_VERIFY", "1");
+        qputenv("DOCKER_CERT_PATH", QFile::encodeName(daemonDir + QStringLiteral("/client")));
+        const auto unset = qScopeGuard([] {
+            qunsetenv("DOCKER_HOST");
+            qunsetenv("DOCKER_TLS_VERIFY");
+            qunsetenv("DOCKER_CERT_PATH");
+        });
+        const auto r = ctl({QStringLiteral("run"), QStringLiteral("--agent"), QStringLiteral("claude"), QStringLiteral("--policy"),
+                            QStringLiteral("hardened-rw"), QStringLiteral("--workspace"), ws, QStringLiteral("--model-endpoint"),
+                            QStringLiteral("https://localhost:%1").arg(m_port), QStringLiteral("--upstream-ca"), m_ca,
+                            QStringLiteral("--approve"), QStringLiteral("execute"), QStringLiteral("Look around")}, 600000);
+        QVERIFY2(r.exitCode == 0, QByteArray(r.out + "\n" + r.err).constData());
+        // The command ran in the container on the second daemon, and its file came back.
+        QCOMPARE(readAll(ws + QStringLiteral("/where.txt")), QByteArray("airlock\n# A project\n"));
+        int keyed = 0;
+        for (const QJsonObject &req : upstreamRequests())
+            keyed += req[QStringLiteral("url")].toString().startsWith(QLatin1String("/v1/messages")) ? 1 : 0;
+        QVERIFY2(keyed >= 2, "the model was not reached through the tunnel");
+        QString id;
+        bool copied = false;
+        for (const auto &e : lastSessionEvents(&id))
+            copied = copied || e.kind == QLatin1String("sandbox.workspace_copied");
+        QVERIFY2(copied, "no copy of the workspace came back");
+        // Checkpoints hold what the agent did on the other machine.
+        const auto listed = ctl({QStringLiteral("checkpoints"), QStringLiteral("list"), QStringLiteral("--session"), id,
+                                 QStringLiteral("--json")});
+        QVERIFY2(listed.exitCode == 0, listed.err.constData());
+        QVERIFY2(listed.out.contains("where.txt"), listed.out.constData());
     }
 
     // The tool results the agent sent back to the model, in order.
