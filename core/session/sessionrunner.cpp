@@ -494,14 +494,21 @@ void SessionRunner::checkpoint(int cause, const QString &toolCallId)
     req.workspace = m_config.workspace;
     req.allowEmpty = cause == int(workspace::Cause::Start); // the history starts with the workspace as it was
     ++m_pendingCheckpoints;
+    // A sandbox that works on a copy of the workspace (Docker on another machine) brings it back
+    // first, so the snapshot holds what the agent did; a copy that fails is said in the history. The
+    // others have nothing to bring, and their snapshot is taken at once, as before.
     if (m_sandbox) {
-        // A sandbox that works on a copy of the workspace (Docker on another machine) brings it back
-        // first, so the snapshot holds what the agent did; a copy that fails is said in the history.
-        airlock::then(m_sandbox->pullWorkspace(), this, [this, req](const Result<void> &pulled) {
-            if (!pulled)
-                record("workspace.copy_failed", QJsonObject{{QStringLiteral("message"), pulled.error().message}});
+        const QFuture<Result<void>> pulling = m_sandbox->pullWorkspace();
+        const auto pulled = [this, req](const Result<void> &r) {
+            if (!r)
+                record("workspace.copy_failed", QJsonObject{{QStringLiteral("message"), r.error().message}});
             snapshot(req);
-        });
+        };
+        if (pulling.isFinished() && pulling.resultCount() > 0) {
+            pulled(pulling.result());
+            return;
+        }
+        airlock::then(pulling, this, pulled);
         return;
     }
     snapshot(req);
