@@ -115,6 +115,14 @@ bool Shim::setup()
 // read() and write(), never socket calls.
 bool Shim::takeStdio()
 {
+    // The stream is pipes, and a pipe can be opened again through /proc/PID/fd by any process of the
+    // same uid, which the sandboxed ones are: they could read the backend's requests or forge frames.
+    // Not dumpable, our /proc entries are closed to them (they hold no CAP_SYS_PTRACE). The backend
+    // makes us PID 1, so no init process holds the pipes either.
+    if (::prctl(PR_SET_DUMPABLE, 0) != 0) {
+        logErrno("cannot make the shim undumpable for --stdio");
+        return false;
+    }
     Fd in(::fcntl(0, F_DUPFD_CLOEXEC, 3));
     Fd out(::fcntl(1, F_DUPFD_CLOEXEC, 3));
     Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));

@@ -212,6 +212,10 @@ Result<QJsonObject> compileDockerCreate(const Policy &policy, const LaunchContex
         body.insert(QStringLiteral("AttachStdout"), true);
         body.insert(QStringLiteral("AttachStderr"), true);
         body.insert(QStringLiteral("Tty"), false);
+        // The shim is PID 1 and reaps what the agent's tools leave: an init process would hold the
+        // container's stdio pipes (the control stream) open to reading and writing by the agent's uid
+        // through /proc/1/fd, where the shim makes itself undumpable.
+        host.insert(QStringLiteral("Init"), false);
         QJsonArray withoutControl;
         for (const QJsonValue &e : std::as_const(env)) {
             if (!e.toString().startsWith(QLatin1String("AIRLOCK_CONTROL_DIR=")))

