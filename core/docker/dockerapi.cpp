@@ -1,5 +1,6 @@
 // The typed Engine API calls of DockerClient; the transport is in dockerclient.cpp.
 #include "docker/dockerclient.h"
+#include "docker/apicall.h"
 #include "futures.h"
 
 #include "docker/dockererrors.h"
@@ -10,22 +11,9 @@
 
 namespace airlock::docker {
 
+using namespace detail;
+
 namespace {
-
-template<typename T>
-std::shared_ptr<QPromise<Result<T>>> startedPromise()
-{
-    auto promise = std::make_shared<QPromise<Result<T>>>();
-    promise->start();
-    return promise;
-}
-
-template<typename T>
-void settle(QPromise<Result<T>> &promise, Result<T> value)
-{
-    promise.addResult(std::move(value));
-    promise.finish();
-}
 
 Result<QJsonObject> objectOf(const HttpResponse &response)
 {
@@ -41,15 +29,6 @@ Result<QJsonArray> arrayOf(const HttpResponse &response)
     if (!doc.isArray())
         return fail(ErrorCode::Io, QStringLiteral("the Docker daemon answered with something that is not a JSON array"));
     return doc.array();
-}
-
-HttpRequest request(const char *method, const QByteArray &path, int timeoutMs = 60000)
-{
-    HttpRequest r;
-    r.method = method;
-    r.path = path;
-    r.timeoutMs = timeoutMs;
-    return r;
 }
 
 QByteArray idPath(const char *prefix, const QString &id, const char *suffix = "")

@@ -1,37 +1,16 @@
 // Volumes and archives of the Engine API: how a daemon on another machine gets the workspace, the
 // shim and read-only mounts, and gives the workspace back.
 #include "docker/dockerclient.h"
+#include "docker/apicall.h"
 
 #include <QJsonDocument>
 #include <QPromise>
 
 namespace airlock::docker {
 
+using namespace detail;
+
 namespace {
-
-template<typename T>
-std::shared_ptr<QPromise<Result<T>>> startedPromise()
-{
-    auto promise = std::make_shared<QPromise<Result<T>>>();
-    promise->start();
-    return promise;
-}
-
-template<typename T>
-void settle(QPromise<Result<T>> &promise, Result<T> value)
-{
-    promise.addResult(std::move(value));
-    promise.finish();
-}
-
-HttpRequest request(const char *method, const QByteArray &path, int timeoutMs)
-{
-    HttpRequest r;
-    r.method = method;
-    r.path = path;
-    r.timeoutMs = timeoutMs;
-    return r;
-}
 
 // Copies are as slow as the link to the daemon; a minute per 64 MiB, never under two.
 int copyTimeoutMs(qint64 bytes)
