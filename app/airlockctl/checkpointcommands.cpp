@@ -44,7 +44,7 @@ bool parseWithSession(QCommandLineParser &p, const Context &ctx, int positionals
 
 Result<std::unique_ptr<store::EventStore>> openStore(const Context &ctx)
 {
-    if (auto r = openReader(ctx.dbPath); !r)
+    if (auto r = prepareStore(ctx.dbPath); !r)
         return std::unexpected(r.error());
     return store::EventStore::open(ctx.dbPath);
 }

@@ -8,6 +8,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSet>
 #include <QSocketNotifier>
 
 #include <csignal>
@@ -110,13 +111,25 @@ const QList<CommandGroup> &groups()
     return registry();
 }
 
-Result<store::StoreReader> openReader(const QString &dbPath)
+Result<void> prepareStore(const QString &dbPath)
 {
+    // Once per process: a command that reads and then writes opens the file twice, not four times.
+    static QSet<QString> prepared;
+    if (prepared.contains(dbPath))
+        return {};
     if (auto db = store::openDatabase(dbPath); !db)
         return std::unexpected(db.error());
     // Whoever looks next marks sessions whose process died as failed, so nothing lists them as
     // running; a store that cannot take the mark still reads.
     (void)session::reconcileOrphans(dbPath);
+    prepared.insert(dbPath);
+    return {};
+}
+
+Result<store::StoreReader> openReader(const QString &dbPath)
+{
+    if (auto r = prepareStore(dbPath); !r)
+        return std::unexpected(r.error());
     return store::StoreReader::open(dbPath);
 }
 

@@ -40,8 +40,10 @@ bool readTailOptions(const QCommandLineParser &parser, TailOptions *options, int
 // the default actions come back when it goes. nullptr when no pipe could be made for them.
 std::unique_ptr<QObject> onInterrupt(std::function<void(int)> handler);
 
-// Opens the store (creating or upgrading it) and a reader on it: a fresh machine lists nothing.
-// Sessions whose owning process is gone are marked failed first (session::reconcileOrphans).
+// Creates or upgrades the store and marks sessions whose owning process is gone as failed
+// (session::reconcileOrphans); once per process.
+Result<void> prepareStore(const QString &dbPath);
+// prepareStore, then a reader on the store: a fresh machine lists nothing.
 Result<store::StoreReader> openReader(const QString &dbPath);
 
 int error(const QString &message, int status = Failed);

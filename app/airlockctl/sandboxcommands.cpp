@@ -440,10 +440,11 @@ int runOneShot(const Context &ctx, const OneShotDefaults &defaults)
             return error(s.error().message, kSandboxFailed);
         QPointer<Sandbox> box(*s);
         QString failure;
-        if (!waitWhileStarting(box, startTimeout(spec.policy)))
-            failure = QStringLiteral("the sandbox did not start: ") + (box ? box->info().message : QStringLiteral("it went away"));
-        else if (auto served = host.serveNetwork(box); !served)
+        // Its network from the start: the proxy comes up while the sandbox does.
+        if (auto served = host.serveNetwork(box); !served)
             failure = served.error().message;
+        else if (!waitWhileStarting(box, startTimeout(spec.policy)))
+            failure = QStringLiteral("the sandbox did not start: ") + (box ? box->info().message : QStringLiteral("it went away"));
         else
             status = runCommand(box, *options, interruption);
         if (box)

@@ -85,9 +85,9 @@ void SandboxEgress::follow(sandbox::Sandbox *s)
         return;
     entry.sandbox = s;
     connect(s, &sandbox::Sandbox::stateChanged, this, [this, s](sandbox::SandboxState state) {
-        if (state == sandbox::SandboxState::Running)
+        if (state == sandbox::SandboxState::Running || state == sandbox::SandboxState::Starting)
             (void)attach(s);
-        else if (state != sandbox::SandboxState::Starting)
+        else
             detach(s->id());
     });
     connect(s, &QObject::destroyed, this, [this, id] {
@@ -103,7 +103,10 @@ Result<SandboxEgress::Serving> SandboxEgress::attach(sandbox::Sandbox *s)
     if (entry.serving == Serving::Here)
         return Serving::Here;
     const auto &policy = s->policy();
-    if (!s->isRunning() || (policy && policy->network.mode != policy::NetworkMode::Proxy)) {
+    // From the start on: the proxy is then listening, on a thread of its own, while bwrap sets up,
+    // and the sandbox's first connection finds it there.
+    const bool live = s->state() == sandbox::SandboxState::Starting || s->isRunning();
+    if (!live || (policy && policy->network.mode != policy::NetworkMode::Proxy)) {
         entry.serving = Serving::NotNeeded;
         return Serving::NotNeeded;
     }

@@ -159,7 +159,7 @@ QString LocalSandbox::socketAddress()
 void LocalSandbox::closeNotifiers()
 {
     // Later, not now: this may run inside one of their activated() signals.
-    for (QSocketNotifier **n : {&m_exitNotifier, &m_infoNotifier, &m_logNotifier}) {
+    for (QSocketNotifier **n : {&m_exitNotifier, &m_infoNotifier, &m_logNotifier, &m_layerNotifier}) {
         if (*n) {
             (*n)->setEnabled(false);
             (*n)->deleteLater();
@@ -218,10 +218,21 @@ Result<void> LocalSandbox::launch(const LimitPlan &plan, const SandboxUser &user
         std::optional<LayerUser> runAs;
         if (user.switchUser)
             runAs = LayerUser{unsigned(user.uid), unsigned(user.gid)};
-        if (auto mounted = mountProtectionLayer(source, layer, p.filesystem.protectedPaths, false, runAs); !mounted) {
+        Result<PendingLayer> started = startProtectionLayer(source, layer, p.filesystem.protectedPaths, false, runAs);
+        Result<void> serving = started ? Result<void>{} : Result<void>(std::unexpected(started.error()));
+        // Mounted by us already, the layer comes up while bwrap sets up (its first access waits for
+        // it); otherwise nothing may bind the mount point before the layer is there.
+        if (started && !started->mountedAhead())
+            serving = started->finish(m_backend->options().startTimeoutMs);
+        if (!serving) {
             closeFd(seccompFd);
             ::close(*controlFd);
-            return undo(mounted.error());
+            return undo(serving.error());
+        }
+        if (started->isPending()) {
+            m_layer = std::move(*started);
+            m_layerNotifier = new QSocketNotifier(m_layer.launcherFd(), QSocketNotifier::Read, this);
+            connect(m_layerNotifier, &QSocketNotifier::activated, this, &LocalSandbox::layerStarted);
         }
         context.workspaceLayer = layer;
     }
@@ -385,6 +396,21 @@ void LocalSandbox::readInfo()
     }
 }
 
+void LocalSandbox::layerStarted()
+{
+    if (m_layerNotifier) {
+        m_layerNotifier->setEnabled(false);
+        m_layerNotifier->deleteLater();
+        m_layerNotifier = nullptr;
+    }
+    if (auto served = m_layer.finish(0); !served) {
+        if (state() == SandboxState::Starting)
+            failStart(served.error().message);
+        else
+            stopBecause(served.error().message);
+    }
+}
+
 void LocalSandbox::readLog()
 {
     char buffer[16384];
@@ -435,6 +461,13 @@ void LocalSandbox::onExited()
     if (m_logFd >= 0)
         readLog();
     disconnectShim();
+    // bwrap fails to bind a layer that never came up; the layer's own error says why.
+    if (m_layer.isPending() && state() == SandboxState::Starting) {
+        if (auto served = m_layer.finish(1000); !served) {
+            m_failed = true;
+            m_stopReason = served.error().message;
+        }
+    }
     const SandboxState now = state();
     if (now == SandboxState::Starting && !m_failed) {
         m_failed = true;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "sandbox/backend.h"
+#include "sandbox/protectionlayer.h"
 #include "sandbox/sandboxstate.h"
 #include "sandbox/spawned.h"
 #include "sandbox/sandboxuser.h"
@@ -53,6 +54,7 @@ private:
     void watchExit(int pidfd);
     void readInfo();
     void readLog();
+    void layerStarted();
     void onExited();
     void failStart(const QString &message);
     void beginKill();
@@ -82,6 +84,10 @@ private:
     QSocketNotifier *m_exitNotifier = nullptr;
     QSocketNotifier *m_infoNotifier = nullptr;
     QSocketNotifier *m_logNotifier = nullptr;
+    // The workspace's protection layer while its launcher has not yet said that it serves; the
+    // sandbox starts meanwhile (see PendingLayer::mountedAhead).
+    PendingLayer m_layer;
+    QSocketNotifier *m_layerNotifier = nullptr;
     QByteArray m_info;
     QByteArray m_log;
     Spawned m_spawned;

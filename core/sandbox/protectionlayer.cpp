@@ -1,18 +1,24 @@
 #include "sandbox/protectionlayer.h"
 
+#include "sandbox/spawned.h"
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
 #include <QProcess>
+#include <QProcessEnvironment>
 #include <QStandardPaths>
 
 #include <cerrno>
 #include <cstring>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace airlock::sandbox {
@@ -20,6 +26,8 @@ namespace airlock::sandbox {
 namespace {
 
 constexpr int kMountTimeoutMs = 15000;
+constexpr int kFuseTarget = 3;   // the launcher's descriptors, when root mounted for it
+constexpr int kSourceTarget = 4;
 
 // A mount point differs from its parent in device (a FUSE mount whose process died still does; its
 // stat then fails with ENOTCONN, which counts as mounted too).
@@ -83,8 +91,8 @@ QString dockerProtectionMountPoint(const QString &controlDir)
     return controlDir + QStringLiteral(".workspace");
 }
 
-Result<void> mountProtectionLayer(const QString &workspace, const QString &mountPoint, const QStringList &additions,
-                                  bool forOthers, std::optional<LayerUser> runAs)
+Result<PendingLayer> startProtectionLayer(const QString &workspace, const QString &mountPoint, const QStringList &additions,
+                                          bool forOthers, std::optional<LayerUser> runAs)
 {
     if (runAs && ::geteuid() != 0)
         runAs.reset(); // only root serves for another user
@@ -123,7 +131,7 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
         fuseFd = -1;
     };
     if (runAs) {
-        fuseFd = ::open("/dev/fuse", O_RDWR); // no O_CLOEXEC: the layer's process inherits it
+        fuseFd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC); // handed to the layer by number (spawnProcess)
         struct stat root{};
         if (fuseFd < 0 || ::stat(QFile::encodeName(mountPoint).constData(), &root) != 0) {
             const int err = errno;
@@ -154,11 +162,13 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
         args << QStringLiteral("--allow-other");
     for (const QString &a : additions)
         args << QStringLiteral("--protect") << a;
+    SpawnRequest request;
+    request.program = program;
     // The other user may not be able to reach the workspace by its path (a folder of root's on the
     // way): it gets the folder itself, open, and reaches it through /dev/fd.
     int sourceFd = -1;
     if (runAs) {
-        sourceFd = ::open(QFile::encodeName(workspace).constData(), O_PATH | O_DIRECTORY);
+        sourceFd = ::open(QFile::encodeName(workspace).constData(), O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (sourceFd < 0) {
             const int err = errno;
             closeFuse();
@@ -166,38 +176,137 @@ Result<void> mountProtectionLayer(const QString &workspace, const QString &mount
             return fail(ErrorCode::Io, QStringLiteral("cannot open the workspace %1: %2")
                                            .arg(workspace, QString::fromLocal8Bit(std::strerror(err))));
         }
+        request.descriptors = {{fuseFd, kFuseTarget}, {sourceFd, kSourceTarget}};
+        request.user = SpawnRequest::User{runAs->uid, runAs->gid};
+        args << QStringLiteral("/dev/fd/%1").arg(kSourceTarget) << QStringLiteral("/dev/fd/%1").arg(kFuseTarget);
+    } else {
+        args << workspace << mountPoint;
     }
-    args << (runAs ? QStringLiteral("/dev/fd/%1").arg(sourceFd) : workspace)
-         << (runAs ? QStringLiteral("/dev/fd/%1").arg(fuseFd) : mountPoint);
-    QProcess p;
-    p.setProcessChannelMode(QProcess::SeparateChannels);
-    if (runAs) {
-        const LayerUser user = *runAs;
-        // Raw system calls: the child must not signal threads of ours that it does not have.
-        p.setChildProcessModifier([user] {
-            if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, user.gid, user.gid, user.gid) != 0
-                || ::syscall(SYS_setresuid, user.uid, user.uid, user.uid) != 0)
-                ::_exit(126);
-        });
+    request.arguments = args;
+    const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const QString &name : env.keys())
+        request.environment.insert(name, env.value(name));
+    int output[2];
+    if (::pipe2(output, O_CLOEXEC) != 0) {
+        const int err = errno;
+        closeFuse();
+        if (sourceFd >= 0)
+            ::close(sourceFd);
+        unmountProtectionLayer(mountPoint);
+        return fail(ErrorCode::Io, QStringLiteral("cannot create a pipe: ") + QString::fromLocal8Bit(std::strerror(err)));
     }
-    p.start(program, args);
-    const bool finished = p.waitForFinished(kMountTimeoutMs);
+    request.outputFd = output[1];
+    // Started like bwrap (a vfork, not a fork of this whole process).
+    Result<Spawned> spawned = spawnProcess(request);
+    ::close(output[1]);
     closeFuse(); // the layer holds its own copies
     if (sourceFd >= 0)
         ::close(sourceFd);
-    if (!finished) {
-        p.kill();
-        p.waitForFinished(1000);
+    if (!spawned) {
+        ::close(output[0]);
         unmountProtectionLayer(mountPoint);
-        return fail(ErrorCode::Io, QStringLiteral("the workspace protection layer did not start within %1 s").arg(kMountTimeoutMs / 1000)
+        return fail(ErrorCode::Io, QStringLiteral("the workspace protection layer could not start: %1.").arg(spawned.error().message)
                                        + optOut);
     }
-    const QByteArray out = p.readAllStandardOutput();
-    if (p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0 || !out.startsWith("ready")) {
-        const QString why = QString::fromLocal8Bit(p.readAllStandardError()).trimmed();
-        unmountProtectionLayer(mountPoint);
+    PendingLayer pending;
+    pending.m_pid = spawned->pid();
+    pending.m_pidfd = spawned->takePidfd();
+    pending.m_outputFd = output[0];
+    pending.m_mountedAhead = runAs.has_value();
+    pending.m_workspace = workspace;
+    pending.m_mountPoint = mountPoint;
+    return pending;
+}
+
+Result<void> mountProtectionLayer(const QString &workspace, const QString &mountPoint, const QStringList &additions,
+                                  bool forOthers, std::optional<LayerUser> runAs)
+{
+    Result<PendingLayer> pending = startProtectionLayer(workspace, mountPoint, additions, forOthers, runAs);
+    if (!pending)
+        return std::unexpected(pending.error());
+    return pending->finish(kMountTimeoutMs);
+}
+
+PendingLayer::PendingLayer(PendingLayer &&other) noexcept
+    : m_pid(std::exchange(other.m_pid, -1)), m_pidfd(std::exchange(other.m_pidfd, -1)),
+      m_outputFd(std::exchange(other.m_outputFd, -1)), m_mountedAhead(other.m_mountedAhead),
+      m_workspace(std::move(other.m_workspace)), m_mountPoint(std::move(other.m_mountPoint))
+{
+}
+
+PendingLayer &PendingLayer::operator=(PendingLayer &&other) noexcept
+{
+    if (this != &other) {
+        abandon();
+        m_pid = std::exchange(other.m_pid, -1);
+        m_pidfd = std::exchange(other.m_pidfd, -1);
+        m_outputFd = std::exchange(other.m_outputFd, -1);
+        m_mountedAhead = other.m_mountedAhead;
+        m_workspace = std::move(other.m_workspace);
+        m_mountPoint = std::move(other.m_mountPoint);
+    }
+    return *this;
+}
+
+PendingLayer::~PendingLayer()
+{
+    abandon();
+}
+
+void PendingLayer::abandon()
+{
+    // Nobody asks any more (the sandbox's start failed first): the launcher is still reaped, so it
+    // does not stay a zombie, but the layer itself is left to whoever unmounts the mount point.
+    if (m_pid > 0)
+        (void)finish(kMountTimeoutMs);
+}
+
+Result<void> PendingLayer::finish(int timeoutMs)
+{
+    if (m_pid <= 0)
+        return {};
+    const QString optOut = QStringLiteral(" To run without it anyway, set filesystem.protectionLayer to false in the "
+                                          "policy (the linter names the risk).");
+    pollfd pfd{m_pidfd, POLLIN, 0};
+    int ready = 0;
+    do {
+        ready = ::poll(&pfd, 1, timeoutMs);
+    } while (ready < 0 && errno == EINTR);
+    QByteArray out;
+    char buffer[4096];
+    const auto drain = [&] {
+        for (;;) {
+            const ssize_t n = ::read(m_outputFd, buffer, sizeof buffer);
+            if (n > 0 && out.size() < 65536) {
+                out.append(buffer, n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            break;
+        }
+    };
+    ::fcntl(m_outputFd, F_SETFL, ::fcntl(m_outputFd, F_GETFL) | O_NONBLOCK);
+    const pid_t pid = std::exchange(m_pid, -1);
+    int status = 0;
+    if (ready <= 0)
+        ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    drain();
+    ::close(std::exchange(m_pidfd, -1));
+    ::close(std::exchange(m_outputFd, -1));
+    if (ready <= 0) {
+        unmountProtectionLayer(m_mountPoint);
+        return fail(ErrorCode::Io, QStringLiteral("the workspace protection layer did not start within %1 s").arg(timeoutMs / 1000.0)
+                                       + optOut);
+    }
+    // Its errors go to the same pipe as its word that it serves.
+    const qsizetype word = out.indexOf("ready\n");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || word < 0) {
+        const QString why = QString::fromLocal8Bit(out.left(word < 0 ? out.size() : word)).trimmed();
+        unmountProtectionLayer(m_mountPoint);
         return fail(ErrorCode::Io, QStringLiteral("the workspace protection layer could not mount %1: %2.")
-                                       .arg(workspace, why.isEmpty() ? QStringLiteral("exit status %1").arg(p.exitCode()) : why)
+                                       .arg(m_workspace, why.isEmpty() ? QStringLiteral("exit status %1").arg(WIFEXITED(status) ? WEXITSTATUS(status) : -1) : why)
                                        + optOut);
     }
     return {};

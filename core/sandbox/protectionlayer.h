@@ -26,11 +26,50 @@ struct LayerUser {
     unsigned gid = 0;
 };
 
-// Mounts the layer over `workspace` at `mountPoint` (made if missing), with `additions` protected
-// too, and returns once it serves. The layer runs on its own (it outlives this process, as a
-// persistent sandbox does) until unmountProtectionLayer. The error names the fix. `forOthers`: another
-// user (the Docker daemon) opens the mount, which needs allow_other, so as a user
-// /etc/fuse.conf must say user_allow_other.
+// A layer on its way up (startProtectionLayer): its launcher, `airlock-protectfs --daemon`, exits
+// once the layer serves, and the layer goes on by itself.
+class PendingLayer
+{
+public:
+    PendingLayer() = default;
+    PendingLayer(PendingLayer &&other) noexcept;
+    PendingLayer &operator=(PendingLayer &&other) noexcept;
+    PendingLayer(const PendingLayer &) = delete;
+    PendingLayer &operator=(const PendingLayer &) = delete;
+    ~PendingLayer(); // reaps the launcher (waiting for it) when finish() was not called
+
+    // Root mounted the layer itself and handed the launcher the /dev/fuse descriptor: the mount point
+    // is the layer already, so a sandbox may bind it at once; its first access waits until the layer
+    // serves, and fails if the layer never does. Otherwise (a user's layer, mounted through
+    // fusermount3 by the launcher) nothing may bind the mount point before finish() succeeds.
+    bool mountedAhead() const { return m_mountedAhead; }
+    bool isPending() const { return m_pid > 0; }
+    // Readable once the launcher has exited (a pidfd); for an event loop to watch.
+    int launcherFd() const { return m_pidfd; }
+    // Waits (at most timeoutMs) for the launcher and says whether the layer serves; on failure the
+    // mount point is unmounted and the error names the fix. Once: later calls return success.
+    Result<void> finish(int timeoutMs);
+
+private:
+    friend Result<PendingLayer> startProtectionLayer(const QString &, const QString &, const QStringList &, bool,
+                                                     std::optional<LayerUser>);
+    void abandon();
+    int m_pid = -1;
+    int m_pidfd = -1;
+    int m_outputFd = -1;
+    bool m_mountedAhead = false;
+    QString m_workspace;
+    QString m_mountPoint;
+};
+
+// Starts the layer over `workspace` at `mountPoint` (made if missing), with `additions` protected
+// too. The layer runs on its own (it outlives this process, as a persistent sandbox does) until
+// unmountProtectionLayer. The error names the fix. `forOthers`: another user (the Docker daemon)
+// opens the mount, which needs allow_other, so as a user /etc/fuse.conf must say user_allow_other.
+Result<PendingLayer> startProtectionLayer(const QString &workspace, const QString &mountPoint, const QStringList &additions,
+                                          bool forOthers = false, std::optional<LayerUser> runAs = std::nullopt);
+
+// startProtectionLayer, returning once the layer serves.
 Result<void> mountProtectionLayer(const QString &workspace, const QString &mountPoint, const QStringList &additions,
                                   bool forOthers = false, std::optional<LayerUser> runAs = std::nullopt);
 

@@ -9,13 +9,16 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 namespace airlock::sandbox {
@@ -51,22 +54,6 @@ std::optional<SandboxUser> lookUp(const char *name)
     return u;
 }
 
-// A child that sits in a new user namespace until its pipe closes; its namespace gets the mapping.
-struct NamespaceHolder
-{
-    pid_t pid = -1;
-    int release = -1;
-    ~NamespaceHolder()
-    {
-        if (release >= 0)
-            ::close(release);
-        if (pid > 0) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    }
-};
-
 bool writeText(const QByteArray &path, const QByteArray &text)
 {
     const int fd = ::open(path.constData(), O_WRONLY | O_CLOEXEC);
@@ -77,47 +64,69 @@ bool writeText(const QByteArray &path, const QByteArray &text)
     return ok;
 }
 
-// A user namespace in which 0 stands for user.uid/user.gid: the idmap of the workspace's mount.
+// The namespace holder's whole life: wait to be killed. Raw system calls only: it shares this
+// process's memory and runs on a stack of its own.
+int holdNamespace(void *)
+{
+    for (;;)
+        ::syscall(SYS_ppoll, nullptr, 0, nullptr, nullptr, 0);
+    return 0;
+}
+
+// A user namespace in which 0 stands for user.uid/user.gid: the idmap of the workspace's mount. Made
+// once per mapping and process and kept: every sandbox of that user can use the same one.
+//
+// A process must live in the namespace while its maps are written. It is cloned with CLONE_VM, as
+// posix_spawn does, because a fork copies this process's page tables, which in a large process on a
+// virtual machine costs milliseconds; the holder is made in the namespace (CLONE_NEWUSER), so no
+// handshake is needed before the maps are written.
 Result<int> mappingNamespace(const SandboxUser &user)
 {
-    int ready[2];
-    int hold[2];
-    if (::pipe2(ready, O_CLOEXEC) != 0)
-        return fail(ErrorCode::Io, QStringLiteral("cannot create a pipe: ") + errnoText(errno));
-    if (::pipe2(hold, O_CLOEXEC) != 0) {
-        ::close(ready[0]);
-        ::close(ready[1]);
-        return fail(ErrorCode::Io, QStringLiteral("cannot create a pipe: ") + errnoText(errno));
+    static std::mutex mutex;
+    static std::map<std::pair<uid_t, gid_t>, int> made;
+    const std::lock_guard lock(mutex);
+    const auto key = std::pair{user.uid, user.gid};
+    if (const auto it = made.find(key); it != made.end())
+        return it->second;
+
+    constexpr size_t kStackSize = 64 * 1024;
+    void *stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        return fail(ErrorCode::Io, QStringLiteral("cannot allocate a stack: ") + errnoText(errno));
     }
-    NamespaceHolder holder;
-    holder.pid = ::fork();
-    if (holder.pid == 0) {
-        // Only system calls from here on: the parent has threads.
-        char c = ::unshare(CLONE_NEWUSER) == 0 ? 1 : 0;
-        [[maybe_unused]] ssize_t n = ::write(ready[1], &c, 1);
-        n = ::read(hold[0], &c, 1);
-        ::_exit(0);
+    // Every signal blocked around the clone: a handler of ours must never run on the holder's stack.
+    sigset_t all, old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, &old);
+    const pid_t pid = ::clone(holdNamespace, static_cast<char *>(stack) + kStackSize, CLONE_VM | CLONE_NEWUSER | SIGCHLD, nullptr);
+    const int cloneErr = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    const auto finish = [&] {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, __WALL);
+        }
+        ::munmap(stack, kStackSize);
+    };
+    if (pid < 0) {
+        finish();
+        return fail(ErrorCode::Io, QStringLiteral("cannot create a user namespace for the workspace's idmapped mount: ")
+                                       + errnoText(cloneErr));
     }
-    ::close(ready[1]);
-    ::close(hold[0]);
-    holder.release = hold[1];
-    if (holder.pid < 0) {
-        ::close(ready[0]);
-        return fail(ErrorCode::Io, QStringLiteral("cannot fork: ") + errnoText(errno));
-    }
-    char c = 0;
-    const ssize_t n = ::read(ready[0], &c, 1);
-    ::close(ready[0]);
-    if (n != 1 || c != 1)
-        return fail(ErrorCode::Io, QStringLiteral("cannot create a user namespace for the workspace's idmapped mount"));
-    const QByteArray proc = "/proc/" + QByteArray::number(holder.pid);
+    const QByteArray proc = "/proc/" + QByteArray::number(pid);
     if (!writeText(proc + "/uid_map", "0 " + QByteArray::number(user.uid) + " 1\n")
-        || !writeText(proc + "/gid_map", "0 " + QByteArray::number(user.gid) + " 1\n"))
-        return fail(ErrorCode::Io, QStringLiteral("cannot map the workspace's owner to %1: %2").arg(user.describe(), errnoText(errno)));
+        || !writeText(proc + "/gid_map", "0 " + QByteArray::number(user.gid) + " 1\n")) {
+        const int err = errno;
+        finish();
+        return fail(ErrorCode::Io, QStringLiteral("cannot map the workspace's owner to %1: %2").arg(user.describe(), errnoText(err)));
+    }
     const QByteArray nsPath = proc + "/ns/user";
     const int fd = ::open(nsPath.constData(), O_RDONLY | O_CLOEXEC);
+    const int openErr = errno;
+    finish();
     if (fd < 0)
-        return fail(ErrorCode::Io, QStringLiteral("cannot open the idmap's user namespace: ") + errnoText(errno));
+        return fail(ErrorCode::Io, QStringLiteral("cannot open the idmap's user namespace: ") + errnoText(openErr));
+    made.emplace(key, fd);
     return fd;
 }
 
@@ -209,15 +218,13 @@ Result<void> mountIdmapped(const QString &source, const QString &target, const S
     const int tree = static_cast<int>(::open_tree(AT_FDCWD, QFile::encodeName(source).constData(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
     if (tree < 0) {
         const int err = errno;
-        ::close(*userns);
         return fail(ErrorCode::Io, QStringLiteral("cannot clone the mount of %1 (Linux 5.12 or newer is needed): %2").arg(source, errnoText(err)));
     }
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
     attr.userns_fd = static_cast<__u64>(*userns);
     const int set = ::mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr);
-    const int setErr = errno;
-    ::close(*userns);
+    const int setErr = errno; // the namespace stays open for the next sandbox of this user
     if (set != 0) {
         ::close(tree);
         return fail(ErrorCode::Io, QStringLiteral("the file system of %1 cannot give the workspace to %2 through an idmapped mount (%3); "

@@ -315,6 +315,51 @@ private Q_SLOTS:
         QVERIFY(s);
         QVERIFY(sandbox::test::destroyAndWait(s));
     }
+
+    // The layer is started and the sandbox goes on while it comes up (root mounts it first, so the
+    // sandbox binds the mount itself, never the folder beneath). A layer that then fails must fail
+    // the sandbox with the layer's own words, and leave nothing mounted: as root that is a sandbox
+    // that ends Failed, as a user a create() that is refused.
+    void aLayerThatFailsAfterItsLaunchFailsTheSandbox()
+    {
+        AIRLOCK_REQUIRE_BWRAP();
+        QTemporaryDir bin;
+        ::chmod(QFile::encodeName(bin.path()).constData(), 0755); // a root launcher's layer runs as another user
+        const QString fake = bin.path() + QStringLiteral("/airlock-protectfs");
+        {
+            QFile script(fake);
+            QVERIFY(script.open(QIODevice::WriteOnly));
+            script.write("#!/bin/sh\necho 'airlock-protectfs: cannot serve (a simulated failure)' >&2\nexit 1\n");
+        }
+        QVERIFY(QFile::setPermissions(fake, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ReadGroup
+                                                | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther));
+        sandbox::test::SandboxFixture f;
+        {
+            QFile kept(f.workspace() + QStringLiteral("/kept.txt"));
+            QVERIFY(kept.open(QIODevice::WriteOnly));
+            kept.write("kept\n");
+        }
+        qputenv("AIRLOCK_PROTECTFS", QFile::encodeName(fake));
+        auto created = f.backend().create(f.spec());
+        qunsetenv("AIRLOCK_PROTECTFS");
+        QString message;
+        if (created) {
+            sandbox::Sandbox *s = *created;
+            QVERIFY(sandbox::test::waitForState(s, sandbox::SandboxState::Failed));
+            message = s->info().message;
+            QVERIFY(sandbox::test::destroyAndWait(s));
+        } else {
+            message = created.error().message;
+        }
+        QVERIFY2(message.contains(QStringLiteral("a simulated failure")) && message.contains(QStringLiteral("protection layer")),
+                 qPrintable(message));
+        QVERIFY(QFileInfo::exists(f.workspace() + QStringLiteral("/kept.txt")));
+        QVERIFY(!QFileInfo::exists(f.runtimeRoot() + QStringLiteral("/mounts"))
+                || QDir(f.runtimeRoot() + QStringLiteral("/mounts")).isEmpty(QDir::AllEntries | QDir::NoDotAndDotDot));
+        QFile mounts(QStringLiteral("/proc/self/mounts"));
+        QVERIFY(mounts.open(QIODevice::ReadOnly));
+        QVERIFY(!mounts.readAll().contains(QFile::encodeName(f.runtimeRoot())));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestProtectedLayer)
