@@ -8,12 +8,12 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSet>
 #include <QSocketNotifier>
 
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
+#include <map>
 #include <unistd.h>
 
 namespace airlock::cli {
@@ -113,16 +113,19 @@ const QList<CommandGroup> &groups()
 
 Result<void> prepareStore(const QString &dbPath)
 {
-    // Once per process: a command that reads and then writes opens the file twice, not four times.
-    static QSet<QString> prepared;
+    // Once per process. The connection stays open until the process ends: while one is open, the
+    // readers and the writer that follow find the write-ahead log in place, instead of each closing
+    // connection checkpointing it and deleting it, and the next one making it anew.
+    static std::map<QString, store::Connection> prepared;
     if (prepared.contains(dbPath))
         return {};
-    if (auto db = store::openDatabase(dbPath); !db)
+    auto db = store::openDatabase(dbPath);
+    if (!db)
         return std::unexpected(db.error());
+    prepared.emplace(dbPath, std::move(*db));
     // Whoever looks next marks sessions whose process died as failed, so nothing lists them as
     // running; a store that cannot take the mark still reads.
     (void)session::reconcileOrphans(dbPath);
-    prepared.insert(dbPath);
     return {};
 }
 

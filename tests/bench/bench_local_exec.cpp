@@ -10,6 +10,7 @@
 //   srt       `srt /bin/true`, Anthropic's sandbox-runtime CLI, when SRT names it (npm
 //             @anthropic-ai/sandbox-runtime; tests/bench/install-srt.sh puts it in the build folder)
 //
+// Each one-shot round also runs Standard without the protection layer, to show what the layer costs.
 // Usage: bench_local_exec [ITERATIONS]   (default 40). Prints medians, p90s and the ratios.
 // Needs airlock-shim built (found beside the build's app/ folder, or set AIRLOCK_SHIM).
 // Targets (issue 17): warm exec at most 1 ms median, one-shot at most 1.3x raw, the CLI's one-shot at
@@ -201,9 +202,44 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    std::vector<double> rawMs, oneShotMs, startMs, execMs, destroyMs, warmMs;
+    std::vector<double> rawMs, oneShotMs, startMs, execMs, destroyMs, warmMs, bareMs;
+    // The Standard policy without the workspace's protection layer: what the layer's process costs.
+    policy::Policy bare = standard;
+    bare.filesystem.protectionLayer = false;
     QElapsedTimer t;
-    // Interleaved, so both see the same machine load; the first round warms caches and is dropped.
+    struct Times
+    {
+        double started = 0, executed = 0, total = 0;
+    };
+    const auto oneShot = [&](const policy::Policy &policy) -> std::optional<Times> {
+        SandboxSpec spec;
+        spec.policy = policy;
+        spec.policyName = QStringLiteral("standard");
+        spec.workspace = ws;
+        Times times;
+        t.start();
+        auto s = backend.create(spec);
+        if (!s || !waitFor([&] { return (*s)->state() != SandboxState::Starting; }) || !(*s)->isRunning()) {
+            std::fprintf(stderr, "bench_local_exec: the sandbox did not start: %s\n",
+                         s ? qPrintable((*s)->info().message) : qPrintable(s.error().message));
+            return std::nullopt;
+        }
+        times.started = t.nsecsElapsed() / 1e6;
+        if (!runTrue(*s)) {
+            std::fprintf(stderr, "bench_local_exec: /bin/true failed in the sandbox\n");
+            return std::nullopt;
+        }
+        times.executed = t.nsecsElapsed() / 1e6;
+        QPointer<Sandbox> guard(*s);
+        (*s)->destroy();
+        waitFor([&] {
+            const Sandbox *alive = guard.data();
+            return alive == nullptr || alive->state() == SandboxState::Destroyed;
+        });
+        times.total = t.nsecsElapsed() / 1e6;
+        return times;
+    };
+    // Interleaved, so all see the same machine load; the first round warms caches and is dropped.
     for (int i = 0; i <= n; ++i) {
         t.start();
         if (!runRaw(*raw, backend.bwrapPath())) {
@@ -211,38 +247,21 @@ int main(int argc, char **argv)
             return 1;
         }
         const double rawTime = t.nsecsElapsed() / 1e6;
-
-        SandboxSpec spec;
-        spec.policy = standard;
-        spec.policyName = QStringLiteral("standard");
-        spec.workspace = ws;
-        t.start();
-        auto s = backend.create(spec);
-        if (!s || !waitFor([&] { return (*s)->state() != SandboxState::Starting; }) || !(*s)->isRunning()) {
-            std::fprintf(stderr, "bench_local_exec: the sandbox did not start: %s\n",
-                         s ? qPrintable((*s)->info().message) : qPrintable(s.error().message));
+        const std::optional<Times> standardTimes = oneShot(standard);
+        if (!standardTimes)
             return 1;
-        }
-        const double started = t.nsecsElapsed() / 1e6;
-        if (!runTrue(*s)) {
-            std::fprintf(stderr, "bench_local_exec: /bin/true failed in the sandbox\n");
+        std::optional<Times> bareTimes;
+        if (standard.filesystem.protectionLayer && !(bareTimes = oneShot(bare)))
             return 1;
-        }
-        const double executed = t.nsecsElapsed() / 1e6;
-        QPointer<Sandbox> guard(*s);
-        (*s)->destroy();
-        waitFor([&] {
-        const Sandbox *alive = guard.data();
-        return alive == nullptr || alive->state() == SandboxState::Destroyed;
-    });
-        const double total = t.nsecsElapsed() / 1e6;
         if (i == 0)
             continue;
         rawMs.push_back(rawTime);
-        oneShotMs.push_back(total);
-        startMs.push_back(started);
-        execMs.push_back(executed - started);
-        destroyMs.push_back(total - executed);
+        oneShotMs.push_back(standardTimes->total);
+        startMs.push_back(standardTimes->started);
+        execMs.push_back(standardTimes->executed - standardTimes->started);
+        destroyMs.push_back(standardTimes->total - standardTimes->executed);
+        if (bareTimes)
+            bareMs.push_back(bareTimes->total);
     }
 
     SandboxSpec warmSpec;
@@ -304,6 +323,9 @@ int main(int argc, char **argv)
     std::printf("    start to running         median %7.2f ms\n", median(startMs));
     std::printf("    exec /bin/true           median %7.2f ms\n", median(execMs));
     std::printf("    stop and remove          median %7.2f ms\n", median(destroyMs));
+    if (!bareMs.empty())
+        std::printf("  one-shot, no layer         median %7.2f ms   (Standard without the workspace's protection layer)\n",
+                    median(bareMs));
     std::printf("  warm exec                  median %7.2f ms   p90 %7.2f ms\n", median(warmMs), p90(warmMs));
     std::printf("  /bin/true on the host      median %7.2f ms   (the floor: fork and exec, no sandbox)\n", median(hostMs));
     if (haveCli)
@@ -315,6 +337,8 @@ int main(int argc, char **argv)
     else
         std::printf("  srt /bin/true (process)    not measured: set SRT to its path (tests/bench/install-srt.sh)\n");
     std::printf("  ratio one-shot / raw       %.2fx   (target <= 1.3x)\n", median(oneShotMs) / median(rawMs));
+    if (!bareMs.empty())
+        std::printf("  ratio no layer / raw       %.2fx\n", median(bareMs) / median(rawMs));
     std::printf("  warm exec                  %.2f ms (target <= 1 ms), %.2fx the host's fork and exec\n", median(warmMs),
                 median(warmMs) / median(hostMs));
     if (haveCli)
