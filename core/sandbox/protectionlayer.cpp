@@ -5,7 +5,6 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
-#include <QProcess>
 #include <QProcessEnvironment>
 #include <QStandardPaths>
 
@@ -319,8 +318,16 @@ bool unmountProtectionLayer(const QString &mountPoint)
         // Detached: a process still inside (a shell's cwd) must not keep the workspace exposed.
         if (::umount2(path.constData(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
             const QString fusermount = QStandardPaths::findExecutable(QStringLiteral("fusermount3"));
-            if (!fusermount.isEmpty())
-                QProcess::execute(fusermount, {QStringLiteral("-u"), QStringLiteral("-z"), mountPoint});
+            if (!fusermount.isEmpty()) {
+                // A user's layer: only the set-user-ID helper may unmount it. Started like every
+                // other child (a vfork), since a fork of this process is what would cost here.
+                SpawnRequest request;
+                request.program = fusermount;
+                request.arguments = {QStringLiteral("-u"), QStringLiteral("-z"), mountPoint};
+                request.environment = {{QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin")}};
+                if (Result<Spawned> helper = spawnProcess(request))
+                    ::waitpid(helper->pid(), nullptr, 0);
+            }
         }
         if (isMounted(mountPoint))
             return false;
