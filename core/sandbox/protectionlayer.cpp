@@ -254,10 +254,14 @@ PendingLayer::~PendingLayer()
 
 void PendingLayer::abandon()
 {
-    // Nobody asks any more (the sandbox's start failed first): the launcher is still reaped, so it
-    // does not stay a zombie, but the layer itself is left to whoever unmounts the mount point.
-    if (m_pid > 0)
-        (void)finish(kMountTimeoutMs);
+    // Nobody asks any more (its sandbox is gone): the launcher is ended and reaped, at once rather
+    // than after a hung mount's timeout, and the layer is left to whoever unmounts the mount point.
+    if (m_pid <= 0)
+        return;
+    ::kill(m_pid, SIGKILL);
+    ::waitpid(std::exchange(m_pid, -1), nullptr, 0);
+    ::close(std::exchange(m_pidfd, -1));
+    ::close(std::exchange(m_outputFd, -1));
 }
 
 Result<void> PendingLayer::finish(int timeoutMs)

@@ -36,7 +36,7 @@ public:
     PendingLayer &operator=(PendingLayer &&other) noexcept;
     PendingLayer(const PendingLayer &) = delete;
     PendingLayer &operator=(const PendingLayer &) = delete;
-    ~PendingLayer(); // reaps the launcher (waiting for it) when finish() was not called
+    ~PendingLayer(); // ends and reaps the launcher when finish() was not called
 
     // Root mounted the layer itself and handed the launcher the /dev/fuse descriptor: the mount point
     // is the layer already, so a sandbox may bind it at once; its first access waits until the layer

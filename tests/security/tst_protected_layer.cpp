@@ -8,12 +8,14 @@
 #include <QCryptographicHash>
 #include <QDir>
 #include <QDirIterator>
+#include <QElapsedTimer>
 #include <QProcess>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -356,6 +358,45 @@ private Q_SLOTS:
         QVERIFY(QFileInfo::exists(f.workspace() + QStringLiteral("/kept.txt")));
         QVERIFY(!QFileInfo::exists(f.runtimeRoot() + QStringLiteral("/mounts"))
                 || QDir(f.runtimeRoot() + QStringLiteral("/mounts")).isEmpty(QDir::AllEntries | QDir::NoDotAndDotDot));
+        QFile mounts(QStringLiteral("/proc/self/mounts"));
+        QVERIFY(mounts.open(QIODevice::ReadOnly));
+        QVERIFY(!mounts.readAll().contains(QFile::encodeName(f.runtimeRoot())));
+    }
+
+    // A layer whose launcher hangs: destroying the sandbox must not wait for it (the GUI would
+    // freeze), must end the launcher, and must leave nothing mounted.
+    void aSandboxWhoseLayerHangsIsDestroyedAtOnce()
+    {
+        AIRLOCK_REQUIRE_BWRAP();
+        if (::geteuid() != 0)
+            QSKIP("only root's sandboxes start before their layer serves; a user's create() waits for it");
+        QTemporaryDir bin;
+        ::chmod(QFile::encodeName(bin.path()).constData(), 0755);
+        const QString fake = bin.path() + QStringLiteral("/airlock-protectfs");
+        {
+            QFile script(fake);
+            QVERIFY(script.open(QIODevice::WriteOnly));
+            script.write("#!/bin/sh\nexec sleep 300\n");
+        }
+        QVERIFY(QFile::setPermissions(fake, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ReadGroup
+                                                | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther));
+        sandbox::test::SandboxFixture f;
+        qputenv("AIRLOCK_PROTECTFS", QFile::encodeName(fake));
+        auto created = f.backend().create(f.spec());
+        qunsetenv("AIRLOCK_PROTECTFS");
+        QVERIFY2(created, created ? "" : qPrintable(created.error().message));
+        const pid_t launcher = [&] {
+            QProcess pgrep;
+            pgrep.start(QStringLiteral("pgrep"), {QStringLiteral("-f"), QStringLiteral("^sleep 300$")});
+            pgrep.waitForFinished();
+            return static_cast<pid_t>(pgrep.readAllStandardOutput().trimmed().split('\n').value(0).toInt());
+        }();
+        QElapsedTimer t;
+        t.start();
+        QVERIFY(sandbox::test::destroyAndWait(*created, 10000));
+        QVERIFY2(t.elapsed() < 5000, qPrintable(QString::number(t.elapsed())));
+        QVERIFY2(launcher > 0, "the hanging launcher was not found running");
+        QTRY_VERIFY_WITH_TIMEOUT(::kill(launcher, 0) != 0, 5000);
         QFile mounts(QStringLiteral("/proc/self/mounts"));
         QVERIFY(mounts.open(QIODevice::ReadOnly));
         QVERIFY(!mounts.readAll().contains(QFile::encodeName(f.runtimeRoot())));
