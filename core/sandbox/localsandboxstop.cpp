@@ -5,6 +5,7 @@
 
 #include "sandbox/localbackend.h"
 #include "sandbox/protectionlayer.h"
+#include "sandbox/cgroupfs.h"
 #include "sandbox/shimclient.h"
 
 #include <QDir>
@@ -21,6 +22,20 @@
 Q_DECLARE_LOGGING_CATEGORY(lcSandbox)
 
 namespace airlock::sandbox {
+
+namespace {
+
+// The state letter of /proc/PID/stat ('R' running, 'S' sleeping, 'T' stopped …); 0 if unknown.
+char processState(pid_t pid)
+{
+    const Result<QByteArray> stat = cgroupfs::readSmallFile(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat)
+        return 0;
+    const qsizetype close = stat->lastIndexOf(')');
+    return close >= 0 && close + 2 < stat->size() ? stat->at(close + 2) : 0;
+}
+
+} // namespace
 
 void LocalSandbox::failStart(const QString &message)
 {
@@ -80,12 +95,33 @@ void LocalSandbox::beginKill()
     if (m_infoFd >= 0)
         readInfo();
     // SIGKILL to pid 1 of its pid namespace ends every process in it, and bwrap exits once it has
-    // reaped it. Only without that pid (bwrap still setting up) is bwrap itself killed.
-    if (m_state.initPid > 0 && m_state.pidNamespace != 0 && pidNamespaceOf(m_state.initPid) == m_state.pidNamespace
-        && ::kill(static_cast<pid_t>(m_state.initPid), SIGKILL) == 0)
+    // reaped it (if pid 1 died while bwrap still set it up, the kill timer ends bwrap too). Without
+    // that pid, bwrap itself is killed.
+    const bool killedInit = m_state.initPid > 0 && m_state.pidNamespace != 0
+                            && pidNamespaceOf(m_state.initPid) == m_state.pidNamespace
+                            && ::kill(static_cast<pid_t>(m_state.initPid), SIGKILL) == 0;
+    if (killedInit)
         return;
-    if (m_state.bwrapPid > 0 && (m_child || processStartTime(static_cast<pid_t>(m_state.bwrapPid)) == m_state.bwrapStartTime))
-        ::kill(static_cast<pid_t>(m_state.bwrapPid), SIGKILL);
+    const auto bwrap = static_cast<pid_t>(m_state.bwrapPid);
+    if (bwrap <= 0 || !(m_child || processStartTime(bwrap) == m_state.bwrapStartTime))
+        return;
+    if (m_child) {
+        // pid 1 may exist without our knowing it yet (bwrap has not said): held still, bwrap can
+        // make no other, and the one it made is its child, which would otherwise wait forever for
+        // the parent killed below.
+        ::kill(bwrap, SIGSTOP);
+        for (int i = 0; i < 50 && processState(bwrap) == 'R'; ++i)
+            ::usleep(200);
+        const Result<QByteArray> children =
+            cgroupfs::readSmallFile(QStringLiteral("/proc/%1/task/%1/children").arg(bwrap));
+        if (children) {
+            for (const QByteArray &pid : children->split(' ')) {
+                if (const int child = pid.trimmed().toInt(); child > 0)
+                    ::kill(child, SIGKILL);
+            }
+        }
+    }
+    ::kill(bwrap, SIGKILL);
 }
 
 void LocalSandbox::finishStopped()

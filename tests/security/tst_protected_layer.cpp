@@ -361,6 +361,12 @@ private Q_SLOTS:
         QFile mounts(QStringLiteral("/proc/self/mounts"));
         QVERIFY(mounts.open(QIODevice::ReadOnly));
         QVERIFY(!mounts.readAll().contains(QFile::encodeName(f.runtimeRoot())));
+        // Nothing of the sandbox keeps running: bwrap, whose pid 1 died while it was still setting
+        // it up, waited forever for a word from it until it was killed as well.
+        QProcess pgrep;
+        pgrep.start(QStringLiteral("pgrep"), {QStringLiteral("-f"), f.runtimeRoot()});
+        QVERIFY(pgrep.waitForFinished());
+        QVERIFY2(pgrep.readAllStandardOutput().trimmed().isEmpty(), "a process of the sandbox is still running");
     }
 
     // A layer whose launcher hangs: destroying the sandbox must not wait for it (the GUI would
