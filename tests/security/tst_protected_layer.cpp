@@ -26,6 +26,21 @@ using namespace airlock;
 
 namespace {
 
+// A stand-in airlock-protectfs in `dir` running `body` as a shell script, reachable by a root
+// launcher's sandbox user; empty on failure.
+QString fakeLayer(const QTemporaryDir &dir, const char *body)
+{
+    ::chmod(QFile::encodeName(dir.path()).constData(), 0755);
+    const QString fake = dir.path() + QStringLiteral("/airlock-protectfs");
+    QFile script(fake);
+    if (!script.open(QIODevice::WriteOnly) || script.write(QByteArray("#!/bin/sh\n") + body) < 0)
+        return {};
+    script.close();
+    const bool executable = QFile::setPermissions(fake, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ReadGroup
+                                                            | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther);
+    return executable ? fake : QString();
+}
+
 // The layer over `workspace` at `mountPoint`, for as long as the object lives.
 class Layer
 {
@@ -326,15 +341,8 @@ private Q_SLOTS:
     {
         AIRLOCK_REQUIRE_BWRAP();
         QTemporaryDir bin;
-        ::chmod(QFile::encodeName(bin.path()).constData(), 0755); // a root launcher's layer runs as another user
-        const QString fake = bin.path() + QStringLiteral("/airlock-protectfs");
-        {
-            QFile script(fake);
-            QVERIFY(script.open(QIODevice::WriteOnly));
-            script.write("#!/bin/sh\necho 'airlock-protectfs: cannot serve (a simulated failure)' >&2\nexit 1\n");
-        }
-        QVERIFY(QFile::setPermissions(fake, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ReadGroup
-                                                | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther));
+        const QString fake = fakeLayer(bin, "echo 'airlock-protectfs: cannot serve (a simulated failure)' >&2\nexit 1\n");
+        QVERIFY(!fake.isEmpty());
         sandbox::test::SandboxFixture f;
         {
             QFile kept(f.workspace() + QStringLiteral("/kept.txt"));
@@ -377,15 +385,8 @@ private Q_SLOTS:
         if (::geteuid() != 0)
             QSKIP("only root's sandboxes start before their layer serves; a user's create() waits for it");
         QTemporaryDir bin;
-        ::chmod(QFile::encodeName(bin.path()).constData(), 0755);
-        const QString fake = bin.path() + QStringLiteral("/airlock-protectfs");
-        {
-            QFile script(fake);
-            QVERIFY(script.open(QIODevice::WriteOnly));
-            script.write("#!/bin/sh\nexec sleep 300\n");
-        }
-        QVERIFY(QFile::setPermissions(fake, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ReadGroup
-                                                | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther));
+        const QString fake = fakeLayer(bin, "exec sleep 300\n");
+        QVERIFY(!fake.isEmpty());
         sandbox::test::SandboxFixture f;
         qputenv("AIRLOCK_PROTECTFS", QFile::encodeName(fake));
         auto created = f.backend().create(f.spec());
